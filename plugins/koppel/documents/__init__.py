@@ -1,0 +1,83 @@
+"""Canonical documents: the one shape every wire format is read into and written from."""
+
+from __future__ import annotations
+
+from koppel.documents.base import CanonicalModel
+from koppel.documents.ledger import FinancialMutation, MutationLevel, PostingLine
+from koppel.documents.orders import (
+    Channel,
+    CostKind,
+    CostLine,
+    Discount,
+    DocumentType,
+    Order,
+    OrderLine,
+)
+from koppel.documents.parties import Address, Contact, Party, PartyIdentifier
+from koppel.documents.problems import Problem, Severity, has_errors
+from koppel.documents.products import Price, Product, StockLevel, StockMode
+from koppel.documents.status import (
+    InboundDelivery,
+    InboundLine,
+    OrderStatus,
+    ReturnLine,
+    ReturnRegistration,
+    Shipment,
+    StatusLine,
+    StatusUpdate,
+    Waybill,
+    WaybillLine,
+)
+
+#: Canonical document classes by name, as mappings and format definitions name them.
+DOCUMENT_TYPES: dict[str, type[CanonicalModel]] = {
+    cls.__name__: cls
+    for cls in (
+        Party,
+        Product,
+        Price,
+        StockLevel,
+        Order,
+        StatusUpdate,
+        Waybill,
+        ReturnRegistration,
+        InboundDelivery,
+        FinancialMutation,
+    )
+}
+
+__all__ = [
+    "DOCUMENT_TYPES",
+    "Address",
+    "CanonicalModel",
+    "Channel",
+    "Contact",
+    "CostKind",
+    "CostLine",
+    "Discount",
+    "DocumentType",
+    "FinancialMutation",
+    "InboundDelivery",
+    "InboundLine",
+    "MutationLevel",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "Party",
+    "PartyIdentifier",
+    "PostingLine",
+    "Price",
+    "Problem",
+    "Product",
+    "ReturnLine",
+    "ReturnRegistration",
+    "Severity",
+    "Shipment",
+    "StatusLine",
+    "StatusUpdate",
+    "StockLevel",
+    "StockMode",
+    "Waybill",
+    "WaybillLine",
+    "has_errors",
+]

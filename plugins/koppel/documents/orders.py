@@ -1,0 +1,133 @@
+"""Orders and the other document types an order becomes on its way (seed 001).
+
+One model serves quotes, orders, invoices, direct invoices and sales invoices:
+they differ in what the target does with them, not in their shape. A sales
+invoice has lines without articles.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import Field
+
+from koppel.documents.base import Amount, CanonicalModel
+from koppel.documents.parties import Party
+
+
+class DocumentType(StrEnum):
+    """The phase in which an order is handed to the target (SPEC.md section 3)."""
+
+    QUOTE = "quote"
+    ORDER = "order"
+    INVOICE = "invoice"
+    DIRECT_INVOICE = "direct_invoice"
+    SALES_INVOICE = "sales_invoice"
+
+    @property
+    def needs_articles(self) -> bool:
+        """Every type but the sales invoice books articles that must exist in the target."""
+        return self is not DocumentType.SALES_INVOICE
+
+
+class Channel(StrEnum):
+    """Sales channel; IT's Perfect keeps separate settings per channel (seed 000)."""
+
+    B2C = "B2C"
+    B2B = "B2B"
+
+
+class Discount(CanonicalModel):
+    """A discount on a line: a percentage, an amount, or both as the source states them."""
+
+    percentage: Amount | None = None
+    amount: Amount | None = None
+    reason: str | None = None
+
+
+class OrderLine(CanonicalModel):
+    """One order line; articles are identified by any of SKU, GTIN or article codes."""
+
+    line_id: str
+    sku: str | None = None
+    gtin: str | None = None
+    supplier_article_code: str | None = None
+    supplier_article_revision: str | None = None
+    customer_article_code: str | None = None
+    customer_article_revision: str | None = None
+    description: str | None = None
+    quantity: Amount
+    unit: str = "PCE"
+    unit_price: Amount | None = None
+    """Price per unit, excluding tax and before discounts."""
+    discounts: list[Discount] = Field(default_factory=list)
+    tax_rate: Amount | None = None
+    """Tax percentage, e.g. 21 for 21 %."""
+    line_amount: Amount | None = None
+    """Line total excluding tax, as the source computed it."""
+    requested_delivery_date: date | None = None
+    note: str | None = None
+
+    @property
+    def article_key(self) -> str | None:
+        """The most specific identifier of the article, for messages and lookups."""
+        return self.sku or self.gtin or self.supplier_article_code or self.customer_article_code
+
+
+class CostKind(StrEnum):
+    """Order-level amounts that are not articles (seed 001: the 'advanced' mutation level)."""
+
+    SHIPPING = "shipping"
+    FEE = "fee"
+    DISCOUNT = "discount"
+    OTHER = "other"
+
+
+class CostLine(CanonicalModel):
+    """An order-level cost or discount, excluding tax."""
+
+    kind: CostKind
+    amount: Amount
+    description: str | None = None
+    tax_rate: Amount | None = None
+
+
+class Order(CanonicalModel):
+    """An order, quote or invoice between a buyer and a seller."""
+
+    order_id: str
+    """The order number in the source system; the key for duplicates and replays."""
+    document_type: DocumentType = DocumentType.ORDER
+    order_type_code: str | None = None
+    """The wire format's own type code, e.g. UBL ``OrderTypeCode`` ``UBL2.0SIS``."""
+    external_reference: str | None = None
+    """The customer's own reference (PO number, webshop order number)."""
+    channel: Channel | None = None
+    issue_date: date | None = None
+    issue_time: datetime | None = None
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    buyer: Party | None = None
+    seller: Party | None = None
+    delivery: Party | None = None
+    """Where the goods go; its address is the shipping address."""
+    invoicee: Party | None = None
+    lines: list[OrderLine] = Field(default_factory=list)
+    costs: list[CostLine] = Field(default_factory=list)
+    payment_method: str | None = None
+    shipping_method: str | None = None
+    requested_delivery_date: date | None = None
+    note: str | None = None
+    total_amount: Amount | None = None
+    """Total including tax as the source states it; rules may check it."""
+
+    def goods_amount(self) -> Decimal:
+        """Sum of the lines' amounts excluding tax (``line_amount`` or quantity × price)."""
+        total = Decimal(0)
+        for line in self.lines:
+            if line.line_amount is not None:
+                total += line.line_amount
+            elif line.unit_price is not None:
+                total += line.unit_price * line.quantity
+        return total

@@ -1,0 +1,9 @@
+"""Test-wide fixtures: each real server lives in its own plugin module."""
+
+from __future__ import annotations
+
+pytest_plugins = [
+    "tests.fixtures.file_servers",
+    "tests.fixtures.postgres",
+    "tests.fixtures.airflow_env",
+]
