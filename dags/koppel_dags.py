@@ -1,0 +1,7 @@
+"""Koppel's only Airflow DAG file: one DAG per (connection, flow) from include/connections/*.yaml."""
+
+from __future__ import annotations
+
+from koppel.dag_factory import build_dags
+
+globals().update(build_dags())

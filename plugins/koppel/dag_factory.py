@@ -1,0 +1,139 @@
+"""Build one Airflow DAG per (connection, flow) from the connection files.
+
+Runs at every DAG parse, for every connection: it reads YAML and builds DAG
+objects, nothing more (no database, no network, no Airflow config). A broken
+connection file never hides the others: it becomes one DAG whose
+``validate()`` fails, which Airflow records as an import error of the
+generating file (the "broken DAG" banner) while every other DAG loads.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, Param
+
+from koppel.config import ConnectionConfig, ConnectionFileError, FlowConfig, load_all
+from koppel.operators.file_flow import (
+    ACKNOWLEDGE_TASK,
+    PROCESS_TASK,
+    RECEIVE_TASK,
+    AcknowledgeFilesOperator,
+    ProcessMessagesOperator,
+    ReceiveFilesOperator,
+)
+from koppel.settings import connections_dir
+
+#: The id of the stand-in DAG that carries the errors of broken connection files.
+BROKEN_DAG_ID = "koppel__broken_connection_files"
+
+
+class BrokenConnectionFiles(DAG):
+    """A DAG that exists only to fail validation with every broken file's problems.
+
+    Airflow keys import errors by generating file, so a second error would
+    replace the first: all broken files are named in one message.
+    """
+
+    def __init__(self, errors: list[ConnectionFileError]) -> None:
+        super().__init__(dag_id=BROKEN_DAG_ID, schedule=None)
+        self.errors = errors
+
+    def validate(self) -> None:
+        details = "\n".join(str(problem) for error in self.errors for problem in error.problems)
+        raise ValueError(f"{len(self.errors)} broken Koppel connection file(s):\n{details}")
+
+
+def build_dags(directory: Path | None = None) -> dict[str, DAG]:
+    """Every generated DAG by id, plus the broken-files stand-in when any file is broken."""
+    result = load_all(directory or connections_dir())
+    dags: dict[str, DAG] = {}
+    for connection in result.connections:
+        for flow in connection.flows.values():
+            dag = build_flow_dag(connection, flow)
+            dags[dag.dag_id] = dag
+    if result.errors:
+        dags[BROKEN_DAG_ID] = BrokenConnectionFiles(result.errors)
+    return dags
+
+
+def build_flow_dag(connection: ConnectionConfig, flow: FlowConfig) -> DAG:
+    """One flow's DAG: receive → process → acknowledge."""
+    dag = DAG(
+        dag_id=connection.dag_id(flow.name),
+        description=flow.description,
+        doc_md=_doc_md(connection, flow),
+        schedule=flow.schedule,
+        start_date=datetime.combine(flow.start_date, datetime.min.time(), tzinfo=UTC),
+        catchup=flow.catchup,
+        max_active_runs=1,
+        is_paused_upon_creation=not flow.is_enabled(connection),
+        tags=sorted({connection.id, flow.name, connection.platform, *connection.tags}),
+        params=_params(flow),
+        default_args={
+            "owner": connection.owner,
+            "retries": flow.retries,
+            "retry_delay": timedelta(seconds=flow.retry_delay_seconds),
+            "email": connection.alert_emails,
+            "email_on_failure": bool(connection.alert_emails),
+            "email_on_retry": False,
+        },
+    )
+    shared: dict[str, Any] = {
+        "connection_file": str(connection.path),
+        "flow_name": flow.name,
+        "dag": dag,
+    }
+    receive = ReceiveFilesOperator(task_id=RECEIVE_TASK, **shared)
+    process = ProcessMessagesOperator(task_id=PROCESS_TASK, **shared)
+    acknowledge = AcknowledgeFilesOperator(task_id=ACKNOWLEDGE_TASK, **shared)
+    receive >> process >> acknowledge
+    return dag
+
+
+def _params(flow: FlowConfig) -> dict[str, Param]:
+    """The form of a manual run: pick up only some files, or fewer of them."""
+    return {
+        "only_files": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Only these files",
+            description="File-name patterns (e.g. order_1234*.xml); empty picks up every complete file.",
+        ),
+        "max_files": Param(
+            flow.batch_size,
+            type="integer",
+            minimum=1,
+            title="At most this many files",
+            description="Upper bound on the files taken in this run.",
+        ),
+    }
+
+
+def _doc_md(connection: ConnectionConfig, flow: FlowConfig) -> str:
+    """What the flow does, from where to where, with which options: shown on the DAG's page."""
+    source, target = flow.source, flow.target
+    options = "\n".join(f"- `{k}`: `{v}`" for k, v in sorted(flow.options.items())) or "- none"
+    state = "enabled" if flow.is_enabled(connection) else "paused until switched on"
+    return f"""### {connection.name}: {flow.name}
+
+{flow.description}
+
+| | system | transport | folder | format |
+|---|---|---|---|---|
+| from | {connection.systems.source.name} | {source.transport} `{source.conn_id}` | `{source.folder}` (`{source.pattern}`) | `{source.format}` |
+| to | {connection.systems.target.name} | {target.transport} `{target.conn_id}` | `{target.folder}` | `{target.format}` |
+
+Processed files go to `{source.archive_folder}`, rejected ones to `{source.error_folder}`
+with a `.problems.txt` report. Schedule: `{flow.schedule or "manual only"}` ({state}).
+
+**Options**
+
+{options}
+
+Connection file: `{connection.path.name}` (platform `{connection.platform}`).
+Failed messages: `koppel messages --connection {connection.id} --flow {flow.name} --status rejected`.
+"""

@@ -1,0 +1,29 @@
+"""The business key of a canonical document: what a user searches for and what a delivery is named after."""
+
+from __future__ import annotations
+
+from koppel.documents.base import CanonicalModel
+
+#: Attribute holding each document class's business key, most specific first.
+_KEY_ATTRIBUTES = (
+    "order_id",
+    "waybill_id",
+    "return_id",
+    "inbound_id",
+    "mutation_id",
+    "sku",
+    "id",
+)
+
+
+def document_key(document: CanonicalModel) -> str | None:
+    """The document's business key (order number, SKU, party id), or None if it has none.
+
+    A key is what a user asks about ("why was order 1234 not shipped?") and what
+    outbound file names and delivery idempotency keys are built from.
+    """
+    for attribute in _KEY_ATTRIBUTES:
+        value = getattr(document, attribute, None)
+        if value:
+            return str(value)
+    return None

@@ -1,0 +1,234 @@
+"""The exchange semantics shared by every protocol: atomic writes, safe moves.
+
+Protocols differ in how they list, stat and rename, not in what a safe
+delivery is. Keeping write-then-rename, the no-overwrite rule and collision
+renaming here means SFTP and FTP cannot drift apart, and each protocol
+adapter only implements a handful of primitive operations.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from koppel.errors import KoppelError, TransportError
+from koppel.files.session import (
+    FileTooLargeError,
+    FolderNotFoundError,
+    RemoteFile,
+    TargetExistsError,
+)
+
+#: Prefix and suffix of our own in-flight uploads; pickup never matches them.
+TEMP_PREFIX = "."
+TEMP_SUFFIX = ".part"
+
+
+def temp_name(name: str) -> str:
+    """Return the temporary name a file is uploaded under before its rename."""
+    return f"{TEMP_PREFIX}{name}{TEMP_SUFFIX}"
+
+
+def is_temp_name(name: str) -> bool:
+    """Tell whether ``name`` is one of our own unfinished uploads."""
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+class BaseFileSession(ABC):
+    """A :class:`~koppel.files.session.FileSession` built on protocol primitives.
+
+    Subclasses implement the ``_``-prefixed primitives and may raise the raw
+    client errors listed in :attr:`transport_errors`; the public methods turn
+    those into :class:`~koppel.errors.TransportError` naming the connection and
+    the path, so every caller gets the same retriable error whatever the protocol.
+    """
+
+    #: Client exceptions that mean "the server refused or the link broke".
+    transport_errors: tuple[type[BaseException], ...] = (OSError, EOFError)
+
+    def __init__(self, label: str) -> None:
+        """Remember how to name this connection in error messages.
+
+        Args:
+            label: e.g. ``"sftp connection 'acme_sftp'"``; never a password.
+        """
+        self.label = label
+
+    # -- primitives -------------------------------------------------------
+
+    @abstractmethod
+    def _list(self, folder: str) -> list[RemoteFile] | None:
+        """Return the regular files of ``folder``, or None when it does not exist."""
+
+    @abstractmethod
+    def _stat(self, path: str) -> RemoteFile | None:
+        """Return the regular file at ``path``, or None when there is none."""
+
+    @abstractmethod
+    def _is_dir(self, path: str) -> bool:
+        """Tell whether ``path`` is an existing directory."""
+
+    @abstractmethod
+    def _mkdir(self, path: str) -> None:
+        """Create one directory whose parent exists."""
+
+    @abstractmethod
+    def _download(self, path: str) -> bytes:
+        """Return the whole content of a file."""
+
+    @abstractmethod
+    def _upload(self, path: str, data: bytes) -> None:
+        """Create or truncate ``path`` and write ``data`` to it."""
+
+    @abstractmethod
+    def _rename(self, source: str, target: str) -> None:
+        """Rename ``source`` to ``target`` (which is known not to exist)."""
+
+    @abstractmethod
+    def _remove(self, path: str) -> None:
+        """Delete one file."""
+
+    # -- the FileSession protocol -----------------------------------------
+
+    def list_files(self, folder: str) -> list[RemoteFile]:
+        """Return the regular files in ``folder``, sorted by name.
+
+        Raises:
+            FolderNotFoundError: ``folder`` does not exist.
+        """
+        with self._guard("list", folder):
+            files = self._list(folder)
+        if files is None:
+            raise FolderNotFoundError(f"{self.label}: folder {folder!r} does not exist")
+        return sorted(files, key=lambda remote: remote.name)
+
+    def stat(self, path: str) -> RemoteFile | None:
+        """Return the regular file at ``path``, or None when there is none."""
+        with self._guard("stat", path):
+            return self._stat(path)
+
+    def exists(self, path: str) -> bool:
+        """Tell whether a regular file exists at ``path``."""
+        return self.stat(path) is not None
+
+    def read_bytes(self, path: str, max_bytes: int | None = None) -> bytes:
+        """Download a file, refusing it from its size before any byte moves.
+
+        The size is checked again after the download, because a partner may
+        still be appending to a file picked up without a read-lock.
+
+        Raises:
+            FileTooLargeError: the file is larger than ``max_bytes``.
+            TransportError: the file does not exist or cannot be read.
+        """
+        if max_bytes is not None:
+            remote = self.stat(path)
+            if remote is None:
+                raise TransportError(f"{self.label}: file {path!r} does not exist")
+            self._check_size(path, remote.size, max_bytes)
+        with self._guard("read", path):
+            data = self._download(path)
+        if max_bytes is not None:
+            self._check_size(path, len(data), max_bytes)
+        return data
+
+    def makedirs(self, folder: str) -> None:
+        """Create ``folder`` and its missing parents; an existing folder is fine."""
+        with self._guard("create folder", folder):
+            if self._is_dir(folder):
+                return
+            current = "/" if folder.startswith("/") else ""
+            for part in filter(None, folder.split("/")):
+                current = posixpath.join(current, part)
+                if not self._is_dir(current):
+                    self._mkdir(current)
+
+    def remove(self, path: str) -> None:
+        """Delete the file at ``path``."""
+        with self._guard("remove", path):
+            self._remove(path)
+
+    def write_atomic(self, folder: str, name: str, data: bytes) -> str:
+        """Deliver ``data`` as ``folder/name`` so the partner never sees half a file.
+
+        The bytes go to ``.{name}.part`` first (a leftover from a crashed run is
+        simply overwritten) and are renamed when complete. Re-delivering the
+        same bytes is a no-op, so a retried task does not fail.
+
+        Returns:
+            The final path.
+
+        Raises:
+            TargetExistsError: ``name`` exists with different content.
+        """
+        if not name or "/" in name:
+            raise ValueError(f"file name {name!r} must be a plain name without '/'")
+        target = posixpath.join(folder, name)
+        self.makedirs(folder)
+        existing = self.stat(target)
+        if existing is not None:
+            return self._confirm_identical(existing, data)
+        temp = posixpath.join(folder, temp_name(name))
+        with self._guard("write", temp):
+            self._upload(temp, data)
+        with self._guard("rename", temp):
+            self._rename(temp, target)
+        return target
+
+    def move(self, path: str, folder: str) -> str:
+        """Move a file into ``folder`` (created if missing) without overwriting.
+
+        When the name is taken, a UTC timestamp goes before the extension
+        (``order.xml`` becomes ``order.20240101T120000123456Z.xml``), so an
+        archive keeps every version of a re-sent file.
+
+        Returns:
+            The new path.
+        """
+        self.makedirs(folder)
+        target = self._free_path(folder, posixpath.basename(path))
+        with self._guard("move", path):
+            self._rename(path, target)
+        return target
+
+    # -- helpers ----------------------------------------------------------
+
+    @contextmanager
+    def _guard(self, action: str, path: str) -> Iterator[None]:
+        """Turn a raw client error into a TransportError naming connection and path."""
+        try:
+            yield
+        except KoppelError:
+            raise
+        except self.transport_errors as exc:
+            raise TransportError(f"{self.label}: cannot {action} {path!r}: {exc}") from exc
+
+    def _check_size(self, path: str, size: int, max_bytes: int) -> None:
+        if size > max_bytes:
+            raise FileTooLargeError(
+                f"{self.label}: file {path!r} has {size} bytes, more than the {max_bytes} allowed"
+            )
+
+    def _confirm_identical(self, existing: RemoteFile, data: bytes) -> str:
+        same = existing.size == len(data) and self.read_bytes(existing.path) == data
+        if not same:
+            raise TargetExistsError(
+                f"{self.label}: {existing.path!r} already exists with different content"
+            )
+        return existing.path
+
+    def _free_path(self, folder: str, name: str) -> str:
+        target = posixpath.join(folder, name)
+        if not self.exists(target):
+            return target
+        stem, extension = posixpath.splitext(name)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = posixpath.join(folder, f"{stem}.{stamp}{extension}")
+        counter = 1
+        while self.exists(target):
+            target = posixpath.join(folder, f"{stem}.{stamp}-{counter}{extension}")
+            counter += 1
+        return target

@@ -1,0 +1,44 @@
+"""Counts per step, small enough for XCom and the demo's summary line."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class ReceiveOutcome:
+    """What one receive step found in the inbound folder."""
+
+    received: int = 0
+    """Files stored as new messages."""
+    duplicates: int = 0
+    """Files already received before (same name and content); archived without processing."""
+    message_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class ProcessOutcome:
+    """Per-message results of one process step."""
+
+    delivered: int = 0
+    rejected: int = 0
+    failed: int = 0
+    rejected_ids: list[int] = field(default_factory=list)
+    failed_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class AcknowledgeOutcome:
+    """Where the inbound files went."""
+
+    archived: int = 0
+    errored: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)

@@ -1,0 +1,28 @@
+"""The message store: messages, idempotency keys, delivery attempts and watermarks.
+
+SQLAlchemy Core and Alembic only, no Airflow: the hook in
+``koppel.hooks.store`` turns an Airflow connection into a :class:`MessageStore`.
+"""
+
+from __future__ import annotations
+
+from koppel.store.engine import create_store_engine
+from koppel.store.migrate import migrate
+from koppel.store.records import DeliveryAttempt, Message, MessageSummary, Receipt
+from koppel.store.repository import MessageStore, StoreConflictError
+from koppel.store.statuses import TERMINAL, AttemptOutcome, Direction, MessageStatus
+
+__all__ = [
+    "TERMINAL",
+    "AttemptOutcome",
+    "DeliveryAttempt",
+    "Direction",
+    "Message",
+    "MessageStatus",
+    "MessageStore",
+    "MessageSummary",
+    "Receipt",
+    "StoreConflictError",
+    "create_store_engine",
+    "migrate",
+]

@@ -1,0 +1,29 @@
+"""Alembic environment for the message store, driven only from :func:`koppel.store.migrate`.
+
+The caller hands over an open connection in ``config.attributes``, so no
+``alembic.ini``, URL or logging configuration is read at run time. The version
+table has its own name because the store may share a database with Airflow's
+metadata, whose Alembic history lives in ``alembic_version``.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+VERSION_TABLE = "koppel_alembic_version"
+
+
+def run_migrations_online() -> None:
+    """Run the pending revisions on the connection the caller opened."""
+    connection: Connection = context.config.attributes["connection"]
+    context.configure(
+        connection=connection,
+        version_table=VERSION_TABLE,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations_online()

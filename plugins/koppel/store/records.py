@@ -1,0 +1,121 @@
+"""What the store hands back: plain frozen records, never live rows or ORM objects.
+
+Callers (operators, the CLI, rules) must not be able to change a stored
+message by mutating what they read; every change goes through
+:class:`~koppel.store.repository.MessageStore`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from koppel.documents import Problem
+from koppel.store.statuses import AttemptOutcome, Direction, MessageStatus
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The outcome of storing a message: its id, and whether this call created it."""
+
+    message_id: int
+    created: bool
+
+
+@dataclass(frozen=True)
+class MessageSummary:
+    """A message without its payload and document, for listings that must stay light."""
+
+    id: int
+    connection_id: str
+    flow: str
+    direction: Direction
+    source_name: str
+    """The inbound file's name; for an outbound message, the delivery key it was made under."""
+    checksum: str
+    size_bytes: int
+    document_key: str | None
+    status: MessageStatus
+    problems: list[Problem]
+    parent_id: int | None
+    target_name: str | None
+    disposition: str | None
+    run_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> MessageSummary:
+        """Build the summary from a ``messages`` row (extra columns are ignored)."""
+        return cls(**_summary_fields(row))
+
+
+@dataclass(frozen=True)
+class Message(MessageSummary):
+    """A stored message with everything in it: the raw bytes and the parsed document."""
+
+    payload: bytes
+    document: Any
+    """The canonical document(s) as plain JSON, or None before parsing."""
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Message:
+        """Build the message from a full ``messages`` row."""
+        return cls(**_summary_fields(row), payload=bytes(row["payload"]), document=row["document"])
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    """One try at handing an outbound message to its target."""
+
+    id: int
+    message_id: int
+    attempt_no: int
+    target: str
+    outcome: AttemptOutcome
+    error: str | None
+    started_at: datetime
+    finished_at: datetime
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> DeliveryAttempt:
+        """Build the attempt from a ``delivery_attempts`` row."""
+        return cls(
+            id=row["id"],
+            message_id=row["message_id"],
+            attempt_no=row["attempt_no"],
+            target=row["target"],
+            outcome=AttemptOutcome(row["outcome"]),
+            error=row["error"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+        )
+
+
+def dump_problems(problems: list[Problem]) -> list[dict[str, Any]]:
+    """Problems as the plain JSON the ``problems`` column holds."""
+    return [problem.model_dump(mode="json") for problem in problems]
+
+
+def _summary_fields(row: RowMapping) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "connection_id": row["connection_id"],
+        "flow": row["flow"],
+        "direction": Direction(row["direction"]),
+        "source_name": row["source_name"],
+        "checksum": row["checksum"],
+        "size_bytes": row["size_bytes"],
+        "document_key": row["document_key"],
+        "status": MessageStatus(row["status"]),
+        "problems": [Problem.model_validate(item) for item in row["problems"] or []],
+        "parent_id": row["parent_id"],
+        "target_name": row["target_name"],
+        "disposition": row["disposition"],
+        "run_id": row["run_id"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }

@@ -1,0 +1,395 @@
+"""The message store: every message in or out, with its payload, status and problems.
+
+"Received means stored": an inbound file is written here before it is parsed
+and an outbound document before it is delivered. Each is stored under an
+idempotency key inside the same transaction as the message, so a rerun after a
+crash at any step finds the row it already made instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from koppel.documents import Problem
+from koppel.errors import StoreError
+from koppel.store.records import (
+    DeliveryAttempt,
+    Message,
+    MessageSummary,
+    Receipt,
+    dump_problems,
+)
+from koppel.store.schema import delivery_attempts, idempotency_keys, messages, watermarks
+from koppel.store.statuses import AttemptOutcome, Direction, MessageStatus
+
+
+class StoreConflictError(StoreError):
+    """A write collided with stored data: a duplicate key or a reference to a missing row."""
+
+
+class _Unset(Enum):
+    TOKEN = "unset"
+
+
+#: Tells :meth:`MessageStore.update` "leave the document alone" apart from "set it to None".
+_UNSET = _Unset.TOKEN
+_SUMMARY_COLUMNS = [c for c in messages.c if c.name not in {"payload", "document"}]
+
+
+class MessageStore:
+    """Reads and writes messages, delivery attempts and watermarks through one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Use ``engine``, which must point at a migrated store (see :func:`koppel.store.migrate`)."""
+        self._engine = engine
+
+    # -- storing -----------------------------------------------------------------------------
+
+    def receive(
+        self,
+        *,
+        connection_id: str,
+        flow: str,
+        source_name: str,
+        payload: bytes,
+        run_id: str | None = None,
+    ) -> Receipt:
+        """Store an inbound file before anything else touches it.
+
+        The same name with the same bytes is the same file: storing it again returns
+        the first message's id with ``created=False``. Changed bytes are a new message.
+        """
+        checksum = hashlib.sha256(payload).hexdigest()
+        values = {
+            "direction": Direction.IN.value,
+            "source_name": source_name,
+            "checksum": checksum,
+            "payload": payload,
+            "status": MessageStatus.RECEIVED.value,
+            "run_id": run_id,
+        }
+        return self._insert_once(connection_id, flow, f"in:{source_name}:{checksum}", values)
+
+    def create_outbound(
+        self,
+        *,
+        parent_id: int | None,
+        connection_id: str,
+        flow: str,
+        delivery_key: str,
+        target_name: str | None,
+        payload: bytes,
+        document: Any,
+        document_key: str | None,
+        run_id: str | None = None,
+    ) -> Receipt:
+        """Store an outbound document, pending delivery, once per ``delivery_key``.
+
+        ``document`` must already be plain JSON (``model_dump(mode="json")``).
+        """
+        values = {
+            "direction": Direction.OUT.value,
+            "source_name": delivery_key,
+            "checksum": hashlib.sha256(payload).hexdigest(),
+            "payload": payload,
+            "document": document,
+            "document_key": document_key,
+            "status": MessageStatus.PENDING.value,
+            "parent_id": parent_id,
+            "target_name": target_name,
+            "run_id": run_id,
+        }
+        return self._insert_once(connection_id, flow, f"out:{delivery_key}", values)
+
+    def _insert_once(
+        self, connection_id: str, flow: str, key: str, values: dict[str, Any]
+    ) -> Receipt:
+        # Race-safe by construction: a concurrent writer of the same key loses on the
+        # primary key of idempotency_keys, and its message row rolls back with it.
+        now = _now()
+        try:
+            with self._transaction() as conn:
+                result = conn.execute(
+                    insert(messages).values(
+                        connection_id=connection_id,
+                        flow=flow,
+                        size_bytes=len(values["payload"]),
+                        problems=[],
+                        created_at=now,
+                        updated_at=now,
+                        **values,
+                    )
+                )
+                message_id = int(result.inserted_primary_key[0])
+                conn.execute(
+                    insert(idempotency_keys).values(
+                        connection_id=connection_id,
+                        flow=flow,
+                        key=key,
+                        message_id=message_id,
+                        created_at=now,
+                    )
+                )
+        except StoreConflictError:
+            existing = self._message_id_for_key(connection_id, flow, key)
+            if existing is None:
+                raise
+            return Receipt(message_id=existing, created=False)
+        return Receipt(message_id=message_id, created=True)
+
+    def _message_id_for_key(self, connection_id: str, flow: str, key: str) -> int | None:
+        query = select(idempotency_keys.c.message_id).where(
+            idempotency_keys.c.connection_id == connection_id,
+            idempotency_keys.c.flow == flow,
+            idempotency_keys.c.key == key,
+        )
+        with self._transaction() as conn:
+            found = conn.execute(query).scalar_one_or_none()
+        return None if found is None else int(found)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, message_id: int) -> Message:
+        """Return one message with payload and document.
+
+        Raises:
+            StoreError: no message has this id.
+        """
+        with self._transaction() as conn:
+            row = conn.execute(select(messages).where(messages.c.id == message_id)).mappings()
+            found = row.one_or_none()
+        if found is None:
+            raise StoreError(f"message {message_id} does not exist")
+        return Message.from_row(found)
+
+    def find(
+        self,
+        *,
+        connection_id: str,
+        flow: str,
+        direction: Direction | None = None,
+        statuses: Iterable[MessageStatus] | None = None,
+        disposed: bool | None = None,
+        parent_id: int | None = None,
+    ) -> list[Message]:
+        """Return a flow's messages matching every filter given, oldest first.
+
+        ``disposed`` tells inbound files already moved away (True) from those still
+        waiting in the partner's folder (False).
+        """
+        query = select(messages).where(
+            messages.c.connection_id == connection_id, messages.c.flow == flow
+        )
+        if direction is not None:
+            query = query.where(messages.c.direction == Direction(direction).value)
+        if statuses is not None:
+            query = query.where(messages.c.status.in_([MessageStatus(s).value for s in statuses]))
+        if disposed is not None:
+            column = messages.c.disposition
+            query = query.where(column.is_not(None) if disposed else column.is_(None))
+        if parent_id is not None:
+            query = query.where(messages.c.parent_id == parent_id)
+        with self._transaction() as conn:
+            rows = conn.execute(query.order_by(messages.c.id)).mappings().all()
+        return [Message.from_row(row) for row in rows]
+
+    def list_messages(
+        self,
+        *,
+        connection_id: str | None = None,
+        flow: str | None = None,
+        status: MessageStatus | None = None,
+        direction: Direction | None = None,
+        limit: int = 200,
+    ) -> list[MessageSummary]:
+        """Return the newest messages matching every filter given, without payloads."""
+        query: Select[Any] = select(*_SUMMARY_COLUMNS)
+        if connection_id is not None:
+            query = query.where(messages.c.connection_id == connection_id)
+        if flow is not None:
+            query = query.where(messages.c.flow == flow)
+        if status is not None:
+            query = query.where(messages.c.status == MessageStatus(status).value)
+        if direction is not None:
+            query = query.where(messages.c.direction == Direction(direction).value)
+        with self._transaction() as conn:
+            rows = conn.execute(query.order_by(messages.c.id.desc()).limit(limit)).mappings()
+            return [MessageSummary.from_row(row) for row in rows.all()]
+
+    def counts(self, *, connection_id: str, flow: str, run_id: str) -> dict[str, int]:
+        """Return how many of the flow's messages a run left in each status."""
+        query = (
+            select(messages.c.status, func.count())
+            .where(
+                messages.c.connection_id == connection_id,
+                messages.c.flow == flow,
+                messages.c.run_id == run_id,
+            )
+            .group_by(messages.c.status)
+        )
+        with self._transaction() as conn:
+            return {str(status): int(count) for status, count in conn.execute(query).all()}
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def update(
+        self,
+        message_id: int,
+        *,
+        status: MessageStatus | None = None,
+        problems: list[Problem] | None = None,
+        document: Any = _UNSET,
+        document_key: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Change what is given (``problems`` replaces the list); always stamps ``updated_at``.
+
+        ``document`` may be set to None on purpose, hence its sentinel default.
+        """
+        values: dict[str, Any] = {}
+        if status is not None:
+            values["status"] = MessageStatus(status).value
+        if problems is not None:
+            values["problems"] = dump_problems(problems)
+        if document is not _UNSET:
+            values["document"] = document
+        if document_key is not None:
+            values["document_key"] = document_key
+        if run_id is not None:
+            values["run_id"] = run_id
+        with self._transaction() as conn:
+            _update_message(conn, message_id, values)
+
+    def add_problems(self, message_id: int, problems: list[Problem]) -> None:
+        """Append problems to those already recorded on the message."""
+        with self._transaction() as conn:
+            current = _lock_message(conn, message_id, messages.c.problems)
+            combined = list(current or []) + dump_problems(problems)
+            _update_message(conn, message_id, {"problems": combined})
+
+    def set_disposition(self, message_id: int, disposition: str) -> None:
+        """Record where the inbound file went, e.g. ``archive:/acme/orders/archive/x.xml``."""
+        with self._transaction() as conn:
+            _update_message(conn, message_id, {"disposition": disposition})
+
+    # -- delivery attempts -------------------------------------------------------------------
+
+    def record_attempt(
+        self,
+        message_id: int,
+        *,
+        target: str,
+        outcome: AttemptOutcome | str,
+        error: str | None = None,
+        started_at: datetime | None = None,
+    ) -> int:
+        """Record one delivery attempt and return its number (1 for the first).
+
+        ``started_at`` defaults to now, for callers that only record the result.
+        """
+        outcome_value = AttemptOutcome(outcome).value
+        finished_at = _now()
+        with self._transaction() as conn:
+            _lock_message(conn, message_id, messages.c.id)
+            previous = conn.execute(
+                select(func.max(delivery_attempts.c.attempt_no)).where(
+                    delivery_attempts.c.message_id == message_id
+                )
+            ).scalar_one()
+            attempt_no = int(previous or 0) + 1
+            conn.execute(
+                insert(delivery_attempts).values(
+                    message_id=message_id,
+                    attempt_no=attempt_no,
+                    target=target,
+                    outcome=outcome_value,
+                    error=error,
+                    started_at=started_at or finished_at,
+                    finished_at=finished_at,
+                )
+            )
+        return attempt_no
+
+    def attempts(self, message_id: int) -> list[DeliveryAttempt]:
+        """Return a message's delivery attempts, first attempt first."""
+        query = (
+            select(delivery_attempts)
+            .where(delivery_attempts.c.message_id == message_id)
+            .order_by(delivery_attempts.c.attempt_no)
+        )
+        with self._transaction() as conn:
+            return [DeliveryAttempt.from_row(row) for row in conn.execute(query).mappings()]
+
+    # -- watermarks --------------------------------------------------------------------------
+
+    def get_watermark(self, connection_id: str, flow: str) -> str | None:
+        """Return how far a flow has read its source, or None before its first run."""
+        query = select(watermarks.c.value).where(
+            watermarks.c.connection_id == connection_id, watermarks.c.flow == flow
+        )
+        with self._transaction() as conn:
+            value = conn.execute(query).scalar_one_or_none()
+        return None if value is None else str(value)
+
+    def set_watermark(self, connection_id: str, flow: str, value: str) -> None:
+        """Record how far a flow has read its source, replacing the previous value."""
+        dialect = self._engine.dialect.name
+        if dialect not in {"postgresql", "sqlite"}:
+            raise StoreError(f"the message store does not support {dialect!r} databases")
+        upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(watermarks)
+        now = _now()
+        statement = upsert.values(
+            connection_id=connection_id, flow=flow, value=value, updated_at=now
+        ).on_conflict_do_update(
+            index_elements=[watermarks.c.connection_id, watermarks.c.flow],
+            set_={"value": value, "updated_at": now},
+        )
+        with self._transaction() as conn:
+            conn.execute(statement)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """One transaction; database failures come out as :class:`StoreError`."""
+        try:
+            with self._engine.begin() as conn:
+                yield conn
+        except IntegrityError as exc:
+            raise StoreConflictError(f"conflicts with stored data: {exc.orig}") from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"message store failure: {exc}") from exc
+
+
+def _lock_message(conn: Connection, message_id: int, column: Any) -> Any:
+    """Lock the message's row for this transaction and return one of its columns.
+
+    Raises:
+        StoreError: no message has this id.
+    """
+    query = select(column).where(messages.c.id == message_id).with_for_update()
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        raise StoreError(f"message {message_id} does not exist")
+    return row[0]
+
+
+def _update_message(conn: Connection, message_id: int, values: dict[str, Any]) -> None:
+    result = conn.execute(
+        update(messages).where(messages.c.id == message_id).values(updated_at=_now(), **values)
+    )
+    if result.rowcount == 0:
+        raise StoreError(f"message {message_id} does not exist")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

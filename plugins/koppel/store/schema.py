@@ -1,0 +1,122 @@
+"""The message store's tables, as SQLAlchemy Core metadata.
+
+The repository queries through these objects; the Alembic revisions create the
+same tables by hand, so a revision never changes when this module evolves.
+Every timestamp is timezone-aware UTC, also on SQLite, which stores none.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+#: A 64-bit id on PostgreSQL; SQLite only autoincrements a plain INTEGER primary key.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+#: JSON on every database, JSONB where it exists; SQL NULL (not JSON null) for None.
+Json = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that goes in and comes out timezone-aware in UTC on every database.
+
+    SQLite keeps no offset, so a value read back there would be naive; comparing
+    it with an aware one would raise, so naive values are read as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes: their zone would be a guess."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given for a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Attach UTC to what SQLite hands back without a zone."""
+        if value is None:
+            return None
+        stamp: datetime = value
+        return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("connection_id", String(200), nullable=False),
+    Column("flow", String(100), nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("source_name", Text, nullable=False),
+    Column("checksum", String(64), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("document", Json, nullable=True),
+    Column("document_key", String(200), nullable=True, index=True),
+    Column("status", String(20), nullable=False),
+    Column("problems", Json, nullable=False, server_default=text("'[]'")),
+    Column("parent_id", BigId, ForeignKey("messages.id"), nullable=True),
+    Column("target_name", Text, nullable=True),
+    Column("disposition", Text, nullable=True),
+    Column("run_id", String(250), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_messages_connection_flow_status", "connection_id", "flow", "status"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("connection_id", String(200), primary_key=True),
+    Column("flow", String(100), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("message_id", BigId, ForeignKey("messages.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("message_id", BigId, ForeignKey("messages.id"), nullable=False, index=True),
+    Column("attempt_no", Integer, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    UniqueConstraint("message_id", "attempt_no", name="uq_delivery_attempts_message_attempt"),
+)
+
+watermarks = Table(
+    "watermarks",
+    metadata,
+    Column("connection_id", String(200), primary_key=True),
+    Column("flow", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

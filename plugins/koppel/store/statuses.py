@@ -1,0 +1,49 @@
+"""The words the store uses for where a message is going and how far it got.
+
+They are string enums so that the values in the database, in the CLI's filters
+and in XCom are the same plain strings a user types.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    """Whether a message came into Koppel or is going out of it."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class MessageStatus(StrEnum):
+    """Where a message is in its flow."""
+
+    RECEIVED = "received"
+    """Inbound, stored, not yet processed."""
+    PENDING = "pending"
+    """Outbound, stored, not yet delivered."""
+    DELIVERED = "delivered"
+    REJECTED = "rejected"
+    """The document has errors; kept for the inbox so a user can fix and replay it."""
+    FAILED = "failed"
+    """Delivery failed; a later run retries it."""
+    HELD = "held"
+    """Waiting on master data, e.g. a missing customer reference."""
+    SKIPPED = "skipped"
+    """Nothing to do, e.g. a document with no deliverable content."""
+
+
+#: Statuses a run never picks up again on its own: only a user's replay moves them.
+TERMINAL: frozenset[MessageStatus] = frozenset(
+    {MessageStatus.DELIVERED, MessageStatus.REJECTED, MessageStatus.SKIPPED}
+)
+
+
+class AttemptOutcome(StrEnum):
+    """How one delivery attempt ended."""
+
+    DELIVERED = "delivered"
+    ALREADY_PRESENT = "already_present"
+    """The target already had the document (a retry after a lost acknowledgement)."""
+    FAILED = "failed"
