@@ -124,11 +124,9 @@ def _parse(args: argparse.Namespace) -> int:
 def _open_store(url: str | None):  # type: ignore[no-untyped-def]
     """The store from an explicit URL, or through the Airflow connection ``koppel_store``."""
     if url:
-        from sqlalchemy import create_engine
+        from koppel.store import MessageStore, create_store_engine, migrate
 
-        from koppel.store import MessageStore, migrate
-
-        engine = create_engine(url)
+        engine = create_store_engine(url)
         migrate(engine)
         return MessageStore(engine)
     from koppel.hooks.store import KoppelStoreHook

@@ -17,6 +17,6 @@ IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class ConfigModel(BaseModel):
-    """Base of every configuration model: strict about keys, lenient about ``27794`` vs ``"27794"``."""
+    """Base of every config model: strict about keys, lenient about ``27794`` vs ``"27794"``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)

@@ -18,7 +18,9 @@ _MONTHS = {
         start=1,
     )
 }
-_DAYS = {name: number for number, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
+_DAYS = {
+    name: number for number, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))
+}
 
 #: (field name, lowest, highest, names) for each of the five cron fields, in order.
 _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (

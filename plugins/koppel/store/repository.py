@@ -49,7 +49,7 @@ class MessageStore:
     """Reads and writes messages, delivery attempts and watermarks through one engine."""
 
     def __init__(self, engine: Engine) -> None:
-        """Use ``engine``, which must point at a migrated store (see :func:`koppel.store.migrate`)."""
+        """Use ``engine``, which must point at a store already migrated by ``migrate``."""
         self._engine = engine
 
     # -- storing -----------------------------------------------------------------------------
@@ -118,8 +118,9 @@ class MessageStore:
         now = _now()
         try:
             with self._transaction() as conn:
-                result = conn.execute(
-                    insert(messages).values(
+                inserted = conn.execute(
+                    insert(messages)
+                    .values(
                         connection_id=connection_id,
                         flow=flow,
                         size_bytes=len(values["payload"]),
@@ -128,8 +129,9 @@ class MessageStore:
                         updated_at=now,
                         **values,
                     )
+                    .returning(messages.c.id)
                 )
-                message_id = int(result.inserted_primary_key[0])
+                message_id = int(inserted.scalar_one())
                 conn.execute(
                     insert(idempotency_keys).values(
                         connection_id=connection_id,

@@ -3,9 +3,10 @@
 Written by hand rather than imported from ``koppel.store.schema`` so that this
 revision keeps creating exactly these tables however the schema evolves later.
 """
-# ruff: noqa: N999
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,7 +21,7 @@ _BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _JSON = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
-def _timestamp(name: str) -> sa.Column[sa.DateTime]:
+def _timestamp(name: str) -> sa.Column[datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=False)
 
 

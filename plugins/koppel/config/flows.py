@@ -1,0 +1,70 @@
+"""One dataflow of a connection: what moves, when, and from where to where."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, field_validator
+
+from koppel.config.base import ConfigModel
+from koppel.config.endpoint import Endpoint
+from koppel.config.schedule import check_schedule
+
+if TYPE_CHECKING:
+    from koppel.config.connection import ConnectionConfig
+
+
+class FlowName(StrEnum):
+    """The dataflows Koppel knows (SPEC.md section 1); each becomes one DAG per connection."""
+
+    CUSTOMERS = "customers"
+    PRODUCTS = "products"
+    PRICES = "prices"
+    STOCK = "stock"
+    ORDERS = "orders"
+    STATUS_UPDATES = "status_updates"
+    RETURNS = "returns"
+    INBOUND_FORECASTS = "inbound_forecasts"
+    INBOUND_UPDATES = "inbound_updates"
+
+
+#: Default first data interval of a flow.
+DEFAULT_START_DATE = date(2026, 1, 1)
+#: Default largest inbound file a flow accepts, so one huge file cannot exhaust a worker.
+DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+class FlowConfig(ConfigModel):
+    """Settings of one flow; ``name`` is taken from its key under ``flows:``.
+
+    Attributes:
+        enabled: ``None`` inherits the connection's ``enabled``; flows start
+            paused unless one of the two says ``true``.
+        schedule: cron expression or Airflow preset; ``None`` runs only by hand.
+        options: flow-specific switches such as ``backorder_handling``.
+    """
+
+    name: FlowName
+    description: str
+    schedule: str | None = None
+    enabled: bool | None = None
+    start_date: date = DEFAULT_START_DATE
+    catchup: bool = False
+    source: Endpoint
+    target: Endpoint
+    options: dict[str, Any] = Field(default_factory=dict)
+    retries: int = Field(default=2, ge=0)
+    retry_delay_seconds: int = Field(default=300, ge=0)
+    max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
+    batch_size: int = Field(default=500, gt=0)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        return None if value is None else check_schedule(value)
+
+    def is_enabled(self, connection: ConnectionConfig) -> bool:
+        """Whether the flow's DAG starts unpaused: its own setting, else the connection's."""
+        return connection.enabled if self.enabled is None else self.enabled

@@ -1,0 +1,153 @@
+"""Wire formats by name: a mapping file plus its XSD, read and written the same safe way.
+
+Every inbound document takes one road (hardened parse, then XSD, then the
+mapping) and every outbound one is checked against the same XSD before it
+leaves, so a format is nothing more than its mapping file and schema. The
+registry reads a mapping only when its format is first asked for: DAG
+parsing imports this module and must not touch the disk.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from lxml import etree
+
+from koppel import INCLUDE_DIR
+from koppel.documents import CanonicalModel, Problem
+from koppel.errors import ConfigError, MappingError
+from koppel.formats.schema import load_schema, validate
+from koppel.formats.xml import DEFAULT_MAX_BYTES, XmlDocumentError, parse_xml
+from koppel.mapping import MappingDefinition, load_mapping, read_documents, write_document
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """The documents read from one file and every problem found on the way.
+
+    A record with an error yields no document; its problems say which
+    record (by line) and why.
+    """
+
+    documents: list[CanonicalModel] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class Format:
+    """One wire format: its mapping definition and the XSD its documents must satisfy."""
+
+    def __init__(self, definition: MappingDefinition, schema_path: Path) -> None:
+        self.definition = definition
+        self.schema_path = schema_path
+
+    @property
+    def name(self) -> str:
+        """The format's name, e.g. ``itsperfect.order``."""
+        return self.definition.name
+
+    @property
+    def description(self) -> str:
+        """One line for ``koppel formats`` and the DAG docs."""
+        return self.definition.description
+
+    @property
+    def document_class(self) -> type[CanonicalModel]:
+        """The canonical class this format reads into and writes from."""
+        return self.definition.document_class
+
+    @property
+    def can_read(self) -> bool:
+        """True when the mapping has a ``read:`` half."""
+        return self.definition.read is not None
+
+    @property
+    def can_write(self) -> bool:
+        """True when the mapping has a ``write:`` half."""
+        return self.definition.write is not None
+
+    def _parse_and_validate(
+        self, data: bytes, source: str, max_bytes: int
+    ) -> tuple[etree._ElementTree | None, list[Problem]]:
+        try:
+            tree = parse_xml(data, source=source, max_bytes=max_bytes)
+        except XmlDocumentError as exc:
+            return None, [exc.problem]
+        return tree, validate(tree, load_schema(self.schema_path), source=source)
+
+    def read(self, data: bytes, *, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ReadResult:
+        """Parse, validate and map one inbound file.
+
+        Args:
+            data: The raw bytes as received.
+            source: Name of the file or message, recorded on each problem.
+            max_bytes: Larger documents are refused unread.
+
+        Returns:
+            The canonical documents and every problem; a file that fails to
+            parse or validate yields problems only.
+        """
+        tree, problems = self._parse_and_validate(data, source, max_bytes)
+        if tree is None or problems:
+            return ReadResult(problems=problems)
+        documents, mapping_problems = read_documents(self.definition, tree, source=source)
+        return ReadResult(documents=documents, problems=mapping_problems)
+
+    def write(self, document: CanonicalModel, *, context: Mapping[str, str]) -> bytes:
+        """The wire bytes for one document; check them with :meth:`validate` before delivery.
+
+        Raises:
+            koppel.mapping.DocumentWriteError: When the document cannot be expressed.
+        """
+        return write_document(self.definition, document, context=context)
+
+    def validate(self, data: bytes, *, source: str) -> list[Problem]:
+        """Problems of a document against this format's XSD (our own output before it leaves)."""
+        return self._parse_and_validate(data, source, DEFAULT_MAX_BYTES)[1]
+
+
+class FormatRegistry:
+    """The formats of one ``include/`` tree, each loaded on first use and then kept."""
+
+    def __init__(self, mappings_dir: Path, schemas_dir: Path) -> None:
+        self.mappings_dir = mappings_dir
+        self.schemas_dir = schemas_dir
+        self._formats: dict[str, Format] = {}
+        self._lock = threading.Lock()
+
+    def names(self) -> list[str]:
+        """Every format name (one mapping file each), sorted."""
+        return sorted(path.name.removesuffix(".yaml") for path in self.mappings_dir.glob("*.yaml"))
+
+    def get(self, name: str) -> Format:
+        """The format called ``name``.
+
+        Raises:
+            ConfigError: When no mapping file defines it (the known names are listed).
+            MappingError: When its mapping file is broken or names a missing schema.
+        """
+        with self._lock:
+            if name not in self._formats:
+                self._formats[name] = self._load(name)
+            return self._formats[name]
+
+    def _load(self, name: str) -> Format:
+        path = self.mappings_dir / f"{name}.yaml"
+        if name not in self.names():
+            raise ConfigError(f"unknown format {name!r}; known formats: {', '.join(self.names())}")
+        definition = load_mapping(path)
+        if definition.name != name:
+            raise MappingError(f"{path}: format: {definition.name!r} must match the file name")
+        schema_path = self.schemas_dir / definition.schema
+        if not schema_path.is_file():
+            raise MappingError(f"{path}: schema: no file {schema_path}")
+        return Format(definition, schema_path)
+
+
+@cache
+def default_registry() -> FormatRegistry:
+    """The registry for the project's own ``include/mappings`` and ``include/schemas``."""
+    return FormatRegistry(INCLUDE_DIR / "mappings", INCLUDE_DIR / "schemas")

@@ -1,0 +1,24 @@
+"""The declarative mapping engine: wire XML to canonical documents and back.
+
+A format is one YAML file in ``include/mappings/`` naming its canonical
+document class, its XSD, a ``read:`` half (XPath rules building canonical
+fields) and/or a ``write:`` half (a tree of wire elements taking values from
+canonical paths, the delivery context or constants), plus lookup tables. The
+engine knows nothing about orders: products, stock and status updates use
+the same rules. It imports nothing from Airflow.
+"""
+
+from __future__ import annotations
+
+from koppel.mapping.definition import MappingDefinition
+from koppel.mapping.loader import load_mapping
+from koppel.mapping.reader import read_documents
+from koppel.mapping.writer import DocumentWriteError, write_document
+
+__all__ = [
+    "DocumentWriteError",
+    "MappingDefinition",
+    "load_mapping",
+    "read_documents",
+    "write_document",
+]

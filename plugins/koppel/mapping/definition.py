@@ -1,0 +1,112 @@
+"""The checked, compiled form of one mapping file in ``include/mappings/``.
+
+The loader turns YAML into these frozen objects once, after checking every
+canonical field, XPath, lookup and type; reading and writing then never meet
+a malformed rule at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from lxml import etree
+
+from koppel.documents import CanonicalModel
+
+#: The wire value types a rule can convert between text and canonical values.
+ValueType = Literal["str", "decimal", "int", "date", "datetime", "bool"]
+VALUE_TYPES: tuple[ValueType, ...] = ("str", "decimal", "int", "date", "datetime", "bool")
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """How one value travels between wire text and a canonical value."""
+
+    type: ValueType = "str"
+    format: str | None = None
+    """strftime/strptime pattern for dates; ISO 8601 when absent."""
+    places: int | None = None
+    """Decimal places written for a decimal (rounded half up); as is when absent."""
+    lookup: str | None = None
+    """Name of the lookup table between wire codes and canonical codes."""
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """Read one canonical field from the text of an XPath match, a constant or a default."""
+
+    target: str
+    """Canonical dotted path relative to the object being built, e.g. ``buyer.name``."""
+    conversion: Conversion
+    xpath: etree.XPath | None = None
+    constant: str | None = None
+    default: str | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class ListRule:
+    """Build a list of canonical objects, one per node that ``each`` matches."""
+
+    target: str
+    each: etree.XPath
+    rules: tuple[FieldRule | ListRule, ...]
+
+
+@dataclass(frozen=True)
+class ReadRule:
+    """Wire to canonical: every node ``record`` matches becomes one document."""
+
+    record: etree.XPath
+    rules: tuple[FieldRule | ListRule, ...]
+
+
+@dataclass(frozen=True)
+class WriteNode:
+    """One element (or attribute) of the wire document to write.
+
+    A node takes its value from a canonical path (``source``), the delivery
+    context (``context_key``) or a constant; a node with ``each`` repeats over
+    a canonical list (optionally only the items ``where`` selects), its
+    children reading from each item. A valued node
+    whose value is None is left out; a node without a value is left out when
+    none of its children produced anything.
+    """
+
+    name: str
+    """Clark notation ``{namespace}local`` (elements) or a plain name (attributes)."""
+    is_attribute: bool = False
+    conversion: Conversion = field(default_factory=Conversion)
+    source: str | None = None
+    context_key: str | None = None
+    constant: str | None = None
+    default: str | None = None
+    required: bool = False
+    each: str | None = None
+    where: tuple[tuple[str, str], ...] = ()
+    """With ``each``: keep only items whose field (a canonical path) has this text."""
+    children: tuple[WriteNode, ...] = ()
+
+    @property
+    def has_value(self) -> bool:
+        """True when the node carries text of its own, not only children."""
+        return self.source is not None or self.context_key is not None or self.constant is not None
+
+
+@dataclass(frozen=True)
+class MappingDefinition:
+    """A wire format's mapping to and from one canonical document class."""
+
+    name: str
+    description: str
+    document_class: type[CanonicalModel]
+    schema: str
+    """XSD path relative to ``include/schemas/``."""
+    namespaces: dict[str, str]
+    lookups: dict[str, dict[str, str]]
+    source: Path
+    """The mapping file, named in every error about it."""
+    read: ReadRule | None = None
+    write: WriteNode | None = None

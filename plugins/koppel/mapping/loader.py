@@ -1,0 +1,161 @@
+"""Load and check a mapping file: every mistake is found here, naming the file and key.
+
+A mapping is read once when its format is first used, and a typo in it must
+stop that moment with ``<file>: <key>: <reason>``, not surface as an odd
+``None`` in the thousandth order. So the loader checks every canonical field
+against the pydantic model, compiles every XPath with the file's namespaces
+(and evaluates it once to catch unknown prefixes), and converts every
+constant and default with its declared type.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from koppel.documents import DOCUMENT_TYPES
+from koppel.errors import MappingError
+from koppel.mapping.canonical import field_annotation, list_item, model_class, required_fields
+from koppel.mapping.checks import SpecContext
+from koppel.mapping.definition import (
+    FieldRule,
+    ListRule,
+    MappingDefinition,
+    ReadRule,
+)
+from koppel.mapping.writer_spec import WriteSpecLoader
+
+_TOP_KEYS = frozenset(
+    {"format", "description", "document", "schema", "namespaces", "read", "write", "lookups"}
+)
+_FIELD_KEYS = frozenset({"path", "value", "type", "format", "default", "lookup", "required"})
+
+
+def _field_rule(ctx: SpecContext, target: str, spec: dict[str, Any], key: str) -> FieldRule:
+    unknown = set(spec) - _FIELD_KEYS
+    if unknown:
+        raise ctx.error(key, f"unknown option(s) {sorted(unknown)}; known: {sorted(_FIELD_KEYS)}")
+    if ("path" in spec) == ("value" in spec):
+        raise ctx.error(key, "give exactly one of 'path' or 'value'")
+    conversion = ctx.conversion(spec, key, places=False)
+    return FieldRule(
+        target=target,
+        conversion=conversion,
+        xpath=ctx.xpath(spec["path"], f"{key}.path") if "path" in spec else None,
+        constant=ctx.typed(spec.get("value"), conversion, f"{key}.value"),
+        default=ctx.typed(spec.get("default"), conversion, f"{key}.default"),
+        required=bool(spec.get("required", False)),
+    )
+
+
+def _rules(
+    ctx: SpecContext, model: type[Any], fields: object, key: str
+) -> tuple[FieldRule | ListRule, ...]:
+    rules: list[FieldRule | ListRule] = []
+    for target, raw in ctx.mapping(fields, key).items():
+        rule_key = f"{key}.{target}"
+        spec = ctx.mapping(raw, rule_key)
+        try:
+            annotation = field_annotation(model, str(target), allow_index=False)
+        except ValueError as exc:
+            raise ctx.error(rule_key, f"unknown canonical field: {exc}") from exc
+        if "each" not in spec:
+            rules.append(_field_rule(ctx, str(target), spec, rule_key))
+            continue
+        item = model_class(list_item(annotation))
+        if item is None:
+            raise ctx.error(rule_key, "'each' needs a canonical list of objects")
+        if set(spec) != {"each", "fields"}:
+            raise ctx.error(rule_key, "a list rule has exactly 'each' and 'fields'")
+        each = ctx.xpath(spec["each"], f"{rule_key}.each")
+        sub_rules = _rules(ctx, item, spec["fields"], f"{rule_key}.fields")
+        rules.append(ListRule(target=str(target), each=each, rules=sub_rules))
+    _check_required(ctx, model, rules, key)
+    return tuple(rules)
+
+
+def _check_required(
+    ctx: SpecContext, model: type[Any], rules: list[FieldRule | ListRule], key: str
+) -> None:
+    """Every required canonical field must be mapped, or no document could ever be built."""
+    mapped = {rule.target.split(".")[0] for rule in rules}
+    missing = sorted(required_fields(model) - mapped)
+    if missing:
+        raise ctx.error(key, f"required field(s) of {model.__name__} not mapped: {missing}")
+
+
+def _read_rule(ctx: SpecContext, raw: object, model: type[Any]) -> ReadRule:
+    spec = ctx.mapping(raw, "read")
+    if set(spec) != {"record", "fields"}:
+        raise ctx.error("read", "expected exactly 'record' and 'fields'")
+    record = ctx.xpath(spec["record"], "read.record")
+    return ReadRule(record=record, rules=_rules(ctx, model, spec["fields"], "read.fields"))
+
+
+def _lookups(ctx: SpecContext, raw: object) -> dict[str, dict[str, str]]:
+    tables: dict[str, dict[str, str]] = {}
+    for name, table in ctx.mapping(raw or {}, "lookups").items():
+        entries = ctx.mapping(table, f"lookups.{name}")
+        tables[str(name)] = {
+            str(ctx.scalar(wire, f"lookups.{name}")): str(
+                ctx.scalar(value, f"lookups.{name}.{wire}")
+            )
+            for wire, value in entries.items()
+        }
+    return tables
+
+
+def _document_class(ctx: SpecContext, raw: dict[str, Any]) -> type[Any]:
+    name = raw.get("document")
+    if name not in DOCUMENT_TYPES:
+        raise ctx.error("document", f"unknown document {name!r}; known: {sorted(DOCUMENT_TYPES)}")
+    return DOCUMENT_TYPES[name]
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    except (OSError, yaml.YAMLError) as exc:
+        raise MappingError(f"{path}: cannot read mapping: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise MappingError(f"{path}: a mapping file must be a YAML mapping")
+    return cast(dict[str, Any], raw)
+
+
+def load_mapping(path: Path) -> MappingDefinition:
+    """Load, check and compile the mapping file at ``path``.
+
+    Raises:
+        MappingError: Naming the file and the key, for any unknown document
+            class, canonical field, option, type, lookup, prefix or bad XPath.
+    """
+    raw = _read_yaml(path)
+    probe = SpecContext(path, {}, {})
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise probe.error(str(sorted(unknown)[0]), f"unknown key; known: {sorted(_TOP_KEYS)}")
+    for required in ("format", "document", "schema"):
+        if not isinstance(raw.get(required), str):
+            raise probe.error(required, "required text value is missing")
+    if "read" not in raw and "write" not in raw:
+        raise probe.error("read", "a mapping needs 'read', 'write' or both")
+    namespaces = {
+        str(k): str(v) for k, v in probe.mapping(raw.get("namespaces") or {}, "namespaces").items()
+    }
+    ctx = SpecContext(path, namespaces, {})
+    ctx.lookups = _lookups(ctx, raw.get("lookups"))
+    model = _document_class(ctx, raw)
+    return MappingDefinition(
+        name=raw["format"],
+        description=str(raw.get("description") or ""),
+        document_class=model,
+        schema=raw["schema"],
+        namespaces=namespaces,
+        lookups=ctx.lookups,
+        source=path,
+        read=_read_rule(ctx, raw["read"], model) if "read" in raw else None,
+        write=WriteSpecLoader(ctx, model).root(raw["write"]) if "write" in raw else None,
+    )

@@ -1,0 +1,167 @@
+"""Load the ``write:`` half of a mapping: a declarative tree of wire elements.
+
+Each node names an element (``element: ip:Order``; without a prefix it takes
+its parent's namespace) or an attribute of its parent (``attribute: currency``)
+and at most one value source: ``from`` (a canonical dotted path, relative to
+the current list item inside ``each``; a leading ``/`` starts from the
+document itself), ``context`` (a key of the delivery
+context such as ``origin``) or ``value`` (a constant). ``type``, ``format``,
+``places``, ``lookup`` (used in reverse), ``default`` and ``required`` shape
+the text; ``each`` repeats the node over a canonical list, ``where``
+(``{kind: shipping}``) keeping only matching items; ``children`` nests.
+Errors name the node by its element path, e.g.
+``write/ip:Orders/Order/Lines/Line/Quantity.type``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from koppel.mapping.canonical import field_annotation, list_item, model_class
+from koppel.mapping.checks import SpecContext
+from koppel.mapping.definition import WriteNode
+
+_NODE_KEYS = frozenset(
+    {
+        "element",
+        "attribute",
+        "from",
+        "context",
+        "value",
+        "type",
+        "format",
+        "places",
+        "lookup",
+        "default",
+        "required",
+        "each",
+        "where",
+        "children",
+    }
+)
+_SOURCES = ("from", "context", "value")
+
+
+class WriteSpecLoader:
+    """Turns the ``write:`` tree into checked :class:`WriteNode` objects."""
+
+    def __init__(self, ctx: SpecContext, document: type[BaseModel]) -> None:
+        self.ctx = ctx
+        self.document = document
+
+    def root(self, raw: object) -> WriteNode:
+        """The root element node; it must be one plain element.
+
+        Raises:
+            MappingError: For any mistake in the tree, naming the node.
+        """
+        spec = self.ctx.mapping(raw, "write")
+        if "element" not in spec or "each" in spec:
+            raise self.ctx.error("write", "the root must be one 'element' without 'each'")
+        return self._node(spec, self.document, "write", parent_namespace=None)
+
+    def _name(self, spec: dict[str, Any], key: str, parent_namespace: str | None) -> str:
+        raw = spec.get("element", spec.get("attribute"))
+        if not isinstance(raw, str) or not raw:
+            raise self.ctx.error(key, "expected an element or attribute name")
+        prefix, _, local = raw.rpartition(":")
+        if prefix and prefix not in self.ctx.namespaces:
+            raise self.ctx.error(key, f"namespace prefix {prefix!r} is not declared")
+        namespace = self.ctx.namespaces[prefix] if prefix else parent_namespace
+        if "attribute" in spec:
+            return f"{{{namespace}}}{local}" if prefix else local
+        return f"{{{namespace}}}{local}" if namespace else local
+
+    def _scope(self, spec: dict[str, Any], model: type[BaseModel], key: str) -> type[BaseModel]:
+        """The model that ``from`` paths below this node are relative to."""
+        each = spec.get("each")
+        if each is None:
+            return model
+        try:
+            annotation = field_annotation(model, str(each), allow_index=True)
+        except ValueError as exc:
+            raise self.ctx.error(f"{key}.each", f"unknown canonical field: {exc}") from exc
+        item = model_class(list_item(annotation))
+        if item is None:
+            raise self.ctx.error(f"{key}.each", "'each' needs a canonical list of objects")
+        return item
+
+    def _where(
+        self, spec: dict[str, Any], item: type[BaseModel], key: str
+    ) -> tuple[tuple[str, str], ...]:
+        if "where" not in spec:
+            return ()
+        if "each" not in spec:
+            raise self.ctx.error(f"{key}.where", "'where' filters the items of 'each'")
+        conditions = []
+        for path, wanted in self.ctx.mapping(spec["where"], f"{key}.where").items():
+            try:
+                field_annotation(item, str(path), allow_index=True)
+            except ValueError as exc:
+                raise self.ctx.error(
+                    f"{key}.where.{path}", f"unknown canonical field: {exc}"
+                ) from exc
+            conditions.append((str(path), str(self.ctx.scalar(wanted, f"{key}.where.{path}"))))
+        return tuple(conditions)
+
+    def _check_shape(self, spec: dict[str, Any], key: str) -> None:
+        unknown = set(spec) - _NODE_KEYS
+        if unknown:
+            raise self.ctx.error(key, f"unknown option(s) {sorted(unknown)}")
+        if ("element" in spec) == ("attribute" in spec):
+            raise self.ctx.error(key, "give exactly one of 'element' or 'attribute'")
+        if sum(source in spec for source in _SOURCES) > 1:
+            raise self.ctx.error(key, "give at most one of 'from', 'context' or 'value'")
+        if "attribute" in spec and ({"children", "each"} & set(spec) or not _has_source(spec)):
+            raise self.ctx.error(key, "an attribute needs a value and has no 'children' or 'each'")
+        if "context" in spec and not isinstance(spec["context"], str):
+            raise self.ctx.error(f"{key}.context", "expected the name of a context value")
+
+    def _node(
+        self,
+        spec: dict[str, Any],
+        model: type[BaseModel],
+        parent_key: str,
+        parent_namespace: str | None,
+    ) -> WriteNode:
+        label = spec.get("element") or f"@{spec.get('attribute')}"
+        key = f"{parent_key}/{label}"
+        self._check_shape(spec, key)
+        name = self._name(spec, key, parent_namespace)
+        scope = self._scope(spec, model, key)
+        source = None if spec.get("from") is None else str(spec["from"])
+        if source is not None:
+            start, relative = (
+                (self.document, source[1:]) if source.startswith("/") else (scope, source)
+            )
+            try:
+                field_annotation(start, str(relative), allow_index=True)
+            except ValueError as exc:
+                raise self.ctx.error(f"{key}.from", f"unknown canonical field: {exc}") from exc
+        conversion = self.ctx.conversion(spec, key, places=True)
+        namespace = name[1:].partition("}")[0] if name.startswith("{") else parent_namespace
+        children = spec.get("children") or []
+        if not isinstance(children, list):
+            raise self.ctx.error(f"{key}.children", "expected a list of nodes")
+        return WriteNode(
+            name=name,
+            is_attribute="attribute" in spec,
+            conversion=conversion,
+            source=source,
+            context_key=spec.get("context"),
+            constant=self.ctx.typed(spec.get("value"), conversion, f"{key}.value"),
+            default=self.ctx.typed(spec.get("default"), conversion, f"{key}.default"),
+            required=bool(spec.get("required", False)),
+            each=None if spec.get("each") is None else str(spec["each"]),
+            where=self._where(spec, scope, key),
+            children=tuple(
+                self._node(self.ctx.mapping(child, f"{key}.children"), scope, key, namespace)
+                for child in children
+            ),
+        )
+
+
+def _has_source(spec: dict[str, Any]) -> bool:
+    return any(source in spec for source in _SOURCES)
