@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from koppel.config.base import IDENTIFIER, ConfigModel
 from koppel.config.flows import FlowConfig, FlowName
@@ -23,6 +23,21 @@ DAG_ID_SEPARATOR = "__"
 
 _PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+_FLOW_NAMES = frozenset(FlowName)
+
+
+def _known_flow(name: str) -> str:
+    """A flow key must be one of :class:`FlowName`; the key stays a plain ``str`` for callers."""
+    if name not in _FLOW_NAMES:
+        known = ", ".join(FlowName)
+        raise ValueError(f"unknown flow {name!r}; known flows: {known}")
+    return name
+
+
+#: Key of ``flows:``, checked against the known flows.
+FlowKey = Annotated[str, AfterValidator(_known_flow)]
 
 
 class SystemRef(ConfigModel):
@@ -74,7 +89,7 @@ class ConnectionConfig(ConfigModel):
     channels: dict[Channel, ChannelSettings] = Field(default_factory=dict)
     enabled: bool = False
     vars: dict[str, str] = Field(default_factory=dict)
-    flows: dict[FlowName, FlowConfig] = Field(default_factory=dict)
+    flows: dict[FlowKey, FlowConfig] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     owner: str = "koppel"
     alert_emails: list[str] = Field(default_factory=list)
@@ -128,7 +143,7 @@ class ConnectionConfig(ConfigModel):
 
     @field_validator("flows")
     @classmethod
-    def _flow_keys(cls, value: dict[FlowName, FlowConfig]) -> dict[FlowName, FlowConfig]:
+    def _flow_keys(cls, value: dict[str, FlowConfig]) -> dict[str, FlowConfig]:
         for key, flow in value.items():
             if flow.name != key:
                 raise ValueError(f"flow {key!r} says name {flow.name!r}; leave name out")

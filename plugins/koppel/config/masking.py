@@ -44,7 +44,7 @@ def mask_in(message: str, value: Any) -> str:
     """``message`` with every rendering of ``value`` replaced by :data:`MASK`."""
     if value is None or isinstance(value, (bool, Mapping, list)):
         return message
-    for shown in {repr(value), str(value)}:
+    for shown in (repr(value), str(value)):
         if shown:
             message = message.replace(shown, MASK)
     return message

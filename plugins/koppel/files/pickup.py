@@ -78,4 +78,4 @@ def _matching(
 
 
 def _unchanged(before: RemoteFile, after: RemoteFile | None) -> bool:
-    return True
+    return after is not None and (after.size, after.mtime) == (before.size, before.mtime)

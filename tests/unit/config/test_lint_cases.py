@@ -20,7 +20,7 @@ CASES = [
     ("syntax_error.yaml", "", "YAML syntax error at line 6, column 1"),
     ("syntax_error.yaml", "", "line 5, column 8"),
     ("typo_key.yaml", "flows.orders.schedul", "did you mean 'schedule'?"),
-    ("unknown_flow.yaml", "flows.order", "'inbound_updates' (got 'order')"),
+    ("unknown_flow.yaml", "flows.order", "unknown flow 'order'; known flows: customers, products"),
     ("missing_prefix.yaml", "flows.orders.source.folder", "sets no prefix"),
     ("missing_prefix.yaml", "flows.orders.target.folder", "sets no prefix"),
     ("dup_prefix_second.yaml", "prefix", "already used by dup_prefix_first"),

@@ -1,4 +1,4 @@
-"""Template chains: deep merge, depth limit and masking of secret values."""
+"""Template chains and deep merge; secret detection and masking."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from koppel.config import ConnectionFileError, load_connection
 from koppel.config.masking import looks_secret
+from koppel.config.problems import problems_from_validation
 from koppel.config.templates import MAX_DEPTH, deep_merge
+from pydantic import BaseModel, ValidationError, field_validator
 
 
 def test_deep_merge_overlay_wins_and_lists_are_replaced() -> None:
@@ -53,7 +55,7 @@ def test_extends_must_name_a_template(tmp_path: Path) -> None:
     ]
 
 
-def test_masked_value_in_a_type_error(tmp_path: Path) -> None:
+def test_secret_looking_var_is_refused_without_its_value(tmp_path: Path) -> None:
     connection = tmp_path / "typed.yaml"
     connection.write_text(
         "name: Typed\nplatform: p\nsystems:\n  source: {name: A, kind: erp}\n"
@@ -83,3 +85,19 @@ def test_masked_value_in_a_type_error(tmp_path: Path) -> None:
 )
 def test_looks_secret(key: str, secret: bool) -> None:
     assert looks_secret(key) is secret
+
+
+class _Credentials(BaseModel):
+    api_key: str
+
+    @field_validator("api_key")
+    @classmethod
+    def _echo(cls, value: str) -> str:
+        raise ValueError(f"api key {value!r} is too short")
+
+
+def test_validation_messages_mask_secret_inputs() -> None:
+    with pytest.raises(ValidationError) as caught:
+        _Credentials(api_key="hunter2")
+    [problem] = problems_from_validation("f.yaml", caught.value, known_keys=[])
+    assert (problem.field, problem.message) == ("api_key", "api key *** is too short (got ***)")
