@@ -40,7 +40,7 @@ def run_demo(sftp_root: Path, drops_for: Callable[[str], list[_Drop]]) -> bool:
         drops = drops_for(connection.id)
         _drop_files(sftp_root, connection, drops)
         dag_id = connection.dag_id(FLOW)
-        run = bag.get_dag(dag_id).test()
+        run = bag.dags[dag_id].test()
         counts = _counts(store, connection)
         print(
             f"{dag_id} {run.state} received={counts['received']} "

@@ -39,7 +39,7 @@ def test_generated_dag_has_tags_docs_params_and_starts_paused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("KOPPEL_CONNECTIONS_DIR", str(EXAMPLES))
-    dag = _bag().get_dag("itsperfect_acme__orders")
+    dag = _bag().dags["itsperfect_acme__orders"]
     assert dag is not None
     assert {"itsperfect_acme", "orders", "itsperfect_monta"} <= set(dag.tags)
     assert dag.doc_md and "Monta" in dag.doc_md and "/acme/" in dag.doc_md

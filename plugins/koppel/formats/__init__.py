@@ -9,9 +9,11 @@ from __future__ import annotations
 from koppel.formats.registry import Format, FormatRegistry, ReadResult, default_registry
 from koppel.formats.schema import load_schema, validate
 from koppel.formats.xml import DEFAULT_MAX_BYTES, XmlDocumentError, parse_xml
+from koppel.mapping import DocumentWriteError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "DocumentWriteError",
     "Format",
     "FormatRegistry",
     "ReadResult",

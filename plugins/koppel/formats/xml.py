@@ -92,10 +92,11 @@ def _doctype_line(text: str) -> int | None:
         elif text.startswith("<!DOCTYPE", pos):
             return text.count("\n", 0, pos) + 1
         elif text.startswith(("<?", "<!--"), pos):
-            end = text.find("?>" if text[pos + 1] == "?" else "-->", pos + 2)
+            terminator = "?>" if text[pos + 1] == "?" else "-->"
+            end = text.find(terminator, pos + 2)
             if end < 0:
                 return None
-            pos = end + 2
+            pos = end + len(terminator)
         else:
             return None
     return None

@@ -47,17 +47,7 @@ def delivery_context(
     return context, problems
 
 
-def target_filename(
-    connection: ConnectionConfig, flow: FlowConfig, document: CanonicalModel, message_id: int
-) -> str:
+def target_filename(flow: FlowConfig, document: CanonicalModel, message_id: int) -> str:
     """The outbound file name from the flow's ``filename`` template, safe for any file server."""
     key = _UNSAFE_FILENAME_CHARS.sub("_", document_key(document) or f"message-{message_id}")
-    return flow.target.filename.format_map(
-        {
-            "document_key": key,
-            "message_id": message_id,
-            "connection_id": connection.id,
-            "flow": flow.name,
-            "prefix": connection.prefix or "",
-        }
-    )
+    return flow.target.render_filename(document_key=key, message_id=message_id, flow=flow.name)

@@ -150,7 +150,7 @@ def _map(
         problems += context_problems
         if context_problems:
             continue
-        filename = target_filename(connection, flow, document, message_id)
+        filename = target_filename(flow, document, message_id)
         payload = target_format.write(document, context=context)
         output_problems = target_format.validate(payload, source=filename)
         problems += [

@@ -53,10 +53,9 @@ def test_merchant_inherits_template_orders_flow_with_resolved_folders(
     assert orders.target.filename == "acme_order_{document_key}.xml"
 
 
-def test_merchant_options_merge_over_template(acme: ConnectionConfig) -> None:
-    assert acme.flows["orders"].options == {"backorder_handling": True}
+def test_merchant_keeps_its_own_prefix_in_inherited_names(acme: ConnectionConfig) -> None:
+    assert acme.flows["orders"].options == {}
     bella = load_connection(CONNECTIONS / "itsperfect_bellamoda.yaml")
-    assert bella.flows["orders"].options == {"backorder_handling": False}
     assert bella.flows["orders"].target.filename == "bellamoda_order_{document_key}.xml"
 
 
