@@ -16,6 +16,7 @@ from typing import Any
 from airflow.sdk import DAG, Param
 
 from koppel.config import ConnectionConfig, ConnectionFileError, FlowConfig, load_all
+from koppel.operators.alerts import FlowFailureAlert
 from koppel.operators.file_flow import (
     ACKNOWLEDGE_TASK,
     PROCESS_TASK,
@@ -76,9 +77,7 @@ def build_flow_dag(connection: ConnectionConfig, flow: FlowConfig) -> DAG:
             "owner": connection.owner,
             "retries": flow.retries,
             "retry_delay": timedelta(seconds=flow.retry_delay_seconds),
-            "email": connection.alert_emails,
-            "email_on_failure": bool(connection.alert_emails),
-            "email_on_retry": False,
+            "on_failure_callback": _alert(connection, flow),
         },
     )
     shared: dict[str, Any] = {
@@ -91,6 +90,19 @@ def build_flow_dag(connection: ConnectionConfig, flow: FlowConfig) -> DAG:
     acknowledge = AcknowledgeFilesOperator(task_id=ACKNOWLEDGE_TASK, **shared)
     receive >> process >> acknowledge
     return dag
+
+
+def _alert(connection: ConnectionConfig, flow: FlowConfig) -> list[FlowFailureAlert]:
+    """The failure alert of the connection, if it asks for one."""
+    if not connection.alert_emails and not connection.alert_webhook_conn_id:
+        return []
+    alert = FlowFailureAlert(
+        connection_id=connection.id,
+        flow=flow.name,
+        emails=connection.alert_emails,
+        webhook_conn_id=connection.alert_webhook_conn_id,
+    )
+    return [alert]
 
 
 def _params(flow: FlowConfig) -> dict[str, Param]:

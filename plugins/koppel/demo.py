@@ -49,7 +49,7 @@ def drops_for(connection_id: str) -> list[Drop]:
     ]
 
 
-def _prepare_environment(sftp_uri: str) -> None:
+def _prepare_environment(sftp_uri: str, smtp_connection: str) -> None:
     """Point Airflow and Koppel at the demo's own folder before Airflow is imported."""
     airflow_home = DEMO_DIR / "airflow"
     airflow_home.mkdir(parents=True)
@@ -66,20 +66,23 @@ def _prepare_environment(sftp_uri: str) -> None:
     )
     for merchant in ("acme", "bellamoda"):
         os.environ[f"AIRFLOW_CONN_SFTP_{merchant.upper()}"] = sftp_uri
+    os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = smtp_connection
 
 
 def main() -> int:
     """Run the demo; the exit code says whether everything ended where it should."""
     from koppel.sandbox.sftp_server import SFTPServer
+    from koppel.sandbox.smtp_server import SMTPServer
 
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     sftp_root = DEMO_DIR / "sftp"
     sftp_root.mkdir(parents=True)
-    with SFTPServer(root=sftp_root, username="demo", password="demo-only-secret") as server:
-        _prepare_environment(server.airflow_connection_uri())
+    sftp = SFTPServer(root=sftp_root, username="demo", password="demo-only-secret")
+    with sftp, SMTPServer() as smtp:
+        _prepare_environment(sftp.airflow_connection_uri(), smtp.airflow_connection())
         from koppel.demo_run import run_demo
 
-        ok = run_demo(sftp_root, drops_for)
+        ok = run_demo(sftp_root, drops_for, smtp)
     return 0 if ok else 1
 
 

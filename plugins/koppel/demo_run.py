@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -15,10 +18,12 @@ from koppel import PROJECT_ROOT
 from koppel.config import ConnectionConfig, load_all
 from koppel.formats import default_registry
 from koppel.hooks.store import KoppelStoreHook
+from koppel.sandbox.smtp_server import SMTPServer
 from koppel.settings import connections_dir
 from koppel.store import Direction, MessageStatus, MessageStore
 
 FLOW = "orders"
+TASK_LOG = PROJECT_ROOT / ".demo" / "airflow-tasks.log"
 
 
 class _Drop(Protocol):
@@ -27,10 +32,11 @@ class _Drop(Protocol):
     good: bool
 
 
-def run_demo(sftp_root: Path, drops_for: Callable[[str], list[_Drop]]) -> bool:
+def run_demo(sftp_root: Path, drops_for: Callable[[str], list[_Drop]], smtp: SMTPServer) -> bool:
     """Drop the files, run each merchant's orders DAG, print the summary, check the outcome."""
     logging.getLogger("airflow").setLevel(logging.ERROR)
-    db.resetdb()
+    with _output_to(TASK_LOG):
+        db.resetdb()
     connections = {c.id: c for c in load_all(connections_dir()).connections}
     merchants = [connections[cid] for cid in ("itsperfect_acme", "itsperfect_bellamoda")]
     bag = DagBag(str(PROJECT_ROOT / "dags"))
@@ -40,15 +46,42 @@ def run_demo(sftp_root: Path, drops_for: Callable[[str], list[_Drop]]) -> bool:
         drops = drops_for(connection.id)
         _drop_files(sftp_root, connection, drops)
         dag_id = connection.dag_id(FLOW)
-        run = bag.dags[dag_id].test()
+        with _output_to(TASK_LOG):
+            run = bag.dags[dag_id].test()
         counts = _counts(store, connection)
         print(
             f"{dag_id} {run.state} received={counts['received']} "
             f"delivered={counts['delivered']} rejected={counts['rejected']}"
         )
         all_ok &= _check(sftp_root, store, connection, drops)
+    for alert in smtp.messages:
+        print(f"alert e-mail to {alert['To']}: {alert['Subject']}")
     _print_where_to_look(sftp_root)
     return all_ok
+
+
+@contextmanager
+def _output_to(path: Path) -> Iterator[None]:
+    """Send everything Airflow prints (task logs, tracebacks of the expected failures) to a file.
+
+    Redirected at the file-descriptor level: Airflow's task runner writes to
+    the descriptors it captured at start-up, not to ``sys.stdout``.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("ab") as log_file:
+        os.dup2(log_file.fileno(), 1)
+        os.dup2(log_file.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
 
 
 def _drop_files(sftp_root: Path, connection: ConnectionConfig, drops: list[_Drop]) -> None:
@@ -102,4 +135,5 @@ def _print_where_to_look(sftp_root: Path) -> None:
     store_url = "sqlite:///" + str(PROJECT_ROOT / ".demo" / "store.db")
     print()
     print(f"Files:    {sftp_root} (inbound, archive/, error/ with .problems.txt, and the Monta folders)")
+    print(f"Task logs: {TASK_LOG}")
     print(f"Messages: KOPPEL_STORE_URL={store_url} .venv/bin/koppel messages --problems")

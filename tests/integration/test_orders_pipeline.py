@@ -301,3 +301,20 @@ def test_hostile_files_end_as_stored_rejected_messages(
     assert by_source["huge.xml"].size_bytes == 0
     for path in folders.target.iterdir():
         assert SECRET not in path.read_text()
+
+
+def test_an_order_the_target_format_cannot_express_is_rejected_before_delivery(
+    store: MessageStore, acme: ConnectionConfig, orders: FlowConfig, folders: Folders
+) -> None:
+    order = samples.good_order("9001")
+    method = etree.fromstring(order).find(".//{urn:koppel:itsperfect:order:1}ShippingMethod")
+    assert method is not None
+    folders.drop("order_9001.xml", order.replace(f">{method.text}<".encode(), b">Teleport<"))
+
+    run(store, acme, orders)
+
+    (message,) = inbound(store)
+    assert message.status is MessageStatus.REJECTED
+    assert any("Teleport" in p.message for p in message.problems), message.problems
+    assert folders.names(folders.target) == []
+    assert folders.names(folders.error, "*.xml") == ["order_9001.xml"]

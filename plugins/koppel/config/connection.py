@@ -93,6 +93,8 @@ class ConnectionConfig(ConfigModel):
     tags: list[str] = Field(default_factory=list)
     owner: str = "koppel"
     alert_emails: list[str] = Field(default_factory=list)
+    alert_webhook_conn_id: str | None = None
+    """Airflow HTTP connection of a chat webhook (Slack, Teams, Mattermost) that gets failure alerts."""
 
     @model_validator(mode="before")
     @classmethod

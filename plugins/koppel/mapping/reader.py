@@ -141,8 +141,11 @@ class _RecordReader:
         try:
             return self.definition.document_class.model_validate(data)
         except ValidationError as exc:
+            reported = {problem.field for problem in self.problems}
             for error in exc.errors():
                 path = _loc_path(error["loc"])
+                if path in reported:  # already explained, e.g. the lookup that left it empty
+                    continue
                 line = self.line_for(path, record.sourceline)
                 self.problem("mapping.invalid", error["msg"], path, line)
             return None

@@ -98,6 +98,8 @@ def format_value(value: object, conversion: Conversion) -> str:
     kind = conversion.type
     if isinstance(value, Enum):
         value = value.value
+    if isinstance(value, bool) and kind in ("str", "bool"):
+        return "true" if value else "false"
     if kind == "decimal":
         return _format_decimal(value, conversion.places)
     if kind == "int":
@@ -108,5 +110,5 @@ def format_value(value: object, conversion: Conversion) -> str:
     if kind in ("date", "datetime"):
         return _format_temporal(value, conversion)
     if kind == "bool":
-        return "true" if value else "false"
+        return "true" if _parse_bool(str(value), conversion) else "false"
     return str(value)

@@ -13,7 +13,7 @@ from koppel.documents import CanonicalModel, Problem, has_errors
 from koppel.documents.keys import document_key
 from koppel.errors import FatalSyncError, TransportError
 from koppel.files import FileSession
-from koppel.formats import FormatRegistry
+from koppel.formats import DocumentWriteError, FormatRegistry
 from koppel.pipeline.context import delivery_context, target_filename
 from koppel.pipeline.outcome import ProcessOutcome
 from koppel.store import Direction, Message, MessageStatus, MessageStore
@@ -151,7 +151,11 @@ def _map(
         if context_problems:
             continue
         filename = target_filename(flow, document, message_id)
-        payload = target_format.write(document, context=context)
+        try:
+            payload = target_format.write(document, context=context)
+        except DocumentWriteError as exc:
+            problems += exc.problems
+            continue
         output_problems = target_format.validate(payload, source=filename)
         problems += [
             p.model_copy(update={"code": f"output.{p.code}", "message": f"output invalid: {p.message}"})

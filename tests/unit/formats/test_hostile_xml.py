@@ -1,4 +1,4 @@
-"""Hostile and malformed XML: each is refused with one clear problem, nothing is expanded or fetched."""
+"""Hostile and malformed XML: refused with one clear problem; nothing expanded or fetched."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from koppel.formats import XmlDocumentError, default_registry, parse_xml
 
 SECRET = "koppel-secret-7f3a9c"
@@ -104,7 +103,10 @@ def test_external_dtd_over_the_network_is_never_fetched(
 
 
 def test_doctype_hidden_after_comments_and_in_utf16_is_found() -> None:
-    data = '<?xml version="1.0" encoding="UTF-16"?>\n<!-- hi -->\n<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>'
+    data = (
+        '<?xml version="1.0" encoding="UTF-16"?>\n<!-- hi -->\n'
+        '<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>'
+    )
     error = _refusal(data.encode("utf-16"))
     assert error.problem.code == "xml.doctype"
     assert error.problem.line == 3

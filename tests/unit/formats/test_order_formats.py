@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from koppel.documents import Channel, CostKind, Order
 from koppel.errors import ConfigError, MappingError
 from koppel.formats import DocumentWriteError, Format, FormatRegistry, default_registry
@@ -42,7 +41,8 @@ def test_registry_lists_and_describes_the_order_formats(itsperfect: Format) -> N
     names = default_registry().names()
     assert {"itsperfect.order", "monta.order"} <= set(names)
     assert itsperfect.document_class is Order
-    assert itsperfect.can_read and itsperfect.can_write
+    assert itsperfect.can_read
+    assert itsperfect.can_write
     assert itsperfect.schema_path.name == "order.xsd"
     assert "IT's Perfect" in itsperfect.description
 
@@ -59,9 +59,11 @@ def test_itsperfect_sample_reads_into_an_exact_canonical_order(itsperfect: Forma
     assert order.channel is Channel.B2C
     assert order.issue_date == date(2025, 3, 21)
     assert order.currency == "EUR"
-    assert order.buyer is not None and order.buyer.id == "C10231"
+    assert order.buyer is not None
+    assert order.buyer.id == "C10231"
     assert order.buyer.contacts[0].email == "sanne.devries@example.nl"
-    assert order.delivery is not None and order.delivery.address is not None
+    assert order.delivery is not None
+    assert order.delivery.address is not None
     assert order.delivery.address.house_number_addition == "A"
     assert order.delivery.address.country == "NL"
     assert [(ln.line_id, ln.sku, ln.gtin, ln.quantity, ln.unit_price) for ln in order.lines] == [
@@ -97,9 +99,7 @@ def test_round_trip_itsperfect_to_monta_and_back(itsperfect: Format, monta: Form
     assert back.order_id == order.order_id
     assert back.issue_date == order.issue_date
     assert back.shipping_method == order.shipping_method
-    assert back.delivery == order.delivery.model_copy(
-        update={"contacts": back.delivery.contacts}
-    )
+    assert back.delivery == order.delivery.model_copy(update={"contacts": back.delivery.contacts})
     assert back.invoicee == order.invoicee
     assert back.note == order.note
     essential = [(ln.line_id, ln.sku, ln.gtin, ln.quantity, ln.unit_price) for ln in order.lines]

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from koppel.errors import MappingError
 from koppel.mapping import load_mapping
 
@@ -170,5 +169,5 @@ def test_the_base_mapping_itself_loads(tmp_path: Path) -> None:
 def test_a_file_that_is_not_yaml_is_a_mapping_error(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("format: [unclosed\n", encoding="utf-8")
-    with pytest.raises(MappingError, match="broken.yaml: cannot read mapping"):
+    with pytest.raises(MappingError, match=r"broken\.yaml: cannot read mapping"):
         load_mapping(path)
