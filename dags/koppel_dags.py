@@ -1,4 +1,4 @@
-"""Koppel's only Airflow DAG file: one DAG per (connection, flow) from include/connections/*.yaml."""
+"""Koppel's only Airflow DAG file: one DAG per (connection, flow) of include/connections."""
 
 from __future__ import annotations
 

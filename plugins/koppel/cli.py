@@ -86,7 +86,9 @@ def _lint(args: argparse.Namespace) -> int:
     paths = args.paths or [connections_dir()]
     missing = [p for p in paths if not p.exists()]
     if missing:
-        print(f"koppel lint: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr)
+        print(
+            f"koppel lint: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr
+        )
         return EXIT_USAGE
     problems = lint_paths(paths, known_formats=set(default_registry().names()))
     for problem in problems:
@@ -139,7 +141,8 @@ def _messages(args: argparse.Namespace) -> int:
     rows = store.list_messages(
         connection_id=args.connection, flow=args.flow, status=args.status, limit=args.limit
     )
-    print(f"{'id':>6}  {'created':19}  {'connection':20} {'flow':14} {'dir':3} {'status':9}  key / source")
+    header = ("id", "created", "connection", "flow", "dir", "status", "key / source")
+    print("{:>6}  {:19}  {:20} {:14} {:3} {:9}  {}".format(*header))
     for m in rows:
         key = m.document_key or m.source_name
         created = m.created_at.strftime("%Y-%m-%d %H:%M:%S")
@@ -159,7 +162,10 @@ def _replay(args: argparse.Namespace) -> int:
     store = _open_store(args.store_url)
     message = store.get(args.message_id)
     if message.direction != Direction.IN:
-        print(f"koppel replay: message {message.id} is outbound; replay its inbound message {message.parent_id}")
+        print(
+            f"koppel replay: message {message.id} is outbound; "
+            f"replay its inbound message {message.parent_id}"
+        )
         return EXIT_USAGE
     store.update(message.id, status=MessageStatus.RECEIVED, problems=[])
     print(

@@ -113,7 +113,9 @@ def _params(flow: FlowConfig) -> dict[str, Param]:
             type="array",
             items={"type": "string"},
             title="Only these files",
-            description="File-name patterns (e.g. order_1234*.xml); empty picks up every complete file.",
+            description=(
+                "File-name patterns (e.g. order_1234*.xml); empty picks up every complete file."
+            ),
         ),
         "max_files": Param(
             flow.batch_size,
@@ -130,14 +132,21 @@ def _doc_md(connection: ConnectionConfig, flow: FlowConfig) -> str:
     source, target = flow.source, flow.target
     options = "\n".join(f"- `{k}`: `{v}`" for k, v in sorted(flow.options.items())) or "- none"
     state = "enabled" if flow.is_enabled(connection) else "paused until switched on"
+    rows = [
+        ("from", connection.systems.source.name, source, f"`{source.folder}` (`{source.pattern}`)"),
+        ("to", connection.systems.target.name, target, f"`{target.folder}`"),
+    ]
+    table = "\n".join(
+        f"| {side} | {system} | {end.transport} `{end.conn_id}` | {folder} | `{end.format}` |"
+        for side, system, end, folder in rows
+    )
     return f"""### {connection.name}: {flow.name}
 
 {flow.description}
 
 | | system | transport | folder | format |
 |---|---|---|---|---|
-| from | {connection.systems.source.name} | {source.transport} `{source.conn_id}` | `{source.folder}` (`{source.pattern}`) | `{source.format}` |
-| to | {connection.systems.target.name} | {target.transport} `{target.conn_id}` | `{target.folder}` | `{target.format}` |
+{table}
 
 Processed files go to `{source.archive_folder}`, rejected ones to `{source.error_folder}`
 with a `.problems.txt` report. Schedule: `{flow.schedule or "manual only"}` ({state}).
@@ -147,5 +156,6 @@ with a `.problems.txt` report. Schedule: `{flow.schedule or "manual only"}` ({st
 {options}
 
 Connection file: `{connection.path.name}` (platform `{connection.platform}`).
-Failed messages: `koppel messages --connection {connection.id} --flow {flow.name} --status rejected`.
+Failed messages:
+`koppel messages --connection {connection.id} --flow {flow.name} --status rejected`.
 """

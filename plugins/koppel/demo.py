@@ -13,7 +13,6 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from koppel import INCLUDE_DIR, PROJECT_ROOT
 
@@ -36,9 +35,15 @@ def drops_for(connection_id: str) -> list[Drop]:
 
     if connection_id == "itsperfect_acme":
         return [
-            Drop("order_100231.xml", samples.good_order("100231", channel="webshop", lines=3), True),
-            Drop("order_100232.xml", samples.good_order("100232", channel="wholesale", lines=5), True),
-            Drop("order_100233.xml", samples.good_order("100233", channel="webshop", lines=1), True),
+            Drop(
+                "order_100231.xml", samples.good_order("100231", channel="webshop", lines=3), True
+            ),
+            Drop(
+                "order_100232.xml", samples.good_order("100232", channel="wholesale", lines=5), True
+            ),
+            Drop(
+                "order_100233.xml", samples.good_order("100233", channel="webshop", lines=1), True
+            ),
             Drop("order_100234.xml", samples.broken_xml(), False),
             Drop("order_100235.xml", samples.xsd_violation(), False),
         ]

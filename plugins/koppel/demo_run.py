@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -27,12 +27,19 @@ TASK_LOG = PROJECT_ROOT / ".demo" / "airflow-tasks.log"
 
 
 class _Drop(Protocol):
-    name: str
-    payload: bytes
-    good: bool
+    """A file the demo drops (see ``koppel.demo.Drop``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def payload(self) -> bytes: ...
+    @property
+    def good(self) -> bool: ...
 
 
-def run_demo(sftp_root: Path, drops_for: Callable[[str], list[_Drop]], smtp: SMTPServer) -> bool:
+def run_demo(
+    sftp_root: Path, drops_for: Callable[[str], Sequence[_Drop]], smtp: SMTPServer
+) -> bool:
     """Drop the files, run each merchant's orders DAG, print the summary, check the outcome."""
     logging.getLogger("airflow").setLevel(logging.ERROR)
     with _output_to(TASK_LOG):
@@ -84,7 +91,7 @@ def _output_to(path: Path) -> Iterator[None]:
             os.close(saved[1])
 
 
-def _drop_files(sftp_root: Path, connection: ConnectionConfig, drops: list[_Drop]) -> None:
+def _drop_files(sftp_root: Path, connection: ConnectionConfig, drops: Sequence[_Drop]) -> None:
     """Write each file the way a partner should: complete under a temporary name, then renamed."""
     inbound = _local(sftp_root, connection.flows[FLOW].source.folder)
     inbound.mkdir(parents=True, exist_ok=True)
@@ -101,8 +108,10 @@ def _counts(store: MessageStore, connection: ConnectionConfig) -> Counter[str]:
     return counts
 
 
-def _check(sftp_root: Path, store: MessageStore, connection: ConnectionConfig, drops: list[_Drop]) -> bool:
-    """Every good file delivered as valid output and archived; every bad one rejected into error/."""
+def _check(
+    sftp_root: Path, store: MessageStore, connection: ConnectionConfig, drops: Sequence[_Drop]
+) -> bool:
+    """Every good file delivered as valid output and archived; every bad one in error/."""
     flow = connection.flows[FLOW]
     target_format = default_registry().get(flow.target.format)
     outbound = sorted(_local(sftp_root, flow.target.folder).glob("*.xml"))
@@ -118,10 +127,15 @@ def _check(sftp_root: Path, store: MessageStore, connection: ConnectionConfig, d
         if not (_local(sftp_root, folder) / drop.name).exists():
             problems.append(f"{drop.name} is not in {folder}")
     rejected = store.find(
-        connection_id=connection.id, flow=FLOW, direction=Direction.IN, statuses=[MessageStatus.REJECTED]
+        connection_id=connection.id,
+        flow=FLOW,
+        direction=Direction.IN,
+        statuses=[MessageStatus.REJECTED],
     )
     if len(rejected) != sum(not d.good for d in drops):
-        problems.append(f"{len(rejected)} message(s) rejected, expected {sum(not d.good for d in drops)}")
+        problems.append(
+            f"{len(rejected)} message(s) rejected, expected {sum(not d.good for d in drops)}"
+        )
     for problem in problems:
         print(f"  UNEXPECTED: {problem}")
     return not problems
@@ -134,6 +148,9 @@ def _local(sftp_root: Path, remote_folder: str) -> Path:
 def _print_where_to_look(sftp_root: Path) -> None:
     store_url = "sqlite:///" + str(PROJECT_ROOT / ".demo" / "store.db")
     print()
-    print(f"Files:    {sftp_root} (inbound, archive/, error/ with .problems.txt, and the Monta folders)")
+    print(
+        f"Files:    {sftp_root} "
+        "(inbound, archive/, error/ with .problems.txt, and the Monta folders)"
+    )
     print(f"Task logs: {TASK_LOG}")
     print(f"Messages: KOPPEL_STORE_URL={store_url} .venv/bin/koppel messages --problems")

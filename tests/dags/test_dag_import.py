@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
-
 from koppel.config import load_all
 from koppel.dag_factory import BROKEN_DAG_ID
 
@@ -42,7 +41,9 @@ def test_generated_dag_has_tags_docs_params_and_starts_paused(
     dag = _bag().dags["itsperfect_acme__orders"]
     assert dag is not None
     assert {"itsperfect_acme", "orders", "itsperfect_monta"} <= set(dag.tags)
-    assert dag.doc_md and "Monta" in dag.doc_md and "/acme/" in dag.doc_md
+    assert dag.doc_md is not None
+    assert "Monta" in dag.doc_md
+    assert "/acme/" in dag.doc_md
     assert set(dag.params) == {"only_files", "max_files"}
     assert dag.is_paused_upon_creation is True
     assert [t.task_id for t in dag.topological_sort()] == ["receive", "process", "acknowledge"]
@@ -56,7 +57,8 @@ def test_broken_file_yields_one_import_error_and_all_good_dags(
     shutil.copytree(EXAMPLES, folder)
     expected = _expected_dag_ids(folder)
     (folder / "itsperfect_broken.yaml").write_text(
-        "extends: _itsperfect_monta\nname: Broken\nprefix: broken\nflows:\n  orders:\n    schedul: daily\n"
+        "extends: _itsperfect_monta\nname: Broken\nprefix: broken\n"
+        "flows:\n  orders:\n    schedul: daily\n"
     )
     (folder / "itsperfect_typo.yaml").write_text("extends: _itsperfect_monta\nname: [unclosed\n")
     monkeypatch.setenv("KOPPEL_CONNECTIONS_DIR", str(folder))
@@ -70,7 +72,9 @@ def test_broken_file_yields_one_import_error_and_all_good_dags(
     assert "itsperfect_typo.yaml" in message
 
 
-def test_many_connections_parse_into_many_dags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_connections_parse_into_many_dags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Parsing stays a matter of reading YAML: 150 merchants give 150 DAGs and no error."""
     folder = tmp_path / "connections"
     folder.mkdir()

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
-from lxml import etree
-
 from koppel.sandbox import samples
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.store import Direction, MessageStatus, MessageStore
+from lxml import etree
 
 pytestmark = pytest.mark.dagrun
 
@@ -42,7 +41,9 @@ flows:
 def acme_dag_env(
     airflow_db: Path, connections_dir: Path, sftp_server: SFTPServer, store_conn_id: str
 ) -> SFTPServer:
-    (connections_dir / "itsperfect_acme.yaml").write_text(MERCHANT.format(conn_id=sftp_server.conn_id))
+    (connections_dir / "itsperfect_acme.yaml").write_text(
+        MERCHANT.format(conn_id=sftp_server.conn_id)
+    )
     return sftp_server
 
 
@@ -90,4 +91,7 @@ def test_orders_dag_delivers_good_files_rejects_bad_ones_and_reruns_cleanly(
     before = {p.name: p.read_bytes() for p in target.iterdir()}
     assert _run_dag() == "success"  # nothing new: nothing delivered twice, nothing rejected
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
-    assert len(store.find(connection_id="itsperfect_acme", flow="orders", direction=Direction.OUT)) == 2
+    assert (
+        len(store.find(connection_id="itsperfect_acme", flow="orders", direction=Direction.OUT))
+        == 2
+    )

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from lxml import etree
-
 from koppel.config import ConnectionConfig, FlowConfig, load_connection
 from koppel.formats import default_registry
 from koppel.hooks.file_sessions import open_file_session
@@ -19,6 +17,7 @@ from koppel.pipeline import acknowledge_batch, process_pending, receive_batch
 from koppel.sandbox import samples
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.store import Direction, MessageStatus, MessageStore
+from lxml import etree
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MONTA_XSD = PROJECT_ROOT / "include" / "schemas" / "monta" / "order.xsd"
@@ -101,7 +100,9 @@ def acknowledge(store: MessageStore, acme: ConnectionConfig, flow: FlowConfig) -
         acknowledge_batch(session, store, acme, flow)
 
 
-def run(store: MessageStore, acme: ConnectionConfig, flow: FlowConfig, run_id: str = "run-1") -> None:
+def run(
+    store: MessageStore, acme: ConnectionConfig, flow: FlowConfig, run_id: str = "run-1"
+) -> None:
     receive(store, acme, flow, run_id)
     process(store, acme, flow, run_id)
     acknowledge(store, acme, flow)
@@ -109,7 +110,9 @@ def run(store: MessageStore, acme: ConnectionConfig, flow: FlowConfig, run_id: s
 
 def inbound(store: MessageStore, status: MessageStatus | None = None) -> list:
     statuses = [status] if status else None
-    return store.find(connection_id="itsperfect_acme", flow="orders", direction=Direction.IN, statuses=statuses)
+    return store.find(
+        connection_id="itsperfect_acme", flow="orders", direction=Direction.IN, statuses=statuses
+    )
 
 
 def assert_valid_monta(path: Path) -> etree._ElementTree:
@@ -134,7 +137,9 @@ def test_good_files_are_delivered_and_bad_ones_rejected(
     assert folders.names(folders.target) == ["acme_order_1001.xml", "acme_order_1002.xml"]
     for name in folders.names(folders.target):
         tree = assert_valid_monta(folders.target / name)
-        assert name.removeprefix("acme_order_").removesuffix(".xml") in etree.tostring(tree).decode()
+        assert (
+            name.removeprefix("acme_order_").removesuffix(".xml") in etree.tostring(tree).decode()
+        )
     assert folders.names(folders.archive) == ["order_1.xml", "order_2.xml"]
     assert folders.names(folders.error, "*.xml") == ["order_3.xml", "order_4.xml", "order_5.xml"]
     assert folders.names(folders.inbound, "*.*") == ["notes.txt"]
@@ -195,7 +200,11 @@ def test_the_same_order_in_another_file_is_not_sent_again(
 
 @pytest.mark.parametrize("crash_after", ["receive", "process"])
 def test_a_crash_between_steps_loses_and_duplicates_nothing(
-    crash_after: str, store: MessageStore, acme: ConnectionConfig, orders: FlowConfig, folders: Folders
+    crash_after: str,
+    store: MessageStore,
+    acme: ConnectionConfig,
+    orders: FlowConfig,
+    folders: Folders,
 ) -> None:
     folders.drop("order_4001.xml", samples.good_order("4001"))
     folders.drop("order_4002.xml", samples.good_order("4002"))
@@ -235,7 +244,9 @@ def test_an_order_for_a_channel_the_merchant_lacks_is_rejected(
 ) -> None:
     path = connections_dir / "itsperfect_acme.yaml"
     path.write_text(
-        MERCHANT.format(conn_id=sftp_server.conn_id).replace("  B2B: {origin: acme-wholesale}\n", "")
+        MERCHANT.format(conn_id=sftp_server.conn_id).replace(
+            "  B2B: {origin: acme-wholesale}\n", ""
+        )
     )
     acme = load_connection(path)
     flow = acme.flows["orders"]
@@ -261,11 +272,14 @@ def _hostile_files(secret_file: Path) -> dict[str, tuple[bytes, str]]:
         "</Order></Orders>"
     ).encode()
     laughs = '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">' + "".join(
-        f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i else "&lol;" * 10}">' for i in range(9)
+        f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i else "&lol;" * 10}">'
+        for i in range(9)
     )
     laughs += ']>\n<Orders xmlns="urn:koppel:itsperfect:order:1">&lol8;</Orders>'
     huge = b'<?xml version="1.0"?><Orders>' + b"<!-- padding -->" * 3_300_000 + b"</Orders>"
-    latin1 = samples.good_order("7001").replace(b"</Orders>", "<!-- Café -->".encode("latin-1") + b"</Orders>")
+    latin1 = samples.good_order("7001").replace(
+        b"</Orders>", "<!-- Café -->".encode("latin-1") + b"</Orders>"
+    )
     truncated = samples.good_order("7002")[:-40]
     return {
         "xxe.xml": (xxe, "xml.doctype"),
@@ -277,7 +291,11 @@ def _hostile_files(secret_file: Path) -> dict[str, tuple[bytes, str]]:
 
 
 def test_hostile_files_end_as_stored_rejected_messages(
-    tmp_path: Path, store: MessageStore, acme: ConnectionConfig, orders: FlowConfig, folders: Folders
+    tmp_path: Path,
+    store: MessageStore,
+    acme: ConnectionConfig,
+    orders: FlowConfig,
+    folders: Folders,
 ) -> None:
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text(SECRET)

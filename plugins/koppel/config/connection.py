@@ -94,7 +94,7 @@ class ConnectionConfig(ConfigModel):
     owner: str = "koppel"
     alert_emails: list[str] = Field(default_factory=list)
     alert_webhook_conn_id: str | None = None
-    """Airflow HTTP connection of a chat webhook (Slack, Teams, Mattermost) that gets failure alerts."""
+    """Airflow HTTP connection of a chat webhook (Slack, Teams, Mattermost) for failure alerts."""
 
     @model_validator(mode="before")
     @classmethod

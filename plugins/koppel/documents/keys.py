@@ -1,4 +1,4 @@
-"""The business key of a canonical document: what a user searches for and what a delivery is named after."""
+"""The business key of a document: what users search for and deliveries are named after."""
 
 from __future__ import annotations
 

@@ -123,7 +123,7 @@ class Order(CanonicalModel):
     """Total including tax as the source states it; rules may check it."""
 
     def goods_amount(self) -> Decimal:
-        """Sum of the lines' amounts excluding tax (``line_amount`` or quantity × price)."""
+        """Sum of the lines' amounts excluding tax (``line_amount`` or quantity times price)."""
         total = Decimal(0)
         for line in self.lines:
             if line.line_amount is not None:

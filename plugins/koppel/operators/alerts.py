@@ -14,7 +14,7 @@ from airflow.sdk import BaseNotifier, Context
 
 
 class FlowFailureAlert(BaseNotifier):
-    """Sends a failed task's alert by e-mail (SMTP connection) and/or to a chat webhook (HTTP connection)."""
+    """Sends a failed task's alert by e-mail (SMTP connection) and/or to a chat webhook (HTTP)."""
 
     def __init__(
         self,
@@ -51,7 +51,9 @@ class FlowFailureAlert(BaseNotifier):
         """Subject and body lines of the alert."""
         ti: Any = context["ti"]
         reason = str(context.get("exception") or "unknown error").strip()
-        subject = f"[Koppel] {self.connection_id} {self.flow} failed: {reason.splitlines()[0][:150]}"
+        subject = (
+            f"[Koppel] {self.connection_id} {self.flow} failed: {reason.splitlines()[0][:150]}"
+        )
         lines = [
             f"Connection: {self.connection_id}",
             f"Flow: {self.flow}",

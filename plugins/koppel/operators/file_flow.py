@@ -119,6 +119,7 @@ class AcknowledgeFilesOperator(_FileFlowOperator):
             ids = ", ".join(str(i) for i in processed.get("rejected_ids", []))
             raise AirflowFailException(
                 f"{summary['rejected']} message(s) rejected (ids {ids}); their files are in "
-                f"{flow.source.error_folder} and their problems in `koppel messages --status rejected`"
+                f"{flow.source.error_folder} and their problems in "
+                "`koppel messages --status rejected --problems`"
             )
         return summary

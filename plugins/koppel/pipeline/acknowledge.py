@@ -49,7 +49,9 @@ def _dispose(session: FileSession, flow: FlowConfig, message: Message, kind: str
     source = flow.source
     folder = source.error_folder if kind == "error" else source.archive_folder
     if not session.exists(message.source_name):
-        log.warning("message %d: %s is no longer in the inbound folder", message.id, message.source_name)
+        log.warning(
+            "message %d: %s is no longer in the inbound folder", message.id, message.source_name
+        )
         return f"{kind}:missing"
     new_path = session.move(message.source_name, folder)
     if source.done_suffix:
@@ -60,5 +62,7 @@ def _dispose(session: FileSession, flow: FlowConfig, message: Message, kind: str
             session.move(marker, folder)
     if kind == "error":
         report = "\n".join(str(p) for p in message.problems) + "\n"
-        session.write_atomic(folder, posixpath.basename(new_path) + ".problems.txt", report.encode())
+        session.write_atomic(
+            folder, posixpath.basename(new_path) + ".problems.txt", report.encode()
+        )
     return f"{kind}:{new_path}"

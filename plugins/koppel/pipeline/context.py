@@ -35,8 +35,8 @@ def delivery_context(
                 Problem(
                     code="channel.not_configured",
                     message=(
-                        f"document {document_key(document)} is for channel {channel}, but connection "
-                        f"{connection.id} only has settings for {configured}"
+                        f"document {document_key(document)} is for channel {channel}, but "
+                        f"connection {connection.id} only has settings for {configured}"
                     ),
                     field="channel",
                 )
@@ -50,4 +50,4 @@ def delivery_context(
 def target_filename(flow: FlowConfig, document: CanonicalModel, message_id: int) -> str:
     """The outbound file name from the flow's ``filename`` template, safe for any file server."""
     key = _UNSAFE_FILENAME_CHARS.sub("_", document_key(document) or f"message-{message_id}")
-    return flow.target.render_filename(document_key=key, message_id=message_id, flow=flow.name)
+    return flow.target.render_filename(document_key=key, message_id=str(message_id), flow=flow.name)

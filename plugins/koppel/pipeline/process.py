@@ -29,6 +29,19 @@ OpenSession = Callable[[], AbstractContextManager[FileSession]]
 
 
 @dataclass(frozen=True)
+class _Run:
+    """What every step of one process run works with."""
+
+    store: MessageStore
+    formats: FormatRegistry
+    connection: ConnectionConfig
+    flow: FlowConfig
+    run_id: str
+    target: Callable[[], FileSession]
+    """Opens the target session on first use: a run with nothing to deliver connects to nothing."""
+
+
+@dataclass(frozen=True)
 class _Outbound:
     """A mapped document, ready to be stored and delivered."""
 
@@ -66,8 +79,9 @@ def process_pending(
                 session = stack.enter_context(open_target())
             return session
 
+        run = _Run(store, formats, connection, flow, run_id, target)
         for message in pending:
-            status = _process_one(store, formats, connection, flow, message, run_id, target)
+            status = _process_one(run, message)
             if status is MessageStatus.DELIVERED:
                 outcome.delivered += 1
             elif status is MessageStatus.REJECTED:
@@ -76,20 +90,13 @@ def process_pending(
     return outcome
 
 
-def _process_one(
-    store: MessageStore,
-    formats: FormatRegistry,
-    connection: ConnectionConfig,
-    flow: FlowConfig,
-    message: Message,
-    run_id: str,
-    target: Callable[[], FileSession],
-) -> MessageStatus:
+def _process_one(run: _Run, message: Message) -> MessageStatus:
     """Take one inbound message as far as it can go and store where it got."""
-    documents, problems = _read(formats, flow, message)
+    store, run_id = run.store, run.run_id
+    documents, problems = _read(run.formats, run.flow, message)
     outbound: list[_Outbound] = []
     if not has_errors(problems):
-        outbound, map_problems = _map(formats, connection, flow, documents, message.id)
+        outbound, map_problems = _map(run, documents, message.id)
         problems += map_problems
     dumped = [d.model_dump(mode="json") for d in documents] or None
     keys = ",".join(k for k in (document_key(d) for d in documents) if k) or None
@@ -106,7 +113,7 @@ def _process_one(
         return MessageStatus.REJECTED
     store.update(message.id, problems=problems, document=dumped, document_key=keys, run_id=run_id)
     try:
-        problems += _deliver_all(store, connection, flow, message, outbound, run_id, target)
+        problems += _deliver_all(run, message, outbound)
     except TransportError as exc:
         store.update(message.id, status=MessageStatus.FAILED, run_id=run_id)
         raise TransportError(f"delivery of message {message.id} failed: {exc}") from exc
@@ -122,7 +129,9 @@ def _read(
     if has_errors(message.problems):
         return [], list(message.problems)
     result = formats.get(flow.source.format).read(
-        message.payload, source=posixpath.basename(message.source_name), max_bytes=flow.max_file_bytes
+        message.payload,
+        source=posixpath.basename(message.source_name),
+        max_bytes=flow.max_file_bytes,
     )
     if not result.documents and not has_errors(result.problems):
         empty = Problem(code="document.empty", message="the file holds no documents")
@@ -131,18 +140,15 @@ def _read(
 
 
 def _map(
-    formats: FormatRegistry,
-    connection: ConnectionConfig,
-    flow: FlowConfig,
-    documents: list[CanonicalModel],
-    message_id: int,
+    run: _Run, documents: list[CanonicalModel], message_id: int
 ) -> tuple[list[_Outbound], list[Problem]]:
     """Write each document in the target format and check it against the target's schema.
 
     Output that fails the target schema is a mapping fault; it is caught here,
     before anything leaves, and stored as a problem on the message.
     """
-    target_format = formats.get(flow.target.format)
+    connection, flow = run.connection, run.flow
+    target_format = run.formats.get(flow.target.format)
     outbound: list[_Outbound] = []
     problems: list[Problem] = []
     for document in documents:
@@ -158,58 +164,48 @@ def _map(
             continue
         output_problems = target_format.validate(payload, source=filename)
         problems += [
-            p.model_copy(update={"code": f"output.{p.code}", "message": f"output invalid: {p.message}"})
+            p.model_copy(
+                update={"code": f"output.{p.code}", "message": f"output invalid: {p.message}"}
+            )
             for p in output_problems
         ]
         outbound.append(_Outbound(filename, payload, document))
     return outbound, problems
 
 
-def _deliver_all(
-    store: MessageStore,
-    connection: ConnectionConfig,
-    flow: FlowConfig,
-    message: Message,
-    outbound: list[_Outbound],
-    run_id: str,
-    target: Callable[[], FileSession],
-) -> list[Problem]:
+def _deliver_all(run: _Run, message: Message, outbound: list[_Outbound]) -> list[Problem]:
     """Store each outbound document, then deliver those not yet delivered.
 
     The delivery key is the target path: a second file carrying an order that
     already went out is refused instead of overwriting (or re-sending) it.
     """
+    store, flow = run.store, run.flow
     problems: list[Problem] = []
     for item in outbound:
         key = posixpath.join(flow.target.folder, item.filename)
         receipt = store.create_outbound(
             parent_id=message.id,
-            connection_id=connection.id,
+            connection_id=run.connection.id,
             flow=flow.name,
             delivery_key=key,
             target_name=key,
             payload=item.payload,
             document=item.document.model_dump(mode="json"),
             document_key=document_key(item.document),
-            run_id=run_id,
+            run_id=run.run_id,
         )
         out = store.get(receipt.message_id)
         if out.parent_id != message.id:
             problems.append(_duplicate_problem(item, key, out))
             continue
         if out.status in _TO_DELIVER:
-            problems += _deliver(store, flow, out, item.filename, target)
+            problems += _deliver(run, out, item.filename)
     return problems
 
 
-def _deliver(
-    store: MessageStore,
-    flow: FlowConfig,
-    out: Message,
-    filename: str,
-    target: Callable[[], FileSession],
-) -> list[Problem]:
+def _deliver(run: _Run, out: Message, filename: str) -> list[Problem]:
     """Write one outbound file atomically and record the attempt."""
+    store, flow, target = run.store, run.flow, run.target
     where = f"{flow.target.transport}:{out.target_name}"
     try:
         target().write_atomic(flow.target.folder, filename, out.payload)

@@ -129,4 +129,6 @@ def _archive_duplicate(
             )
         ],
     )
-    log.warning("%s was already received as message %d; archived as %s", remote.path, message_id, new_path)
+    log.warning(
+        "%s was already received as message %d; archived as %s", remote.path, message_id, new_path
+    )

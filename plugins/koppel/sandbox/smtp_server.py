@@ -1,4 +1,4 @@
-"""A local SMTP server that keeps what it receives: where failure alerts land in tests and the demo."""
+"""A local SMTP server that keeps what it receives: where tests and the demo catch alerts."""
 
 from __future__ import annotations
 
@@ -25,14 +25,16 @@ class _Collector:
         content = envelope.original_content or b""
         message = message_from_bytes(content, policy=policy.default)
         with self._lock:
-            self.messages.append(message)  # type: ignore[arg-type]
+            self.messages.append(message)
         return "250 Message accepted for delivery"
 
 
 class SMTPServer:
     """An SMTP sink on 127.0.0.1 with an Airflow connection that points at it."""
 
-    def __init__(self, *, conn_id: str = "smtp_default", from_email: str = "koppel@localhost") -> None:
+    def __init__(
+        self, *, conn_id: str = "smtp_default", from_email: str = "koppel@localhost"
+    ) -> None:
         self.conn_id = conn_id
         self.from_email = from_email
         self.host = "127.0.0.1"
