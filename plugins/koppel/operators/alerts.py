@@ -51,9 +51,8 @@ class FlowFailureAlert(BaseNotifier):
         """Subject and body lines of the alert."""
         ti: Any = context["ti"]
         reason = str(context.get("exception") or "unknown error").strip()
-        subject = (
-            f"[Koppel] {self.connection_id} {self.flow} failed: {reason.splitlines()[0][:150]}"
-        )
+        headline = reason.splitlines()[0].split(";")[0][:150]
+        subject = f"[Koppel] {self.connection_id} {self.flow} failed: {headline}"
         lines = [
             f"Connection: {self.connection_id}",
             f"Flow: {self.flow}",
