@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.file_servers",
     "tests.fixtures.postgres",
     "tests.fixtures.airflow_env",
+    "tests.fixtures.alerts",
 ]

@@ -1,0 +1,67 @@
+"""A failed flow run alerts by e-mail and chat webhook, saying connection, flow, run and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from koppel.sandbox import samples
+from koppel.sandbox.sftp_server import SFTPServer
+from koppel.sandbox.smtp_server import SMTPServer
+from tests.fixtures.alerts import WebhookReceiver
+
+pytestmark = pytest.mark.dagrun
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+MERCHANT = """\
+extends: _itsperfect_monta
+name: Bella Moda
+prefix: bellamoda
+channels:
+  B2C: {{origin: bellamoda-webshop}}
+vars:
+  sftp_conn_id: {sftp}
+alert_emails: [ops@bellamoda.example, integrations@koppel.example]
+alert_webhook_conn_id: {webhook}
+flows:
+  orders:
+    retries: 0
+    source:
+      stable_seconds: 0
+"""
+
+
+def test_a_rejected_file_fails_the_run_and_alerts_both_channels(
+    airflow_db: Path,
+    connections_dir: Path,
+    sftp_server: SFTPServer,
+    store_conn_id: str,
+    smtp_server: SMTPServer,
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    (connections_dir / "itsperfect_bellamoda.yaml").write_text(
+        MERCHANT.format(sftp=sftp_server.conn_id, webhook=WebhookReceiver.conn_id)
+    )
+    inbound = sftp_server.root / "bellamoda" / "itsperfect" / "orders"
+    inbound.mkdir(parents=True)
+    (inbound / "order_1.xml").write_bytes(samples.good_order("1"))
+    (inbound / "order_2.xml").write_bytes(samples.xsd_violation())
+
+    run = DagBag(str(PROJECT_ROOT / "dags")).dags["itsperfect_bellamoda__orders"].test()
+
+    assert str(run.state) == "failed"
+    (mail,) = smtp_server.messages
+    assert mail["Subject"].startswith("[Koppel] itsperfect_bellamoda orders failed: 1 message(s)")
+    assert set(mail["To"].split(", ")) == {"ops@bellamoda.example", "integrations@koppel.example"}
+    body = mail.get_body(("html", "plain"))
+    assert body is not None
+    text = body.get_content()
+    assert run.run_id in text
+    assert "Task: acknowledge" in text
+    assert "koppel messages --connection itsperfect_bellamoda --flow orders" in text
+    (post,) = webhook_receiver.posts
+    assert post["text"].startswith(mail["Subject"])
+    assert run.run_id in post["text"]

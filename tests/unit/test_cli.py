@@ -1,0 +1,132 @@
+"""The ``koppel`` command: output and exit codes as scripts rely on them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from koppel.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
+from koppel.documents import Problem
+from koppel.store import MessageStatus, MessageStore
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_formats_lists_one_name_a_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["formats"]) == EXIT_OK
+    assert capsys.readouterr().out.splitlines() == ["itsperfect.order", "monta.order"]
+
+
+def test_parse_prints_documents_as_json_and_exits_0_when_valid(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(
+        ["parse", "--format", "itsperfect.order", str(DATA / "orders" / "itsperfect_good.xml")]
+    )
+    assert code == EXIT_OK
+    documents = json.loads(capsys.readouterr().out)
+    assert len(documents) == 1
+    assert documents[0]["order_id"]
+    assert documents[0]["lines"][0]["quantity"]
+
+
+@pytest.mark.parametrize(
+    ("sample", "code"),
+    [
+        ("itsperfect_broken_xml.xml", "xml.syntax"),
+        ("itsperfect_xsd_violation.xml", "xsd.invalid"),
+        ("itsperfect_unknown_channel.xml", "mapping.lookup"),
+    ],
+)
+def test_parse_exits_1_and_names_the_problem(
+    sample: str, code: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["parse", "--format", "itsperfect.order", str(DATA / "orders" / sample)]) == 1
+    out = capsys.readouterr().out
+    documents, _ = json.JSONDecoder().raw_decode(out)
+    assert documents == []
+    assert f"{sample}:" in out
+    assert f"error {code}" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["parse", "--format", "no.such.format", str(DATA / "orders" / "itsperfect_good.xml")],
+        ["parse", "--format", "itsperfect.order", "/no/such/file.xml"],
+        ["lint", "/no/such/folder"],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == EXIT_USAGE
+    assert capsys.readouterr().err
+
+
+def test_parse_without_a_file_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["parse", "--format", "itsperfect.order"])
+    assert exit_info.value.code == EXIT_USAGE
+
+
+def test_lint_passes_the_example_connections(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", str(PROJECT_ROOT / "include" / "connections")]) == EXIT_OK
+    assert capsys.readouterr().out.strip() == "ok"
+
+
+def test_lint_names_file_and_field_of_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", str(DATA / "bad_connections")]) == EXIT_PROBLEMS
+    lines = capsys.readouterr().out.splitlines()
+    assert any("typo_key.yaml: flows.orders" in line for line in lines), lines
+    assert any("unknown_flow.yaml: flows" in line for line in lines), lines
+    assert any("bad_cron.yaml: flows.orders.schedule" in line for line in lines), lines
+    assert any("missing_template.yaml: extends" in line for line in lines), lines
+    assert any("syntax_error.yaml" in line and "line" in line for line in lines), lines
+    assert all(": " in line for line in lines)
+
+
+@pytest.fixture
+def store_url(store_engine: Engine) -> str:
+    return store_engine.url.render_as_string(hide_password=False)
+
+
+def test_messages_lists_filters_and_shows_problems(
+    store: MessageStore, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = store.receive(
+        connection_id="acme", flow="orders", source_name="/in/a.xml", payload=b"<a/>"
+    )
+    bad = store.receive(connection_id="acme", flow="orders", source_name="/in/b.xml", payload=b"<b")
+    store.update(good.message_id, status=MessageStatus.DELIVERED, document_key="1001")
+    problem = Problem(code="xml.syntax", message="premature end", file="b.xml", line=1)
+    store.update(bad.message_id, status=MessageStatus.REJECTED, problems=[problem])
+
+    assert main(["messages", "--store-url", store_url, "--status", "rejected", "--problems"]) == 0
+    out = capsys.readouterr().out
+    assert "/in/b.xml" in out
+    assert "b.xml:1: error xml.syntax: premature end" in out
+    assert "/in/a.xml" not in out
+
+    assert main(["messages", "--store-url", store_url, "--connection", "acme"]) == 0
+    out = capsys.readouterr().out
+    assert "1001" in out
+    assert "rejected" in out
+
+
+def test_replay_queues_the_message_for_the_next_run(
+    store: MessageStore, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    receipt = store.receive(
+        connection_id="acme", flow="orders", source_name="/in/c.xml", payload=b"<c"
+    )
+    problem = Problem(code="xml.syntax", message="premature end")
+    store.update(receipt.message_id, status=MessageStatus.REJECTED, problems=[problem])
+
+    assert main(["replay", str(receipt.message_id), "--store-url", store_url]) == EXIT_OK
+    assert "acme__orders" in capsys.readouterr().out
+    replayed = store.get(receipt.message_id)
+    assert replayed.status is MessageStatus.RECEIVED
+    assert replayed.problems == []
