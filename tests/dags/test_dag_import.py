@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+
 from koppel.config import load_all
 from koppel.dag_factory import BROKEN_DAG_ID
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+from lxml import etree
+
 from koppel.sandbox import samples
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.store import Direction, MessageStatus, MessageStore
-from lxml import etree
 
 pytestmark = pytest.mark.dagrun
 

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode
 
 import asyncssh
 import pytest
+
 from koppel.errors import ConfigError, TransportError
 from koppel.files import (
     FileSession,

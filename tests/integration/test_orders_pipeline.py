@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from lxml import etree
+
 from koppel.config import ConnectionConfig, FlowConfig, load_connection
 from koppel.formats import default_registry
 from koppel.hooks.file_sessions import open_file_session
@@ -17,7 +19,6 @@ from koppel.pipeline import acknowledge_batch, process_pending, receive_batch
 from koppel.sandbox import samples
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.store import Direction, MessageStatus, MessageStore
-from lxml import etree
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MONTA_XSD = PROJECT_ROOT / "include" / "schemas" / "monta" / "order.xsd"

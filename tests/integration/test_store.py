@@ -9,6 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.sql import Select
+
 from koppel.documents import Problem, Severity
 from koppel.errors import ConfigError, StoreError
 from koppel.hooks.store import KoppelStoreHook
@@ -21,8 +24,6 @@ from koppel.store import (
     migrate,
 )
 from koppel.store.schema import idempotency_keys, messages
-from sqlalchemy import Engine, func, select, text
-from sqlalchemy.sql import Select
 
 pytestmark = pytest.mark.integration
 

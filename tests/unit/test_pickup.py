@@ -12,6 +12,7 @@ import posixpath
 import re
 
 import pytest
+
 from koppel.errors import TransportError
 from koppel.files import (
     BaseFileSession,

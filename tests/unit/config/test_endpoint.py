@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from koppel.config import Endpoint
 from koppel.errors import FatalSyncError
-from pydantic import ValidationError
 
 BASE: dict[str, Any] = {
     "transport": "sftp",

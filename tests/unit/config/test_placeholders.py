@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from koppel.config.placeholders import PlaceholderIssue, PlaceholderResolver, resolve_document
 
 

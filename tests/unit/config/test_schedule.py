@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from koppel.config.schedule import check_schedule
 
 VALID = [

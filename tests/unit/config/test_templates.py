@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ValidationError, field_validator
+
 from koppel.config import ConnectionFileError, load_connection
 from koppel.config.masking import looks_secret
 from koppel.config.problems import problems_from_validation
 from koppel.config.templates import MAX_DEPTH, deep_merge
-from pydantic import BaseModel, ValidationError, field_validator
 
 
 def test_deep_merge_overlay_wins_and_lists_are_replaced() -> None:

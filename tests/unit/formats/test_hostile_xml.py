@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
 from koppel.formats import XmlDocumentError, default_registry, parse_xml
 
 SECRET = "koppel-secret-7f3a9c"

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from koppel.documents import Channel, CostKind, Order
 from koppel.errors import ConfigError, MappingError
 from koppel.formats import DocumentWriteError, Format, FormatRegistry, default_registry

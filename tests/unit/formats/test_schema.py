@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from koppel import INCLUDE_DIR
 from koppel.errors import ConfigError
 from koppel.formats import load_schema, parse_xml, validate

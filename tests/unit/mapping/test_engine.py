@@ -7,6 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from lxml import etree
+
 from koppel.documents import FinancialMutation, MutationLevel, PostingLine, Price
 from koppel.errors import MappingError
 from koppel.formats import parse_xml
@@ -17,7 +19,6 @@ from koppel.mapping import (
     read_documents,
     write_document,
 )
-from lxml import etree
 
 LEDGER_MAPPING = """
 format: test.ledger

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from koppel.errors import MappingError
 from koppel.mapping import load_mapping
 
