@@ -10,7 +10,6 @@ from __future__ import annotations
 import socket
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +17,8 @@ from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer as _PyFTPServer
+
+from koppel.sandbox.lifecycle import LocalServer
 
 #: List, read, append, create folders, delete, rename, write, chmod, mtime.
 _PERMISSIONS = "elradfmwMT"
@@ -40,7 +41,7 @@ def _free_ports(count: int) -> list[int]:
             probe.close()
 
 
-class FTPServer:
+class FTPServer(LocalServer):
     """An FTP server in a background thread; use as a context manager.
 
     Attributes:
@@ -133,14 +134,3 @@ class FTPServer:
         self._thread.join(timeout=_STOP_TIMEOUT)
         self._thread = None
         self._server = None
-
-    def __enter__(self) -> FTPServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

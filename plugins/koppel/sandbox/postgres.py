@@ -16,10 +16,10 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import quote
 
 from koppel.errors import StoreError
+from koppel.sandbox.lifecycle import LocalServer
 
 #: The operating-system account that owns the server's files when we run as root.
 SYSTEM_USER = "postgres"
@@ -56,7 +56,7 @@ def _free_port() -> int:
         return port
 
 
-class PostgresServer:
+class PostgresServer(LocalServer):
     """One private PostgreSQL cluster: ``initdb`` + ``pg_ctl start``, removed again on stop.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop` yourself.
@@ -121,19 +121,6 @@ class PostgresServer:
         finally:
             self.port = None
             self._remove_base_dir()
-
-    def __enter__(self) -> PostgresServer:
-        """Start the server."""
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop the server, whatever happened inside the block."""
-        self.stop()
 
     # -- addresses ---------------------------------------------------------------------------
 

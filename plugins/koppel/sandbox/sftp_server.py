@@ -12,10 +12,11 @@ import asyncio
 import hmac
 import threading
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import quote, urlencode
 
 import asyncssh
+
+from koppel.sandbox.lifecycle import LocalServer
 
 _START_TIMEOUT = 10.0
 
@@ -50,7 +51,7 @@ class _PasswordServer(asyncssh.SSHServer):
         return accepted
 
 
-class SFTPServer:
+class SFTPServer(LocalServer):
     """An SFTP server in a background thread; use as a context manager.
 
     Attributes:
@@ -147,14 +148,3 @@ class SFTPServer:
             conn.close()
         await asyncio.gather(*(conn.wait_closed() for conn in connections))
         self._connections.clear()
-
-    def __enter__(self) -> SFTPServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -7,11 +7,12 @@ import socket
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from koppel.sandbox.lifecycle import LocalServer
 
 
 class _Collector:
@@ -29,7 +30,7 @@ class _Collector:
         return "250 Message accepted for delivery"
 
 
-class SMTPServer:
+class SMTPServer(LocalServer):
     """An SMTP sink on 127.0.0.1 with an Airflow connection that points at it."""
 
     def __init__(
@@ -47,8 +48,9 @@ class SMTPServer:
         """Every message received so far, oldest first."""
         return list(self._collector.messages)
 
-    def start(self) -> None:
+    def start(self) -> SMTPServer:
         self._controller.start()
+        return self
 
     def stop(self) -> None:
         self._controller.stop()
@@ -68,18 +70,6 @@ class SMTPServer:
             },
         }
         return json.dumps(connection)
-
-    def __enter__(self) -> SMTPServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _free_port(host: str) -> int:
