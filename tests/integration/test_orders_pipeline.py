@@ -17,6 +17,7 @@ from koppel.formats import default_registry
 from koppel.hooks.file_sessions import open_file_session
 from koppel.pipeline import acknowledge_batch, process_pending, receive_batch
 from koppel.sandbox import samples
+from koppel.sandbox.ftp_server import FTPServer
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.store import Direction, MessageStatus, MessageStore
 
@@ -337,3 +338,71 @@ def test_an_order_the_target_format_cannot_express_is_rejected_before_delivery(
     assert any("Teleport" in p.message for p in message.problems), message.problems
     assert folders.names(folders.target) == []
     assert folders.names(folders.error, "*.xml") == ["order_9001.xml"]
+
+
+def test_a_manual_run_can_take_only_some_files(
+    store: MessageStore, acme: ConnectionConfig, orders: FlowConfig, folders: Folders
+) -> None:
+    for number in ("10001", "10002", "20001"):
+        folders.drop(f"order_{number}.xml", samples.good_order(number))
+    with open_file_session("sftp", orders.source.conn_id) as session:
+        outcome = receive_batch(session, store, acme, orders, run_id="manual", only=["order_1*"])
+    assert outcome.received == 2
+    with open_file_session("sftp", orders.source.conn_id) as session:
+        outcome = receive_batch(session, store, acme, orders, run_id="manual-2", limit=1)
+    assert outcome.received == 0  # the first file (by name) is already stored
+    process(store, acme, orders, "manual")
+    acknowledge(store, acme, orders)
+
+    assert folders.names(folders.target) == ["acme_order_10001.xml", "acme_order_10002.xml"]
+    assert folders.names(folders.inbound, "*.xml") == ["order_20001.xml"]
+
+
+FTP_MERCHANT = """\
+extends: _itsperfect_monta
+name: Acme Fashion
+prefix: acme
+channels:
+  B2C: {{origin: acme-webshop}}
+flows:
+  orders:
+    source:
+      transport: ftp
+      conn_id: {conn_id}
+      done_suffix: .done
+    target:
+      transport: ftp
+      conn_id: {conn_id}
+      done_suffix: .ready
+"""
+
+
+def test_the_same_flow_runs_over_ftp_with_done_markers(
+    store: MessageStore, connections_dir: Path, ftp_server: FTPServer
+) -> None:
+    path = connections_dir / "itsperfect_acme.yaml"
+    path.write_text(FTP_MERCHANT.format(conn_id=ftp_server.conn_id))
+    acme = load_connection(path)
+    flow = acme.flows["orders"]
+    folders = Folders(ftp_server.root, flow)
+    folders.drop("order_1.xml", samples.good_order("11001"))
+    folders.drop("order_1.xml.done", b"")
+    folders.drop("order_2.xml", samples.good_order("11002"))  # no marker yet: not complete
+
+    with open_file_session("ftp", flow.source.conn_id) as session:
+        receive_batch(session, store, acme, flow, run_id="ftp-1")
+    process_pending(
+        store,
+        default_registry(),
+        acme,
+        flow,
+        run_id="ftp-1",
+        open_target=lambda: open_file_session("ftp", flow.target.conn_id),
+    )
+    with open_file_session("ftp", flow.source.conn_id) as session:
+        acknowledge_batch(session, store, acme, flow)
+
+    assert folders.names(folders.target) == ["acme_order_11001.xml", "acme_order_11001.xml.ready"]
+    assert_valid_monta(folders.target / "acme_order_11001.xml")
+    assert folders.names(folders.archive) == ["order_1.xml", "order_1.xml.done"]
+    assert folders.names(folders.inbound, "*.xml") == ["order_2.xml"]

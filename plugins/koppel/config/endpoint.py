@@ -44,7 +44,8 @@ class Endpoint(ConfigModel):
         pattern: glob of the files to pick up.
         archive_folder: processed inbound files go here (default ``<folder>/archive``).
         error_folder: failed inbound files go here (default ``<folder>/error``).
-        done_suffix: when set, a file counts as complete once ``<name><suffix>`` exists.
+        done_suffix: when set, a file counts as complete once ``<name><suffix>`` exists
+            (source), or that marker is written after each delivered file (target).
         stable_seconds: without a done marker, a file counts as complete once its
             size is unchanged over this interval.
         filename: outbound file name template; may use ``{document_key}``,

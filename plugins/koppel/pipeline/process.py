@@ -204,11 +204,17 @@ def _deliver_all(run: _Run, message: Message, outbound: list[_Outbound]) -> list
 
 
 def _deliver(run: _Run, out: Message, filename: str) -> list[Problem]:
-    """Write one outbound file atomically and record the attempt."""
+    """Write one outbound file atomically (then its done marker, if the target wants one).
+
+    The marker is written after the file is complete under its final name, so
+    a partner that waits for markers never reads a partial file.
+    """
     store, flow, target = run.store, run.flow, run.target
     where = f"{flow.target.transport}:{out.target_name}"
     try:
         target().write_atomic(flow.target.folder, filename, out.payload)
+        if flow.target.done_suffix:
+            target().write_atomic(flow.target.folder, filename + flow.target.done_suffix, b"")
     except TransportError as exc:
         store.record_attempt(out.id, target=where, outcome="failed", error=str(exc))
         store.update(out.id, status=MessageStatus.FAILED)
