@@ -17,6 +17,8 @@ class Severity(StrEnum):
 
     ERROR = "error"
     WARNING = "warning"
+    INFO = "info"
+    """A decision worth recording (a line removed for backorder), not a fault."""
 
 
 class Problem(BaseModel):

@@ -19,6 +19,8 @@ class OrderStatus(StrEnum):
     SHIPPED = "shipped"
     PARTIALLY_SHIPPED = "partially_shipped"
     CANCELLED = "cancelled"
+    DELETED = "deleted"
+    """Deleted in the warehouse without shipping (seed 000: reported with quantity 0)."""
 
 
 class StatusLine(CanonicalModel):
