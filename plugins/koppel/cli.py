@@ -81,6 +81,7 @@ def _store_option(parser: argparse.ArgumentParser) -> None:
 def _lint(args: argparse.Namespace) -> int:
     from koppel.config.lint import lint_paths
     from koppel.formats import default_registry
+    from koppel.pipeline.rules import RULES
     from koppel.settings import connections_dir
 
     paths = args.paths or [connections_dir()]
@@ -90,7 +91,9 @@ def _lint(args: argparse.Namespace) -> int:
             f"koppel lint: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr
         )
         return EXIT_USAGE
-    problems = lint_paths(paths, known_formats=set(default_registry().names()))
+    problems = lint_paths(
+        paths, known_formats=set(default_registry().names()), known_rules=set(RULES)
+    )
     for problem in problems:
         print(problem)
     if problems:

@@ -132,10 +132,14 @@ def _doc_md(connection: ConnectionConfig, flow: FlowConfig) -> str:
     source, target = flow.source, flow.target
     options = "\n".join(f"- `{k}`: `{v}`" for k, v in sorted(flow.options.items())) or "- none"
     state = "enabled" if flow.is_enabled(connection) else "paused until switched on"
+    read_from, write_to = flow.systems(connection)
     rows = [
-        ("from", connection.systems.source.name, source, f"`{source.folder}` (`{source.pattern}`)"),
-        ("to", connection.systems.target.name, target, f"`{target.folder}`"),
+        ("from", read_from, source, f"`{source.folder}` (`{source.pattern}`)"),
+        ("to", write_to, target, f"`{target.folder}`"),
     ]
+    if flow.reply is not None:
+        rows.append(("replies to", read_from, flow.reply, f"`{flow.reply.folder}`"))
+    rules = ", ".join(f"`{rule}`" for rule in flow.rules) or "none"
     table = "\n".join(
         f"| {side} | {system} | {end.transport} `{end.conn_id}` | {folder} | `{end.format}` |"
         for side, system, end, folder in rows
@@ -150,6 +154,8 @@ def _doc_md(connection: ConnectionConfig, flow: FlowConfig) -> str:
 
 Processed files go to `{source.archive_folder}`, rejected ones to `{source.error_folder}`
 with a `.problems.txt` report. Schedule: `{flow.schedule or "manual only"}` ({state}).
+
+Rules: {rules}.
 
 **Options**
 

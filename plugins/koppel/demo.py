@@ -1,10 +1,11 @@
-"""``make demo``: two IT's Perfect merchants' order flows, end to end, on this machine alone.
+"""``make demo``: two IT's Perfect merchants' flows, end to end, on this machine alone.
 
-Starts a local SFTP server with the merchants' folders, drops good and bad
-order files in, runs the generated DAGs with ``dag.test()`` on an embedded
-SQLite Airflow database and SQLite store, and prints one line per DAG run.
-Exits 0 when the run behaved as designed: every good file delivered as a
-valid Monta order, every bad file rejected into the error folder.
+Starts a local SFTP server with the merchants' folders and an SMTP server for
+alerts, drops the files of ``koppel.demo_scenario`` in, runs the generated
+DAGs with ``dag.test()`` on an embedded SQLite Airflow database and SQLite
+store, and prints one line per DAG run. Exits 0 when the run behaved as
+designed: every good file delivered (valid against its target format), every
+report back produced, every bad file rejected into the error folder.
 """
 
 from __future__ import annotations
@@ -12,46 +13,10 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from dataclasses import dataclass
 
 from koppel import INCLUDE_DIR, PROJECT_ROOT
 
 DEMO_DIR = PROJECT_ROOT / ".demo"
-MERCHANTS = ("itsperfect_acme", "itsperfect_bellamoda")
-
-
-@dataclass(frozen=True)
-class Drop:
-    """A file the demo puts in a merchant's inbound folder, and what must become of it."""
-
-    name: str
-    payload: bytes
-    good: bool
-
-
-def drops_for(connection_id: str) -> list[Drop]:
-    """A realistic morning: several good orders and one of each kind of bad file."""
-    from koppel.sandbox import samples
-
-    if connection_id == "itsperfect_acme":
-        return [
-            Drop(
-                "order_100231.xml", samples.good_order("100231", channel="webshop", lines=3), True
-            ),
-            Drop(
-                "order_100232.xml", samples.good_order("100232", channel="wholesale", lines=5), True
-            ),
-            Drop(
-                "order_100233.xml", samples.good_order("100233", channel="webshop", lines=1), True
-            ),
-            Drop("order_100234.xml", samples.broken_xml(), False),
-            Drop("order_100235.xml", samples.xsd_violation(), False),
-        ]
-    return [
-        Drop("order_200117.xml", samples.good_order("200117", channel="webshop", lines=2), True),
-        Drop("order_200118.xml", samples.good_order("200118", channel="webshop", lines=4), True),
-        Drop("order_200119.xml", samples.unknown_value(), False),
-    ]
 
 
 def _prepare_environment(sftp_uri: str, smtp_connection: str) -> None:
@@ -86,8 +51,9 @@ def main() -> int:
     with sftp, SMTPServer() as smtp:
         _prepare_environment(sftp.airflow_connection_uri(), smtp.airflow_connection())
         from koppel.demo_run import run_demo
+        from koppel.demo_scenario import scenario
 
-        ok = run_demo(sftp_root, drops_for, smtp)
+        ok = run_demo(sftp_root, scenario(), smtp)
     return 0 if ok else 1
 
 

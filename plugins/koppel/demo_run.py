@@ -6,65 +6,132 @@ import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
 
 from airflow.dag_processing.dagbag import DagBag
 from airflow.utils import db
 
 from koppel import PROJECT_ROOT
-from koppel.config import ConnectionConfig, load_all
+from koppel.config import ConnectionConfig, Endpoint, FlowConfig, load_all
+from koppel.demo_scenario import Step
 from koppel.formats import default_registry
 from koppel.hooks.store import KoppelStoreHook
 from koppel.sandbox.smtp_server import SMTPServer
 from koppel.settings import connections_dir
-from koppel.store import Direction, MessageStatus, MessageStore
+from koppel.store import Direction, MessageStore
 
-FLOW = "orders"
 TASK_LOG = PROJECT_ROOT / ".demo" / "airflow-tasks.log"
 
 
-class _Drop(Protocol):
-    """A file the demo drops (see ``koppel.demo.Drop``)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def payload(self) -> bytes: ...
-    @property
-    def good(self) -> bool: ...
-
-
-def run_demo(
-    sftp_root: Path, drops_for: Callable[[str], Sequence[_Drop]], smtp: SMTPServer
-) -> bool:
-    """Drop the files, run each merchant's orders DAG, print the summary, check the outcome."""
+def run_demo(sftp_root: Path, steps: Iterable[Step], smtp: SMTPServer) -> bool:
+    """Drop each step's files, run its DAG, print the summary line, check the outcome."""
     logging.getLogger("airflow").setLevel(logging.ERROR)
     with _output_to(TASK_LOG):
         db.resetdb()
     connections = {c.id: c for c in load_all(connections_dir()).connections}
-    merchants = [connections[cid] for cid in ("itsperfect_acme", "itsperfect_bellamoda")]
+    for connection in connections.values():
+        _make_folders(sftp_root, connection)
     bag = DagBag(str(PROJECT_ROOT / "dags"))
     store = KoppelStoreHook().get_store()
     all_ok = True
-    for connection in merchants:
-        drops = drops_for(connection.id)
-        _drop_files(sftp_root, connection, drops)
-        dag_id = connection.dag_id(FLOW)
+    for step in steps:
+        connection = connections[step.connection_id]
+        flow = connection.flows[step.flow]
+        before = {role: _xml_files(sftp_root, end.folder) for role, end in flow.endpoints()}
+        _drop_files(sftp_root, flow.source.folder, step)
+        dag_id = connection.dag_id(step.flow)
         with _output_to(TASK_LOG):
             run = bag.dags[dag_id].test()
-        counts = _counts(store, connection)
+        counts = _counts(store, connection, flow)
         print(
             f"{dag_id} {run.state} received={counts['received']} "
             f"delivered={counts['delivered']} rejected={counts['rejected']}"
         )
-        all_ok &= _check(sftp_root, store, connection, drops)
+        all_ok &= _check(
+            sftp_root, store, connection=connection, flow=flow, step=step, before=before
+        )
     for alert in smtp.messages:
         print(f"alert e-mail to {alert['To']}: {alert['Subject']}")
     _print_where_to_look(sftp_root)
     return all_ok
+
+
+def _make_folders(sftp_root: Path, connection: ConnectionConfig) -> None:
+    """Onboarding step 1: the merchant's folders exist on the server before its flows run."""
+    for flow in connection.flows.values():
+        for _, endpoint in flow.endpoints():
+            _local(sftp_root, endpoint.folder).mkdir(parents=True, exist_ok=True)
+
+
+def _drop_files(sftp_root: Path, folder: str, step: Step) -> None:
+    """Write each file the way a partner should: complete under a temporary name, then renamed."""
+    inbound = _local(sftp_root, folder)
+    for drop in step.drops:
+        temporary = inbound / f".{drop.name}.part"
+        temporary.write_bytes(drop.payload)
+        temporary.rename(inbound / drop.name)
+
+
+def _counts(store: MessageStore, connection: ConnectionConfig, flow: FlowConfig) -> Counter[str]:
+    messages = store.find(connection_id=connection.id, flow=flow.name, direction=Direction.IN)
+    counts: Counter[str] = Counter(m.status.value for m in messages)
+    counts["received"] = len(messages)
+    return counts
+
+
+def _check(
+    sftp_root: Path,
+    store: MessageStore,
+    *,
+    connection: ConnectionConfig,
+    flow: FlowConfig,
+    step: Step,
+    before: dict[str, set[str]],
+) -> bool:
+    """The step's good files archived, bad ones in error/, and the expected valid output."""
+    problems: list[str] = []
+    expected = {"target": step.target_files, "reply": step.reply_files}
+    for role, endpoint in flow.endpoints():
+        if role == "source":
+            continue
+        new = sorted(_xml_files(sftp_root, endpoint.folder) - before[role])
+        problems += _check_output(sftp_root, endpoint, new, expected[role], role)
+    for drop in step.drops:
+        folder = flow.source.archive_folder if drop.good else flow.source.error_folder
+        if not (_local(sftp_root, folder) / drop.name).exists():
+            problems.append(f"{drop.name} is not in {folder}")
+    rejected = _counts(store, connection, flow)["rejected"]
+    if rejected != sum(not d.good for d in step.drops):
+        problems.append(
+            f"{rejected} message(s) rejected, expected {sum(not d.good for d in step.drops)}"
+        )
+    for problem in problems:
+        print(f"  UNEXPECTED: {problem}")
+    return not problems
+
+
+def _check_output(
+    sftp_root: Path, endpoint: Endpoint, new: list[str], expected: int, role: str
+) -> list[str]:
+    problems = []
+    if len(new) != expected:
+        problems.append(f"{len(new)} new {role} file(s) in {endpoint.folder}, expected {expected}")
+    fmt = default_registry().get(endpoint.format)
+    for name in new:
+        data = (_local(sftp_root, endpoint.folder) / name).read_bytes()
+        if bad := fmt.validate(data, source=name):
+            problems.append(f"{name} is not valid {endpoint.format}: {bad[0]}")
+    return problems
+
+
+def _xml_files(sftp_root: Path, folder: str) -> set[str]:
+    return {p.name for p in _local(sftp_root, folder).glob("*.xml")}
+
+
+def _local(sftp_root: Path, remote_folder: str) -> Path:
+    return sftp_root / remote_folder.lstrip("/")
 
 
 @contextmanager
@@ -91,66 +158,11 @@ def _output_to(path: Path) -> Iterator[None]:
             os.close(saved[1])
 
 
-def _drop_files(sftp_root: Path, connection: ConnectionConfig, drops: Sequence[_Drop]) -> None:
-    """Write each file the way a partner should: complete under a temporary name, then renamed."""
-    inbound = _local(sftp_root, connection.flows[FLOW].source.folder)
-    inbound.mkdir(parents=True, exist_ok=True)
-    for drop in drops:
-        temporary = inbound / f".{drop.name}.part"
-        temporary.write_bytes(drop.payload)
-        temporary.rename(inbound / drop.name)
-
-
-def _counts(store: MessageStore, connection: ConnectionConfig) -> Counter[str]:
-    messages = store.find(connection_id=connection.id, flow=FLOW, direction=Direction.IN)
-    counts: Counter[str] = Counter(m.status.value for m in messages)
-    counts["received"] = len(messages)
-    return counts
-
-
-def _check(
-    sftp_root: Path, store: MessageStore, connection: ConnectionConfig, drops: Sequence[_Drop]
-) -> bool:
-    """Every good file delivered as valid output and archived; every bad one in error/."""
-    flow = connection.flows[FLOW]
-    target_format = default_registry().get(flow.target.format)
-    outbound = sorted(_local(sftp_root, flow.target.folder).glob("*.xml"))
-    problems: list[str] = []
-    for path in outbound:
-        if bad := target_format.validate(path.read_bytes(), source=path.name):
-            problems.append(f"{path.name} is not valid {flow.target.format}: {bad[0]}")
-    expected_good = sum(d.good for d in drops)
-    if len(outbound) != expected_good:
-        problems.append(f"{len(outbound)} file(s) delivered, expected {expected_good}")
-    for drop in drops:
-        folder = flow.source.archive_folder if drop.good else flow.source.error_folder
-        if not (_local(sftp_root, folder) / drop.name).exists():
-            problems.append(f"{drop.name} is not in {folder}")
-    rejected = store.find(
-        connection_id=connection.id,
-        flow=FLOW,
-        direction=Direction.IN,
-        statuses=[MessageStatus.REJECTED],
-    )
-    if len(rejected) != sum(not d.good for d in drops):
-        problems.append(
-            f"{len(rejected)} message(s) rejected, expected {sum(not d.good for d in drops)}"
-        )
-    for problem in problems:
-        print(f"  UNEXPECTED: {problem}")
-    return not problems
-
-
-def _local(sftp_root: Path, remote_folder: str) -> Path:
-    return sftp_root / remote_folder.lstrip("/")
-
-
 def _print_where_to_look(sftp_root: Path) -> None:
     store_url = "sqlite:///" + str(PROJECT_ROOT / ".demo" / "store.db")
     print()
     print(
-        f"Files:    {sftp_root} "
-        "(inbound, archive/, error/ with .problems.txt, and the Monta folders)"
+        f"Files:     {sftp_root} (per merchant: itsperfect/ and monta/ folders, archive/, error/)"
     )
     print(f"Task logs: {TASK_LOG}")
-    print(f"Messages: KOPPEL_STORE_URL={store_url} .venv/bin/koppel messages --problems")
+    print(f"Messages:  KOPPEL_STORE_URL={store_url} .venv/bin/koppel messages --problems")

@@ -19,7 +19,7 @@ from koppel.pipeline import acknowledge_batch, process_pending, receive_batch
 from koppel.sandbox import samples
 from koppel.sandbox.ftp_server import FTPServer
 from koppel.sandbox.sftp_server import SFTPServer
-from koppel.store import Direction, MessageStatus, MessageStore
+from koppel.store import Direction, MasterDataStore, MessageStatus, MessageStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MONTA_XSD = PROJECT_ROOT / "include" / "schemas" / "monta" / "order.xsd"
@@ -88,11 +88,12 @@ def receive(store: MessageStore, acme: ConnectionConfig, flow: FlowConfig, run_i
 def process(store: MessageStore, acme: ConnectionConfig, flow: FlowConfig, run_id: str) -> int:
     outcome = process_pending(
         store,
+        MasterDataStore(store.engine),
         default_registry(),
         acme,
         flow,
         run_id=run_id,
-        open_target=lambda: open_file_session("sftp", flow.target.conn_id),
+        open_session=lambda end: open_file_session(end.transport, end.conn_id),
     )
     return outcome.delivered
 
@@ -393,11 +394,12 @@ def test_the_same_flow_runs_over_ftp_with_done_markers(
         receive_batch(session, store, acme, flow, run_id="ftp-1")
     process_pending(
         store,
+        MasterDataStore(store.engine),
         default_registry(),
         acme,
         flow,
         run_id="ftp-1",
-        open_target=lambda: open_file_session("ftp", flow.target.conn_id),
+        open_session=lambda end: open_file_session(end.transport, end.conn_id),
     )
     with open_file_session("ftp", flow.source.conn_id) as session:
         acknowledge_batch(session, store, acme, flow)

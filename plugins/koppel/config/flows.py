@@ -44,6 +44,12 @@ class FlowConfig(ConfigModel):
             paused unless one of the two says ``true``.
         schedule: cron expression or Airflow preset; ``None`` runs only by hand.
         options: flow-specific switches such as ``backorder_handling``.
+        reply: where the flow reports back to the source system (an order
+            cancelled or backordered at import goes back to the ERP).
+        rules: named rule steps applied between reading and writing
+            (``koppel.pipeline.rules``), e.g. ``stock_allocation``.
+        reverse: the flow runs from the connection's target system back to
+            its source system (warehouse to ERP: order updates, stock).
     """
 
     name: FlowName
@@ -54,6 +60,9 @@ class FlowConfig(ConfigModel):
     catchup: bool = False
     source: Endpoint
     target: Endpoint
+    reply: Endpoint | None = None
+    rules: list[str] = Field(default_factory=list)
+    reverse: bool = False
     options: dict[str, Any] = Field(default_factory=dict)
     retries: int = Field(default=2, ge=0)
     retry_delay_seconds: int = Field(default=300, ge=0)
@@ -64,6 +73,16 @@ class FlowConfig(ConfigModel):
     @classmethod
     def _schedule(cls, value: str | None) -> str | None:
         return None if value is None else check_schedule(value)
+
+    def systems(self, connection: ConnectionConfig) -> tuple[str, str]:
+        """Names of the system the flow reads from and the one it writes to."""
+        ends = (connection.systems.source.name, connection.systems.target.name)
+        return (ends[1], ends[0]) if self.reverse else ends
+
+    def endpoints(self) -> list[tuple[str, Endpoint]]:
+        """Every endpoint of the flow with its role: source, target and, if any, reply."""
+        ends = [("source", self.source), ("target", self.target)]
+        return ends + ([("reply", self.reply)] if self.reply is not None else [])
 
     def is_enabled(self, connection: ConnectionConfig) -> bool:
         """Whether the flow's DAG starts unpaused: its own setting, else the connection's."""

@@ -20,7 +20,10 @@ from koppel.config.yaml_files import YAML_SUFFIXES, read_mapping
 
 
 def lint_paths(
-    paths: Sequence[Path], *, known_formats: Collection[str] | None = None
+    paths: Sequence[Path],
+    *,
+    known_formats: Collection[str] | None = None,
+    known_rules: Collection[str] | None = None,
 ) -> list[ConfigProblem]:
     """All problems in the given connection files and folders, sorted by file and field.
 
@@ -28,6 +31,8 @@ def lint_paths(
         paths: files (connections or ``_`` templates) and folders of them.
         known_formats: wire-format names that exist; when given, endpoints
             naming another format are reported.
+        known_rules: rule names that exist; when given, flows naming another
+            rule are reported.
     """
     problems: list[ConfigProblem] = []
     connections, templates = _collect(paths, problems)
@@ -44,6 +49,8 @@ def lint_paths(
     problems += _duplicate_dag_ids(loaded)
     if known_formats is not None:
         problems += _unknown_formats(loaded, known_formats)
+    if known_rules is not None:
+        problems += _unknown_rules(loaded, known_rules)
     return sorted(set(problems))
 
 
@@ -130,7 +137,7 @@ def _unknown_formats(
     problems = []
     for config in connections:
         for flow_name, flow in config.flows.items():
-            for side, endpoint in (("source", flow.source), ("target", flow.target)):
+            for side, endpoint in flow.endpoints():
                 if endpoint.format not in known_formats:
                     problems.append(
                         ConfigProblem(
@@ -140,3 +147,20 @@ def _unknown_formats(
                         )
                     )
     return problems
+
+
+def _unknown_rules(
+    connections: Sequence[ConnectionConfig], known_rules: Collection[str]
+) -> list[ConfigProblem]:
+    """Flows naming a rule step that does not exist (a typo would silently skip a check)."""
+    return [
+        ConfigProblem(
+            str(config.path),
+            f"flows.{flow_name}.rules",
+            f"unknown rule {rule!r}; known rules: {', '.join(sorted(known_rules))}",
+        )
+        for config in connections
+        for flow_name, flow in config.flows.items()
+        for rule in flow.rules
+        if rule not in known_rules
+    ]

@@ -10,7 +10,7 @@ parsing imports this module and must not touch the disk.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -22,7 +22,13 @@ from koppel.documents import CanonicalModel, Problem
 from koppel.errors import ConfigError, MappingError
 from koppel.formats.schema import load_schema, validate
 from koppel.formats.xml import DEFAULT_MAX_BYTES, XmlDocumentError, parse_xml
-from koppel.mapping import MappingDefinition, load_mapping, read_documents, write_document
+from koppel.mapping import (
+    MappingDefinition,
+    load_mapping,
+    read_documents,
+    write_document,
+    write_documents,
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,11 @@ class Format:
         """True when the mapping has a ``write:`` half."""
         return self.definition.write is not None
 
+    @property
+    def writes_batches(self) -> bool:
+        """True when one written file holds many documents (e.g. a full stock update)."""
+        return self.definition.writes_batches
+
     def _parse_and_validate(
         self, data: bytes, source: str, max_bytes: int
     ) -> tuple[etree._ElementTree | None, list[Problem]]:
@@ -99,10 +110,24 @@ class Format:
     def write(self, document: CanonicalModel, *, context: Mapping[str, str]) -> bytes:
         """The wire bytes for one document; check them with :meth:`validate` before delivery.
 
+        A batch format writes a file holding just this document.
+
         Raises:
             koppel.mapping.DocumentWriteError: When the document cannot be expressed.
         """
         return write_document(self.definition, document, context=context)
+
+    def write_many(
+        self, documents: Sequence[CanonicalModel], *, context: Mapping[str, str]
+    ) -> bytes:
+        """The wire bytes of one file holding every document, for a batch format.
+
+        Raises:
+            MappingError: When the format writes one document per file.
+            koppel.mapping.DocumentWriteError: When a document cannot be
+                expressed, or the documents disagree on a file-level value.
+        """
+        return write_documents(self.definition, documents, context=context)
 
     def validate(self, data: bytes, *, source: str) -> list[Problem]:
         """Problems of a document against this format's XSD (our own output before it leaves)."""

@@ -15,7 +15,7 @@ from sqlalchemy import URL, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from koppel.errors import ConfigError, KoppelError
-from koppel.store import MessageStore, create_store_engine, migrate
+from koppel.store import MasterDataStore, MessageStore, create_store_engine, migrate
 
 #: Connection extras passed on to libpq; anything else in the extras is not ours to forward.
 LIBPQ_OPTIONS = frozenset(
@@ -105,6 +105,10 @@ class KoppelStoreHook(BaseHook):
     def get_store(self) -> MessageStore:
         """Return the repository on this hook's (migrated) store."""
         return MessageStore(self.get_engine())
+
+    def get_master_data(self) -> MasterDataStore:
+        """Return the master data (warehouse stock, reservations) on this hook's store."""
+        return MasterDataStore(self.get_engine())
 
     def test_connection(self) -> tuple[bool, str]:
         """Check from the Airflow UI that the store can be reached and migrated."""

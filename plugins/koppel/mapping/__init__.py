@@ -3,7 +3,8 @@
 A format is one YAML file in ``include/mappings/`` naming its canonical
 document class, its XSD, a ``read:`` half (XPath rules building canonical
 fields) and/or a ``write:`` half (a tree of wire elements taking values from
-canonical paths, the delivery context or constants), plus lookup tables. The
+canonical paths, the delivery context or constants; one ``record`` node makes
+it a batch of many documents per file), plus lookup tables. The
 engine knows nothing about orders: products, stock and status updates use
 the same rules. It imports nothing from Airflow.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from koppel.mapping.definition import MappingDefinition
 from koppel.mapping.loader import load_mapping
 from koppel.mapping.reader import read_documents
-from koppel.mapping.writer import DocumentWriteError, write_document
+from koppel.mapping.writer import DocumentWriteError, write_document, write_documents
 
 __all__ = [
     "DocumentWriteError",
@@ -21,4 +22,5 @@ __all__ = [
     "load_mapping",
     "read_documents",
     "write_document",
+    "write_documents",
 ]

@@ -73,6 +73,10 @@ class WriteNode:
     children reading from each item. A valued node
     whose value is None is left out; a node without a value is left out when
     none of its children produced anything.
+
+    In a batch mapping one node is the ``record``: it repeats once per
+    document, as ``read.record`` matches once per document. Nodes outside it
+    are file level; a ``source`` there is the value every document shares.
     """
 
     name: str
@@ -87,12 +91,19 @@ class WriteNode:
     each: str | None = None
     where: tuple[tuple[str, str], ...] = ()
     """With ``each``: keep only items whose field (a canonical path) has this text."""
+    record: bool = False
+    """Repeat once per document of a batch; below it, paths start at that document."""
     children: tuple[WriteNode, ...] = ()
 
     @property
     def has_value(self) -> bool:
         """True when the node carries text of its own, not only children."""
         return self.source is not None or self.context_key is not None or self.constant is not None
+
+    @property
+    def holds_record(self) -> bool:
+        """True when this node or one below it is a batch's ``record``."""
+        return self.record or any(child.holds_record for child in self.children)
 
 
 @dataclass(frozen=True)
@@ -110,3 +121,8 @@ class MappingDefinition:
     """The mapping file, named in every error about it."""
     read: ReadRule | None = None
     write: WriteNode | None = None
+
+    @property
+    def writes_batches(self) -> bool:
+        """True when one written file holds many documents (the ``write:`` tree has a record)."""
+        return self.write is not None and self.write.holds_record

@@ -1,16 +1,17 @@
-"""Write a canonical document as wire XML with a mapping's ``write:`` tree.
+"""Write canonical documents as wire XML with a mapping's ``write:`` tree.
 
 The writer only shapes; it does not judge. The format validates the bytes
 against its XSD before they leave. What the writer cannot express at all (a
 required value that is missing, a canonical code the reverse lookup does not
-know, 1.5 pieces where the wire wants whole ones) is collected over the whole
-document and raised once as :class:`DocumentWriteError`, so the stored
-message shows every reason together.
+know, 1.5 pieces where the wire wants whole ones, documents of one batch that
+disagree on a file-level value) is collected over the whole file and raised
+once as :class:`DocumentWriteError`, so the stored message shows every reason
+together.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from lxml import etree
 
@@ -18,7 +19,7 @@ from koppel.documents import CanonicalModel, Problem
 from koppel.errors import FatalSyncError, MappingError
 from koppel.mapping.canonical import value_at
 from koppel.mapping.definition import Conversion, MappingDefinition, WriteNode
-from koppel.mapping.values import format_value
+from koppel.mapping.values import format_value, parse_text
 
 
 class DocumentWriteError(FatalSyncError):
@@ -29,15 +30,32 @@ class DocumentWriteError(FatalSyncError):
         self.problems = problems
 
 
+class _Batch:
+    """The file-level scope of a batch: a value there is the one every document shares."""
+
+    def __init__(self, documents: Sequence[CanonicalModel]) -> None:
+        self.documents = documents
+
+
+_CONFLICT = object()
+"""Marks a file-level value the documents of a batch disagree on (already reported)."""
+
+
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
 class _Writer:
     def __init__(
-        self, definition: MappingDefinition, document: CanonicalModel, context: Mapping[str, str]
+        self,
+        definition: MappingDefinition,
+        context: Mapping[str, str],
+        document: CanonicalModel | None,
     ) -> None:
-        self.document = document
+        # The document that ``/`` paths start from: the one being written, or
+        # in a batch the one whose record is being rendered.
+        self.document: object = document
+        self.document_path = ""
         self.context = context
         self.problems: list[Problem] = []
         # Reverse tables: the first wire code listed for a canonical code wins.
@@ -51,29 +69,56 @@ class _Writer:
     def problem(self, code: str, message: str, field: str) -> None:
         self.problems.append(Problem(code=code, message=message, field=field))
 
-    def text(self, node: WriteNode, scope: object, scope_path: str) -> str | None:
-        value: object
+    def shared(self, batch: _Batch, path: str) -> object:
+        """The value at ``path`` that all documents of a batch have (None for no documents)."""
+        values: list[object] = []
+        for document in batch.documents:
+            value = value_at(document, path)
+            if value not in values:
+                values.append(value)
+        if len(values) > 1:
+            message = f"one file needs one {path}; the documents have {values[0]!r}, {values[1]!r}"
+            self.problem("mapping.batch", message, path)
+            return _CONFLICT
+        return values[0] if values else None
+
+    def value(self, node: WriteNode, scope: object, scope_path: str) -> tuple[object, str]:
+        """The canonical (or context) value of a valued node, with its field path."""
         if node.context_key is not None:
-            value, field = self.context.get(node.context_key), f"context.{node.context_key}"
-        elif node.source is not None and node.source.startswith("/"):
-            value, field = value_at(self.document, node.source[1:]), node.source[1:]
-        elif node.source is not None:
-            value, field = value_at(scope, node.source), _join(scope_path, node.source)
-        else:
+            return self.context.get(node.context_key), f"context.{node.context_key}"
+        source = str(node.source)
+        if isinstance(scope, _Batch):
+            path = source.removeprefix("/")
+            return self.shared(scope, path), path
+        if source.startswith("/"):
+            return value_at(self.document, source[1:]), _join(self.document_path, source[1:])
+        return value_at(scope, source), _join(scope_path, source)
+
+    def text(self, node: WriteNode, scope: object, scope_path: str) -> str | None:
+        if node.source is None and node.context_key is None:
             return node.constant
+        value, field = self.value(node, scope, scope_path)
         if value is None:
             if node.default is None and node.required:
                 code = "mapping.context" if node.context_key else "mapping.required"
                 self.problem(code, f"required value for {node.name} is missing", field)
             return node.default
+        text = None if value is _CONFLICT else self.formatted(node, value, field)
+        if text is None or node.conversion.lookup is None:
+            return text
+        return self.looked_up(text, node.conversion.lookup, field)
+
+    def formatted(self, node: WriteNode, value: object, field: str) -> str | None:
         try:
-            text = format_value(value, node.conversion)
+            if node.context_key is not None and node.conversion.type != "str":
+                # Context values are text; a typed node reads them as ISO text first.
+                value = parse_text(str(value), Conversion(type=node.conversion.type))
+            return format_value(value, node.conversion)
         except ValueError as exc:
             self.problem("mapping.value", str(exc), field)
             return None
-        lookup = node.conversion.lookup
-        if lookup is None:
-            return text
+
+    def looked_up(self, text: str, lookup: str, field: str) -> str | None:
         if text not in self.reverse[lookup]:
             known = sorted(self.reverse[lookup])
             self.problem(
@@ -95,6 +140,8 @@ class _Writer:
 
     def render(self, node: WriteNode, scope: object, path: str, parent: etree._Element) -> None:
         for item, item_path in _scopes(node, scope, path):
+            if node.record:
+                self.document, self.document_path = item, item_path
             if node.is_attribute:
                 text = self.text(node, item, item_path)
                 if text is not None:
@@ -104,9 +151,21 @@ class _Writer:
             if self.fill(element, node, item, item_path):
                 parent.append(element)
 
+    def finish(self, root: WriteNode, scope: object, definition: MappingDefinition) -> bytes:
+        element = etree.Element(root.name, nsmap=_nsmap(definition, root.name))
+        self.fill(element, root, scope, "")
+        if self.problems:
+            raise DocumentWriteError(self.problems)
+        data: bytes = etree.tostring(
+            element, xml_declaration=True, encoding="UTF-8", pretty_print=True
+        )
+        return data
+
 
 def _scopes(node: WriteNode, scope: object, path: str) -> list[tuple[object, str]]:
     """The scopes (with their canonical paths) a node is rendered in: one, or one per item."""
+    if node.record and isinstance(scope, _Batch):
+        return [(document, f"[{index}]") for index, document in enumerate(scope.documents)]
     if node.each is None:
         return [(scope, path)]
     found = value_at(scope, node.each)
@@ -138,10 +197,28 @@ def _nsmap(definition: MappingDefinition, root_name: str) -> dict[str | None, st
     return nsmap
 
 
+def _write_root(definition: MappingDefinition, documents: Sequence[CanonicalModel]) -> WriteNode:
+    """The mapping's ``write:`` root, once every document is known to be of its class."""
+    root = definition.write
+    if root is None:
+        raise MappingError(
+            f"{definition.source}: write: format {definition.name} cannot be written"
+        )
+    for document in documents:
+        if not isinstance(document, definition.document_class):
+            expected = definition.document_class.__name__
+            message = f"expects {expected}, got {type(document).__name__}"
+            raise MappingError(f"{definition.source}: document: {message}")
+    return root
+
+
 def write_document(
     definition: MappingDefinition, document: CanonicalModel, *, context: Mapping[str, str]
 ) -> bytes:
     """The wire bytes (UTF-8, with XML declaration) for one canonical document.
+
+    A batch format writes it as a batch of one, so a caller delivering
+    documents one by one need not know how the format groups them.
 
     Args:
         definition: A loaded mapping with a ``write:`` half.
@@ -152,18 +229,36 @@ def write_document(
         MappingError: When the mapping cannot write or the document is of another class.
         DocumentWriteError: When the document cannot be expressed in the format.
     """
-    root = definition.write
-    if root is None:
-        raise MappingError(
-            f"{definition.source}: write: format {definition.name} cannot be written"
-        )
-    if not isinstance(document, definition.document_class):
-        message = f"expects {definition.document_class.__name__}, got {type(document).__name__}"
-        raise MappingError(f"{definition.source}: document: {message}")
-    writer = _Writer(definition, document, context)
-    element = etree.Element(root.name, nsmap=_nsmap(definition, root.name))
-    writer.fill(element, root, document, "")
-    if writer.problems:
-        raise DocumentWriteError(writer.problems)
-    data: bytes = etree.tostring(element, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    return data
+    if definition.writes_batches:
+        return write_documents(definition, [document], context=context)
+    root = _write_root(definition, [document])
+    return _Writer(definition, context, document).finish(root, document, definition)
+
+
+def write_documents(
+    definition: MappingDefinition,
+    documents: Sequence[CanonicalModel],
+    *,
+    context: Mapping[str, str],
+) -> bytes:
+    """The wire bytes of one file holding every document of a batch, in order.
+
+    An empty batch gives the file-level elements only; whether that is a
+    valid file is for the format's XSD to say.
+
+    Args:
+        definition: A loaded mapping whose ``write:`` tree has a ``record`` node.
+        documents: Instances of the mapping's document class.
+        context: Delivery values the documents do not hold, e.g. ``connection_id``.
+
+    Raises:
+        MappingError: When the mapping writes one document per file, cannot
+            write at all, or a document is of another class.
+        DocumentWriteError: When a document cannot be expressed, or the
+            documents disagree on a value the file holds once.
+    """
+    root = _write_root(definition, documents)
+    if not definition.writes_batches:
+        message = f"format {definition.name} writes one document per file (no 'record' node)"
+        raise MappingError(f"{definition.source}: write: {message}")
+    return _Writer(definition, context, None).finish(root, _Batch(documents), definition)

@@ -9,6 +9,14 @@ context such as ``origin``) or ``value`` (a constant). ``type``, ``format``,
 ``places``, ``lookup`` (used in reverse), ``default`` and ``required`` shape
 the text; ``each`` repeats the node over a canonical list, ``where``
 (``{kind: shipping}``) keeping only matching items; ``children`` nests.
+
+A file that holds many documents (a full stock update) marks one element
+``record: true``: it is written once per document, the way ``read.record``
+reads one document per match. Below it everything is as in a one-document
+mapping, with that document as the start of every path. Above and beside it
+are file-level nodes: ``context`` and ``value`` as usual, and ``from`` for a
+value every document of the batch shares (the warehouse, the moment of a
+stock count). A file level has no canonical list, so ``each`` is refused there.
 Errors name the node by its element path, e.g.
 ``write/ip:Orders/Order/Lines/Line/Quantity.type``.
 """
@@ -38,6 +46,7 @@ _NODE_KEYS = frozenset(
         "required",
         "each",
         "where",
+        "record",
         "children",
     }
 )
@@ -58,9 +67,14 @@ class WriteSpecLoader:
             MappingError: For any mistake in the tree, naming the node.
         """
         spec = self.ctx.mapping(raw, "write")
-        if "element" not in spec or "each" in spec:
-            raise self.ctx.error("write", "the root must be one 'element' without 'each'")
-        return self._node(spec, self.document, "write", parent_namespace=None)
+        if "element" not in spec or "each" in spec or "record" in spec:
+            raise self.ctx.error(
+                "write", "the root must be one 'element' without 'each' or 'record'"
+            )
+        records = _count_records(spec)
+        if records > 1:
+            raise self.ctx.error("write", f"a batch has one 'record' node, found {records}")
+        return self._node(spec, self.document, "write", None, file_level=records == 1)
 
     def _name(self, spec: dict[str, Any], key: str, parent_namespace: str | None) -> str:
         raw = spec.get("element", spec.get("attribute"))
@@ -106,7 +120,7 @@ class WriteSpecLoader:
             conditions.append((str(path), str(self.ctx.scalar(wanted, f"{key}.where.{path}"))))
         return tuple(conditions)
 
-    def _check_shape(self, spec: dict[str, Any], key: str) -> None:
+    def _check_shape(self, spec: dict[str, Any], key: str, *, file_level: bool) -> None:
         unknown = set(spec) - _NODE_KEYS
         if unknown:
             raise self.ctx.error(key, f"unknown option(s) {sorted(unknown)}")
@@ -118,6 +132,14 @@ class WriteSpecLoader:
             raise self.ctx.error(key, "an attribute needs a value and has no 'children' or 'each'")
         if "context" in spec and not isinstance(spec["context"], str):
             raise self.ctx.error(f"{key}.context", "expected the name of a context value")
+        if "record" in spec and not isinstance(spec["record"], bool):
+            raise self.ctx.error(f"{key}.record", "expected true or false")
+        if spec.get("record") and ("attribute" in spec or "each" in spec):
+            raise self.ctx.error(f"{key}.record", "a record is an element without 'each'")
+        if file_level and "each" in spec:
+            raise self.ctx.error(
+                f"{key}.each", "outside the record there is no canonical list to repeat over"
+            )
 
     def _node(
         self,
@@ -125,10 +147,13 @@ class WriteSpecLoader:
         model: type[BaseModel],
         parent_key: str,
         parent_namespace: str | None,
+        *,
+        file_level: bool,
     ) -> WriteNode:
         label = spec.get("element") or f"@{spec.get('attribute')}"
         key = f"{parent_key}/{label}"
-        self._check_shape(spec, key)
+        self._check_shape(spec, key, file_level=file_level)
+        record = bool(spec.get("record", False))
         name = self._name(spec, key, parent_namespace)
         scope = self._scope(spec, model, key)
         source = None if spec.get("from") is None else str(spec["from"])
@@ -156,8 +181,15 @@ class WriteSpecLoader:
             required=bool(spec.get("required", False)),
             each=None if spec.get("each") is None else str(spec["each"]),
             where=self._where(spec, scope, key),
+            record=record,
             children=tuple(
-                self._node(self.ctx.mapping(child, f"{key}.children"), scope, key, namespace)
+                self._node(
+                    self.ctx.mapping(child, f"{key}.children"),
+                    scope,
+                    key,
+                    namespace,
+                    file_level=file_level and not record,
+                )
                 for child in children
             ),
         )
@@ -165,3 +197,12 @@ class WriteSpecLoader:
 
 def _has_source(spec: dict[str, Any]) -> bool:
     return any(source in spec for source in _SOURCES)
+
+
+def _count_records(spec: object) -> int:
+    """How many nodes of a raw ``write:`` tree say ``record: true`` (malformed parts count 0)."""
+    if not isinstance(spec, dict):
+        return 0
+    children = spec.get("children")
+    below = sum(_count_records(child) for child in children) if isinstance(children, list) else 0
+    return below + (1 if spec.get("record") is True else 0)

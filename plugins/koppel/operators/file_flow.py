@@ -74,14 +74,15 @@ class ProcessMessagesOperator(_FileFlowOperator):
 
     def execute(self, context: Context) -> dict[str, object]:
         connection, flow = self.load()
-        store = KoppelStoreHook(self.store_conn_id).get_store()
+        hook = KoppelStoreHook(self.store_conn_id)
         outcome = process_pending(
-            store,
+            hook.get_store(),
+            hook.get_master_data(),
             default_registry(),
             connection,
             flow,
             run_id=context["run_id"],
-            open_target=lambda: open_file_session(flow.target.transport, flow.target.conn_id),
+            open_session=lambda endpoint: open_file_session(endpoint.transport, endpoint.conn_id),
         )
         return outcome.as_dict()
 

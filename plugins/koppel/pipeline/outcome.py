@@ -24,10 +24,10 @@ class ProcessOutcome:
     """Per-message results of one process step."""
 
     delivered: int = 0
+    skipped: int = 0
+    """Accepted, but nothing to send (a split order's shipment is never reported)."""
     rejected: int = 0
-    failed: int = 0
     rejected_ids: list[int] = field(default_factory=list)
-    failed_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

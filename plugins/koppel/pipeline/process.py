@@ -1,4 +1,9 @@
-"""Step 2: parse, validate, map, validate the output, and deliver each stored message."""
+"""Step 2: parse, validate, apply rules, map, validate the output, and deliver each stored message.
+
+A message is decided once: its outbound documents are stored before the first
+one is delivered, so a rerun after a crash delivers what was decided instead
+of deciding again (stock may have changed in between).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,10 @@ import logging
 import posixpath
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
-from koppel.config import ConnectionConfig, FlowConfig
+from koppel.config import ConnectionConfig, Endpoint, FlowConfig
 from koppel.documents import CanonicalModel, Problem, has_errors
 from koppel.documents.keys import document_key
 from koppel.errors import FatalSyncError, TransportError
@@ -16,7 +22,8 @@ from koppel.files import FileSession
 from koppel.formats import DocumentWriteError, FormatRegistry
 from koppel.pipeline.context import delivery_context, target_filename
 from koppel.pipeline.outcome import ProcessOutcome
-from koppel.store import Direction, Message, MessageStatus, MessageStore
+from koppel.pipeline.rules import RuleContext, apply_rules
+from koppel.store import Direction, MasterDataStore, Message, MessageStatus, MessageStore
 
 log = logging.getLogger(__name__)
 
@@ -25,39 +32,59 @@ _TO_PROCESS = (MessageStatus.RECEIVED, MessageStatus.FAILED)
 #: Outbound messages still to be delivered.
 _TO_DELIVER = (MessageStatus.PENDING, MessageStatus.FAILED)
 
-OpenSession = Callable[[], AbstractContextManager[FileSession]]
+OpenSession = Callable[[Endpoint], AbstractContextManager[FileSession]]
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Run:
     """What every step of one process run works with."""
 
     store: MessageStore
+    master: MasterDataStore
     formats: FormatRegistry
     connection: ConnectionConfig
     flow: FlowConfig
     run_id: str
-    target: Callable[[], FileSession]
-    """Opens the target session on first use: a run with nothing to deliver connects to nothing."""
+    open_session: OpenSession
+    stack: ExitStack
+    sessions: dict[tuple[str, str], FileSession] = field(default_factory=dict)
+
+    def session(self, endpoint: Endpoint) -> FileSession:
+        """One session per server and run, opened on first use: no delivery, no connection."""
+        key = (endpoint.transport, endpoint.conn_id)
+        if key not in self.sessions:
+            self.sessions[key] = self.stack.enter_context(self.open_session(endpoint))
+        return self.sessions[key]
+
+    def endpoint(self, role: str) -> Endpoint:
+        """The flow's ``target`` or ``reply`` endpoint."""
+        endpoint = self.flow.reply if role == "reply" else self.flow.target
+        if endpoint is None:
+            raise FatalSyncError(
+                f"flow {self.flow.name} of {self.connection.id} has no {role} endpoint"
+            )
+        return endpoint
 
 
 @dataclass(frozen=True)
 class _Outbound:
-    """A mapped document, ready to be stored and delivered."""
+    """A mapped document (or batch), ready to be stored and delivered."""
 
+    role: str
     filename: str
     payload: bytes
-    document: CanonicalModel
+    documents: tuple[CanonicalModel, ...]
 
 
 def process_pending(
     store: MessageStore,
+    master: MasterDataStore,
     formats: FormatRegistry,
     connection: ConnectionConfig,
     flow: FlowConfig,
     *,
     run_id: str,
-    open_target: OpenSession,
+    open_session: OpenSession,
 ) -> ProcessOutcome:
     """Process every inbound message of the flow that has not reached a final state.
 
@@ -71,19 +98,13 @@ def process_pending(
         connection_id=connection.id, flow=flow.name, direction=Direction.IN, statuses=_TO_PROCESS
     )
     with ExitStack() as stack:
-        session: FileSession | None = None
-
-        def target() -> FileSession:
-            nonlocal session
-            if session is None:
-                session = stack.enter_context(open_target())
-            return session
-
-        run = _Run(store, formats, connection, flow, run_id, target)
+        run = _Run(store, master, formats, connection, flow, run_id, open_session, stack)
         for message in pending:
             status = _process_one(run, message)
             if status is MessageStatus.DELIVERED:
                 outcome.delivered += 1
+            elif status is MessageStatus.SKIPPED:
+                outcome.skipped += 1
             elif status is MessageStatus.REJECTED:
                 outcome.rejected += 1
                 outcome.rejected_ids.append(message.id)
@@ -92,34 +113,54 @@ def process_pending(
 
 def _process_one(run: _Run, message: Message) -> MessageStatus:
     """Take one inbound message as far as it can go and store where it got."""
-    store, run_id = run.store, run.run_id
+    decided = run.store.find(
+        connection_id=run.connection.id,
+        flow=run.flow.name,
+        direction=Direction.OUT,
+        parent_id=message.id,
+    )
+    if decided:
+        return _deliver_decided(run, message, decided, list(message.problems))
     documents, problems = _read(run.formats, run.flow, message)
     outbound: list[_Outbound] = []
+    commits: list[Callable[[], object]] = []
     if not has_errors(problems):
-        outbound, map_problems = _map(run, documents, message.id)
-        problems += map_problems
+        ctx = RuleContext(run.connection, run.flow, message, run.master)
+        result = apply_rules(run.flow.rules, documents, ctx)
+        problems += result.notes
+        commits = result.commits
+        for role, docs in (("target", result.target), ("reply", result.reply)):
+            mapped, map_problems = _map(run, role, docs, message)
+            outbound += mapped
+            problems += map_problems
     dumped = [d.model_dump(mode="json") for d in documents] or None
-    keys = ",".join(k for k in (document_key(d) for d in documents) if k) or None
+    keys = _message_key(documents)
     if has_errors(problems):
-        store.update(
+        run.store.update(
             message.id,
             status=MessageStatus.REJECTED,
             problems=problems,
             document=dumped,
             document_key=keys,
-            run_id=run_id,
+            run_id=run.run_id,
         )
         log.warning("message %d (%s) rejected: %s", message.id, message.source_name, problems[0])
         return MessageStatus.REJECTED
-    store.update(message.id, problems=problems, document=dumped, document_key=keys, run_id=run_id)
-    try:
-        problems += _deliver_all(run, message, outbound)
-    except TransportError as exc:
-        store.update(message.id, status=MessageStatus.FAILED, run_id=run_id)
-        raise TransportError(f"delivery of message {message.id} failed: {exc}") from exc
-    status = MessageStatus.REJECTED if has_errors(problems) else MessageStatus.DELIVERED
-    store.update(message.id, status=status, problems=problems, run_id=run_id)
-    return status
+    run.store.update(
+        message.id, problems=problems, document=dumped, document_key=keys, run_id=run.run_id
+    )
+    for commit in commits:
+        commit()
+    stored, duplicates = _store_outbound(run, message, outbound)
+    return _deliver_decided(run, message, stored, problems + duplicates)
+
+
+def _message_key(documents: list[CanonicalModel], shown: int = 5) -> str | None:
+    """What a user searches the message by: its documents' keys, a few of them for a big batch."""
+    keys = [k for k in (document_key(d) for d in documents) if k]
+    if len(keys) > shown:
+        return ",".join(keys[:shown]) + f" (+{len(keys) - shown} more)"
+    return ",".join(keys) or None
 
 
 def _read(
@@ -140,101 +181,140 @@ def _read(
 
 
 def _map(
-    run: _Run, documents: list[CanonicalModel], message_id: int
+    run: _Run, role: str, documents: list[CanonicalModel], message: Message
 ) -> tuple[list[_Outbound], list[Problem]]:
-    """Write each document in the target format and check it against the target's schema.
+    """Write documents in the endpoint's format and check them against its schema.
 
-    Output that fails the target schema is a mapping fault; it is caught here,
-    before anything leaves, and stored as a problem on the message.
+    A batch format (a full stock update) gets one file holding every document,
+    named after the inbound file; any other format one file per document.
+    Output that fails the schema is a mapping fault, caught before anything leaves.
     """
-    connection, flow = run.connection, run.flow
-    target_format = run.formats.get(flow.target.format)
+    if not documents:
+        return [], []
+    endpoint = run.endpoint(role)
+    fmt = run.formats.get(endpoint.format)
+    groups: list[tuple[str, tuple[CanonicalModel, ...]]]
+    if fmt.writes_batches:
+        stem = PurePosixPath(message.source_name).stem
+        groups = [(target_filename(endpoint, stem, message.id, run.flow), tuple(documents))]
+    else:
+        groups = [
+            (target_filename(endpoint, document_key(d), message.id, run.flow), (d,))
+            for d in documents
+        ]
     outbound: list[_Outbound] = []
     problems: list[Problem] = []
-    for document in documents:
-        context, context_problems = delivery_context(connection, flow, document)
+    for filename, docs in groups:
+        context, context_problems = delivery_context(run.connection, run.flow, docs[0])
         problems += context_problems
         if context_problems:
             continue
-        filename = target_filename(flow, document, message_id)
         try:
-            payload = target_format.write(document, context=context)
+            payload = (
+                fmt.write_many(docs, context=context)
+                if fmt.writes_batches
+                else fmt.write(docs[0], context=context)
+            )
         except DocumentWriteError as exc:
             problems += exc.problems
             continue
-        output_problems = target_format.validate(payload, source=filename)
         problems += [
             p.model_copy(
                 update={"code": f"output.{p.code}", "message": f"output invalid: {p.message}"}
             )
-            for p in output_problems
+            for p in fmt.validate(payload, source=filename)
         ]
-        outbound.append(_Outbound(filename, payload, document))
+        outbound.append(_Outbound(role, filename, payload, docs))
     return outbound, problems
 
 
-def _deliver_all(run: _Run, message: Message, outbound: list[_Outbound]) -> list[Problem]:
-    """Store each outbound document, then deliver those not yet delivered.
+def _store_outbound(
+    run: _Run, message: Message, outbound: list[_Outbound]
+) -> tuple[list[Message], list[Problem]]:
+    """Store every outbound file before delivering any.
 
-    The delivery key is the target path: a second file carrying an order that
-    already went out is refused instead of overwriting (or re-sending) it.
+    The delivery key is the role and target path: a second file carrying a
+    document that already went out is refused instead of overwriting (or
+    re-sending) it.
     """
-    store, flow = run.store, run.flow
+    stored: list[Message] = []
     problems: list[Problem] = []
     for item in outbound:
-        key = posixpath.join(flow.target.folder, item.filename)
-        receipt = store.create_outbound(
+        path = posixpath.join(run.endpoint(item.role).folder, item.filename)
+        document = [d.model_dump(mode="json") for d in item.documents]
+        receipt = run.store.create_outbound(
             parent_id=message.id,
             connection_id=run.connection.id,
-            flow=flow.name,
-            delivery_key=key,
-            target_name=key,
+            flow=run.flow.name,
+            delivery_key=f"{item.role}:{path}",
+            target_name=path,
             payload=item.payload,
-            document=item.document.model_dump(mode="json"),
-            document_key=document_key(item.document),
+            document=document[0] if len(document) == 1 else document,
+            document_key=document_key(item.documents[0]) if len(item.documents) == 1 else None,
             run_id=run.run_id,
         )
-        out = store.get(receipt.message_id)
-        if out.parent_id != message.id:
-            problems.append(_duplicate_problem(item, key, out))
-            continue
-        if out.status in _TO_DELIVER:
-            problems += _deliver(run, out, item.filename)
-    return problems
+        out = run.store.get(receipt.message_id)
+        if out.parent_id == message.id:
+            stored.append(out)
+        else:
+            problems.append(_duplicate_problem(path, out))
+    return stored, problems
 
 
-def _deliver(run: _Run, out: Message, filename: str) -> list[Problem]:
-    """Write one outbound file atomically (then its done marker, if the target wants one).
+def _deliver_decided(
+    run: _Run, message: Message, outbound: list[Message], problems: list[Problem]
+) -> MessageStatus:
+    """Deliver what was decided for the message and store its final status."""
+    try:
+        for out in outbound:
+            if out.status in _TO_DELIVER:
+                problems += _deliver(run, out)
+    except TransportError as exc:
+        run.store.update(message.id, status=MessageStatus.FAILED, run_id=run.run_id)
+        raise TransportError(f"delivery of message {message.id} failed: {exc}") from exc
+    if has_errors(problems):
+        status = MessageStatus.REJECTED
+    else:
+        status = MessageStatus.DELIVERED if outbound else MessageStatus.SKIPPED
+    run.store.update(message.id, status=status, problems=problems, run_id=run.run_id)
+    return status
+
+
+def _deliver(run: _Run, out: Message) -> list[Problem]:
+    """Write one outbound file atomically (then its done marker, if the endpoint wants one).
 
     The marker is written after the file is complete under its final name, so
     a partner that waits for markers never reads a partial file.
     """
-    store, flow, target = run.store, run.flow, run.target
-    where = f"{flow.target.transport}:{out.target_name}"
+    role = out.source_name.split(":", 1)[0]
+    endpoint = run.endpoint(role)
+    filename = posixpath.basename(out.target_name or "")
+    where = f"{endpoint.transport}:{out.target_name}"
     try:
-        target().write_atomic(flow.target.folder, filename, out.payload)
-        if flow.target.done_suffix:
-            target().write_atomic(flow.target.folder, filename + flow.target.done_suffix, b"")
+        session = run.session(endpoint)
+        session.write_atomic(endpoint.folder, filename, out.payload)
+        if endpoint.done_suffix:
+            session.write_atomic(endpoint.folder, filename + endpoint.done_suffix, b"")
     except TransportError as exc:
-        store.record_attempt(out.id, target=where, outcome="failed", error=str(exc))
-        store.update(out.id, status=MessageStatus.FAILED)
+        run.store.record_attempt(out.id, target=where, outcome="failed", error=str(exc))
+        run.store.update(out.id, status=MessageStatus.FAILED)
         raise
     except FatalSyncError as exc:
-        store.record_attempt(out.id, target=where, outcome="failed", error=str(exc))
+        run.store.record_attempt(out.id, target=where, outcome="failed", error=str(exc))
         problem = Problem(code="delivery.refused", message=str(exc), file=out.target_name)
-        store.update(out.id, status=MessageStatus.REJECTED, problems=[problem])
+        run.store.update(out.id, status=MessageStatus.REJECTED, problems=[problem])
         return [problem]
-    store.record_attempt(out.id, target=where, outcome="delivered")
-    store.update(out.id, status=MessageStatus.DELIVERED)
+    run.store.record_attempt(out.id, target=where, outcome="delivered")
+    run.store.update(out.id, status=MessageStatus.DELIVERED)
     return []
 
 
-def _duplicate_problem(item: _Outbound, key: str, existing: Message) -> Problem:
+def _duplicate_problem(path: str, existing: Message) -> Problem:
     """The document was already delivered from another message: say which, do not send it twice."""
     return Problem(
         code="delivery.duplicate",
         message=(
-            f"{document_key(item.document)} was already delivered as {key} from message "
+            f"{existing.document_key or path} was already delivered as {path} from message "
             f"{existing.parent_id}; it is not sent twice"
         ),
         field="document_key",

@@ -199,9 +199,27 @@ def _address(tag: str, customer: _Customer, indent: int) -> str:
 def _line(number: int, rng: random.Random, wholesale: bool) -> str:
     article = rng.choice(_ARTICLES)
     size = rng.choice(article.sizes)
+    quantity = rng.randint(2, 12) if wholesale else rng.randint(1, 2)
+    return _render_line(number, article, size, quantity, wholesale)
+
+
+def _article_of(sku: str) -> tuple[_Article, str]:
+    """The catalogue article and size of a SKU such as ``JL-DRESS-001-BLK-M``."""
+    for article in _ARTICLES:
+        prefix = f"{article.code}-{article.colour_code}-"
+        if sku.startswith(prefix) and sku.removeprefix(prefix) in article.sizes:
+            return article, sku.removeprefix(prefix)
+    raise ValueError(f"{sku!r} is not in the sample catalogue ({', '.join(catalogue_skus())})")
+
+
+def catalogue_skus() -> list[str]:
+    """Every SKU of the sample catalogue: article, colour and size."""
+    return [f"{a.code}-{a.colour_code}-{size}" for a in _ARTICLES for size in a.sizes]
+
+
+def _render_line(number: int, article: _Article, size: str, quantity: int, wholesale: bool) -> str:
     sku = f"{article.code}-{article.colour_code}-{size}"
     barcode = _barcode(sku)
-    quantity = rng.randint(2, 12) if wholesale else rng.randint(1, 2)
     parts = [
         "      <Line>\n",
         _element("LineNumber", number, 8),
@@ -227,7 +245,7 @@ def _barcode(sku: str) -> str:
     return ean13("871" + str(int(digits) % 10**9).zfill(9))
 
 
-def _order(order_number: str, channel: str, lines: int) -> str:
+def _order(order_number: str, channel: str, lines: int | Sequence[tuple[str, int]]) -> str:
     rng = random.Random(order_number)
     wholesale = channel == "wholesale"
     customer = rng.choice(_RETAILERS if wholesale else _CONSUMERS)
@@ -249,7 +267,7 @@ def _order(order_number: str, channel: str, lines: int) -> str:
         _element("ShippingMethod", rng.choice(_SHIPPING), 4),
         _element("PaymentMethod", rng.choice(_PAYMENT.get(channel, ("iDEAL",))), 4),
         "    <Lines>\n",
-        *(_line(number, rng, wholesale) for number in range(1, lines + 1)),
+        *_lines(lines, rng, wholesale),
         "    </Lines>\n",
     ]
     if not wholesale:
@@ -257,6 +275,17 @@ def _order(order_number: str, channel: str, lines: int) -> str:
     parts.append(_element("Remarks", "Graag bezorgen na 17:00 uur & niet bij de buren", 4))
     parts.append("  </Order>\n")
     return "".join(parts)
+
+
+def _lines(
+    lines: int | Sequence[tuple[str, int]], rng: random.Random, wholesale: bool
+) -> list[str]:
+    if isinstance(lines, int):
+        return [_line(number, rng, wholesale) for number in range(1, lines + 1)]
+    return [
+        _render_line(number, *_article_of(sku), quantity, wholesale)
+        for number, (sku, quantity) in enumerate(lines, start=1)
+    ]
 
 
 def good_orders(order_numbers: Sequence[str], *, channel: str = "webshop", lines: int = 2) -> bytes:
@@ -278,6 +307,22 @@ def good_order(order_number: str, *, channel: str = "webshop", lines: int = 2) -
         lines: How many order lines.
     """
     return good_orders([order_number], channel=channel, lines=lines)
+
+
+def order_with_lines(
+    order_number: str, lines: Sequence[tuple[str, int]], *, channel: str = "webshop"
+) -> bytes:
+    """A valid IT's Perfect order with the given (SKU, quantity) lines, SKUs from the catalogue.
+
+    Tests and the demo use it where stock decides what ships, so they must
+    know exactly which articles an order holds.
+    """
+    text = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<Orders xmlns="{NAMESPACE}" exportedAt="2025-03-31T06:00:00">\n'
+        f"{_order(order_number, channel, lines)}</Orders>\n"
+    )
+    return text.encode("utf-8")
 
 
 def broken_xml() -> bytes:

@@ -1,4 +1,4 @@
-"""The message store: messages, idempotency keys, delivery attempts and watermarks.
+"""The message store: messages, idempotency keys, delivery attempts, watermarks and master data.
 
 SQLAlchemy Core and Alembic only, no Airflow: the hook in
 ``koppel.hooks.store`` turns an Airflow connection into a :class:`MessageStore`.
@@ -7,6 +7,7 @@ SQLAlchemy Core and Alembic only, no Airflow: the hook in
 from __future__ import annotations
 
 from koppel.store.engine import create_store_engine
+from koppel.store.master_data import MasterDataStore, Reservation, ReservationStatus
 from koppel.store.migrate import migrate
 from koppel.store.records import DeliveryAttempt, Message, MessageSummary, Receipt
 from koppel.store.repository import MessageStore, StoreConflictError
@@ -17,11 +18,14 @@ __all__ = [
     "AttemptOutcome",
     "DeliveryAttempt",
     "Direction",
+    "MasterDataStore",
     "Message",
     "MessageStatus",
     "MessageStore",
     "MessageSummary",
     "Receipt",
+    "Reservation",
+    "ReservationStatus",
     "StoreConflictError",
     "create_store_engine",
     "migrate",

@@ -52,6 +52,11 @@ class MessageStore:
         """Use ``engine``, which must point at a store already migrated by ``migrate``."""
         self._engine = engine
 
+    @property
+    def engine(self) -> Engine:
+        """The engine the store runs on, for the master data that lives beside the messages."""
+        return self._engine
+
     # -- storing -----------------------------------------------------------------------------
 
     def receive(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -119,4 +120,34 @@ watermarks = Table(
     Column("flow", String(100), primary_key=True),
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: Quantities are exact decimals with four places, like the canonical documents' amounts.
+Quantity = Numeric(18, 4, asdecimal=True)
+
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("connection_id", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("quantity", Quantity, nullable=False),
+    Column("warehouse", String(200), nullable=True),
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("message_id", BigId, ForeignKey("messages.id"), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+order_reservations = Table(
+    "order_reservations",
+    metadata,
+    Column("connection_id", String(200), primary_key=True),
+    Column("order_id", String(200), primary_key=True),
+    Column("line_id", String(200), primary_key=True),
+    Column("sku", String(200), nullable=True),
+    Column("quantity", Quantity, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("message_id", BigId, ForeignKey("messages.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_order_reservations_connection_sku", "connection_id", "sku"),
 )

@@ -54,10 +54,30 @@ def test_merchant_inherits_template_orders_flow_with_resolved_folders(
     assert orders.target.filename == "acme_order_{document_key}.xml"
 
 
-def test_merchant_keeps_its_own_prefix_in_inherited_names(acme: ConnectionConfig) -> None:
-    assert acme.flows["orders"].options == {}
+def test_merchant_options_merge_over_template(acme: ConnectionConfig) -> None:
+    assert acme.flows["orders"].options == {"backorder_handling": True}
     bella = load_connection(CONNECTIONS / "itsperfect_bellamoda.yaml")
+    assert bella.flows["orders"].options == {"backorder_handling": False}
     assert bella.flows["orders"].target.filename == "bellamoda_order_{document_key}.xml"
+
+
+def test_every_connection_type_of_the_seed_is_a_flow(acme: ConnectionConfig) -> None:
+    assert set(acme.flows) == {
+        "products",
+        "orders",
+        "status_updates",
+        "stock",
+        "returns",
+        "inbound_forecasts",
+        "inbound_updates",
+    }
+    assert acme.flows["orders"].reply is not None
+    assert acme.flows["orders"].reply.folder == "/acme/itsperfect/order_updates"
+    reverse = {name for name, flow in acme.flows.items() if flow.reverse}
+    assert reverse == {"status_updates", "stock", "returns", "inbound_updates"}
+    for flow in acme.flows.values():
+        for _, endpoint in flow.endpoints():
+            assert endpoint.folder.startswith("/acme/")
 
 
 def test_channels_are_typed(acme: ConnectionConfig) -> None:
@@ -78,8 +98,8 @@ def test_flows_start_paused_by_default(acme: ConnectionConfig) -> None:
 
 def test_dag_id(acme: ConnectionConfig) -> None:
     assert acme.dag_id("orders") == "itsperfect_acme__orders"
-    with pytest.raises(ConfigError, match="no flow 'stock'"):
-        acme.dag_id("stock")
+    with pytest.raises(ConfigError, match="no flow 'prices'"):
+        acme.dag_id("prices")
 
 
 def test_enabled_flow_or_connection_switches_on(tmp_path: Path) -> None:

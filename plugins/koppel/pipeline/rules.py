@@ -1,0 +1,200 @@
+"""Rule steps a flow names in its ``rules:`` list, binding pure rules to the store's master data.
+
+The rules themselves (``koppel.rules``) are pure functions over documents and
+values. A step here fetches the master data they need, calls them, and says
+what to send where: documents for the flow's target, reports back to the
+source system (its ``reply`` endpoint), notes for the message, and the
+master-data changes to make once the message is accepted. Those changes are
+deferred so a message that later fails mapping leaves no trace in stock or
+reservations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+from koppel.config import ConnectionConfig, FlowConfig
+from koppel.documents import (
+    CanonicalModel,
+    Order,
+    OrderStatus,
+    Problem,
+    Severity,
+    StatusUpdate,
+    StockLevel,
+)
+from koppel.errors import ConfigError
+from koppel.rules.backorders import apply_backorder_handling
+from koppel.rules.status_reporting import OrderLineRef, report_status, split_base
+from koppel.store import MasterDataStore, Message
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule step may look at besides the documents."""
+
+    connection: ConnectionConfig
+    flow: FlowConfig
+    message: Message
+    master: MasterDataStore
+
+
+@dataclass
+class RuleResult:
+    """The documents to send, and everything else a rule step decided."""
+
+    target: list[CanonicalModel]
+    reply: list[CanonicalModel] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
+    commits: list[Callable[[], object]] = field(default_factory=list)
+    """Master-data changes, made only once the message is accepted."""
+
+
+Rule = Callable[[RuleResult, RuleContext], RuleResult]
+
+
+def stock_allocation(result: RuleResult, ctx: RuleContext) -> RuleResult:
+    """Reserve what goes to the warehouse; with ``backorder_handling``, send only what is in stock.
+
+    Seed 000, FAQ 1: lines not in stock are removed at import and stay on
+    backorder in IT's Perfect; when no line can ship, the order is reported
+    back as cancelled. Every order sent is reserved, so the next order in the
+    same batch sees the stock this one took, and status updates later know
+    which lines were sent.
+    """
+    out = RuleResult(target=[], reply=list(result.reply), notes=list(result.notes))
+    out.commits = list(result.commits)
+    connection_id = ctx.connection.id
+    for document in result.target:
+        order = _expect(document, Order, "stock_allocation")
+        to_ship: Order | None = order
+        if ctx.flow.options.get("backorder_handling"):
+            skus = {line.sku for line in order.lines if line.sku}
+            available = ctx.master.available(connection_id, skus, exclude_order=order.order_id)
+            decision = apply_backorder_handling(order, available)
+            out.notes += decision.notes
+            out.reply += [decision.report] if decision.report is not None else []
+            to_ship = decision.to_ship
+        if to_ship is not None:
+            out.target.append(to_ship)
+            out.commits.append(
+                partial(ctx.master.reserve, connection_id, to_ship, message_id=ctx.message.id)
+            )
+    return out
+
+
+def status_reporting(result: RuleResult, ctx: RuleContext) -> RuleResult:
+    """Turn warehouse order updates into what IT's Perfect must hear (seed 000, FAQ 1 and 2).
+
+    A ``-1`` split's shipments are never reported; a deleted order is reported
+    with quantity 0 on every line that was sent; a partly shipped order lists
+    only the shipped products. Once reported, the order no longer reserves stock.
+    """
+    out = RuleResult(target=[], reply=list(result.reply), notes=list(result.notes))
+    out.commits = list(result.commits)
+    connection_id = ctx.connection.id
+    for document in result.target:
+        update = _expect(document, StatusUpdate, "status_reporting")
+        known = ctx.master.known_order(connection_id, update.order_id)
+        base = split_base(update.order_id)
+        is_split = base is not None and not known and ctx.master.known_order(connection_id, base)
+        sent = None
+        if known:
+            sent = [
+                OrderLineRef(line_id=r.line_id, sku=r.sku, quantity=r.quantity)
+                for r in ctx.master.order_lines(connection_id, update.order_id)
+            ]
+        decision = report_status(update, sent_lines=sent, is_split=is_split)
+        out.notes += decision.notes
+        if decision.report is not None:
+            out.target.append(decision.report)
+        if known and update.status in _CLOSING:
+            out.commits.append(
+                partial(
+                    ctx.master.close_order, connection_id, update.order_id, _CLOSING[update.status]
+                )
+            )
+    return out
+
+
+#: Warehouse statuses after which an order no longer holds stock, and how it closes.
+_CLOSING: dict[OrderStatus, Literal["shipped", "cancelled"]] = {
+    OrderStatus.SHIPPED: "shipped",
+    OrderStatus.PARTIALLY_SHIPPED: "shipped",
+    OrderStatus.DELETED: "cancelled",
+    OrderStatus.CANCELLED: "cancelled",
+}
+
+
+def keep_stock(result: RuleResult, ctx: RuleContext) -> RuleResult:
+    """Keep a full stock update in the store as well as passing it on: backorder handling needs it.
+
+    The snapshot time decides which reservations the warehouse already
+    counted, so it must be a real instant: a time without offset is read in the
+    flow's ``timezone`` option (the warehouse's local time), UTC by default.
+    """
+    levels = [_expect(d, StockLevel, "keep_stock") for d in result.target]
+    local = ZoneInfo(str(ctx.flow.options.get("timezone", "UTC")))
+    stamps = [
+        lv.as_of if lv.as_of.tzinfo else lv.as_of.replace(tzinfo=local)
+        for lv in levels
+        if lv.as_of is not None
+    ]
+    replace = partial(
+        ctx.master.replace_stock,
+        ctx.connection.id,
+        levels,
+        as_of=max(stamps, default=None) or datetime.now(UTC),
+        message_id=ctx.message.id,
+    )
+    return RuleResult(
+        target=result.target,
+        reply=result.reply,
+        notes=[*result.notes, _stock_note(levels)],
+        commits=[*result.commits, replace],
+    )
+
+
+def _stock_note(levels: list[StockLevel]) -> Problem:
+    return Problem(
+        code="stock.kept",
+        severity=Severity.INFO,
+        message=f"full stock update of {len(levels)} SKU(s) kept in the store for backorders",
+    )
+
+
+#: Every rule step a flow may name, by name.
+RULES: dict[str, Rule] = {
+    "stock_allocation": stock_allocation,
+    "status_reporting": status_reporting,
+    "keep_stock": keep_stock,
+}
+
+
+def apply_rules(names: list[str], documents: list[CanonicalModel], ctx: RuleContext) -> RuleResult:
+    """Run the flow's rule steps in order; no steps sends the documents as they are."""
+    result = RuleResult(target=list(documents))
+    for name in names:
+        try:
+            step = RULES[name]
+        except KeyError as exc:
+            raise ConfigError(f"flow {ctx.flow.name}: unknown rule {name!r}") from exc
+        result = step(result, ctx)
+    return result
+
+
+_Document = TypeVar("_Document", bound=CanonicalModel)
+
+
+def _expect(document: CanonicalModel, kind: type[_Document], rule: str) -> _Document:
+    """A rule applies to one kind of document; another kind means the flow is misconfigured."""
+    if not isinstance(document, kind):
+        raise ConfigError(
+            f"rule {rule} works on {kind.__name__} documents, not {type(document).__name__}"
+        )
+    return document
