@@ -15,7 +15,14 @@ from typing import Any
 
 from airflow.sdk import DAG, Param
 
-from koppel.config import ConnectionConfig, ConnectionFileError, FlowConfig, load_all
+from koppel.config import (
+    ConnectionConfig,
+    ConnectionFileError,
+    Endpoint,
+    FileEndpoint,
+    FlowConfig,
+    load_all,
+)
 from koppel.operators.alerts import FlowFailureAlert
 from koppel.operators.file_flow import (
     ACKNOWLEDGE_TASK,
@@ -129,31 +136,32 @@ def _params(flow: FlowConfig) -> dict[str, Param]:
 
 def _doc_md(connection: ConnectionConfig, flow: FlowConfig) -> str:
     """What the flow does, from where to where, with which options: shown on the DAG's page."""
-    source, target = flow.source, flow.target
     options = "\n".join(f"- `{k}`: `{v}`" for k, v in sorted(flow.options.items())) or "- none"
     state = "enabled" if flow.is_enabled(connection) else "paused until switched on"
     read_from, write_to = flow.systems(connection)
-    rows = [
-        ("from", read_from, source, f"`{source.folder}` (`{source.pattern}`)"),
-        ("to", write_to, target, f"`{target.folder}`"),
-    ]
+    rows = [("from", read_from, flow.source), ("to", write_to, flow.target)]
     if flow.reply is not None:
-        rows.append(("replies to", read_from, flow.reply, f"`{flow.reply.folder}`"))
+        rows.append(("replies to", read_from, flow.reply))
     rules = ", ".join(f"`{rule}`" for rule in flow.rules) or "none"
     table = "\n".join(
-        f"| {side} | {system} | {end.transport} `{end.conn_id}` | {folder} | `{end.format}` |"
-        for side, system, end, folder in rows
+        f"| {side} | {system} | {end.transport} `{end.conn_id}` | {_where(end)} | `{end.format}` |"
+        for side, system, end in rows
     )
+    disposal = ""
+    if isinstance(flow.source, FileEndpoint):
+        disposal = (
+            f"Processed files go to `{flow.source.archive_folder}`, rejected ones to "
+            f"`{flow.source.error_folder}` with a `.problems.txt` report. "
+        )
     return f"""### {connection.name}: {flow.name}
 
 {flow.description}
 
-| | system | transport | folder | format |
+| | system | transport | where | format |
 |---|---|---|---|---|
 {table}
 
-Processed files go to `{source.archive_folder}`, rejected ones to `{source.error_folder}`
-with a `.problems.txt` report. Schedule: `{flow.schedule or "manual only"}` ({state}).
+{disposal}Schedule: `{flow.schedule or "manual only"}` ({state}).
 
 Rules: {rules}.
 
@@ -165,3 +173,10 @@ Connection file: `{connection.path.name}` (platform `{connection.platform}`).
 Failed messages:
 `koppel messages --connection {connection.id} --flow {flow.name} --status rejected`.
 """
+
+
+def _where(endpoint: Endpoint) -> str:
+    """A folder and pattern for files, the operation or resource for an API."""
+    if isinstance(endpoint, FileEndpoint):
+        return f"`{endpoint.folder}` (`{endpoint.pattern}`)"
+    return f"`{endpoint.operation}`"

@@ -14,7 +14,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.utils import db
 
 from koppel import PROJECT_ROOT
-from koppel.config import ConnectionConfig, Endpoint, FlowConfig, load_all
+from koppel.config import ConnectionConfig, FileEndpoint, FlowConfig, file_endpoint, load_all
 from koppel.demo_scenario import Step
 from koppel.formats import default_registry
 from koppel.hooks.store import KoppelStoreHook
@@ -39,8 +39,9 @@ def run_demo(sftp_root: Path, steps: Iterable[Step], smtp: SMTPServer) -> bool:
     for step in steps:
         connection = connections[step.connection_id]
         flow = connection.flows[step.flow]
-        before = {role: _xml_files(sftp_root, end.folder) for role, end in flow.endpoints()}
-        _drop_files(sftp_root, flow.source.folder, step)
+        ends = {role: file_endpoint(end, role) for role, end in flow.endpoints()}
+        before = {role: _xml_files(sftp_root, end.folder) for role, end in ends.items()}
+        _drop_files(sftp_root, ends["source"].folder, step)
         dag_id = connection.dag_id(step.flow)
         with _output_to(TASK_LOG):
             run = bag.dags[dag_id].test()
@@ -61,8 +62,10 @@ def run_demo(sftp_root: Path, steps: Iterable[Step], smtp: SMTPServer) -> bool:
 def _make_folders(sftp_root: Path, connection: ConnectionConfig) -> None:
     """Onboarding step 1: the merchant's folders exist on the server before its flows run."""
     for flow in connection.flows.values():
-        for _, endpoint in flow.endpoints():
-            _local(sftp_root, endpoint.folder).mkdir(parents=True, exist_ok=True)
+        for role, endpoint in flow.endpoints():
+            _local(sftp_root, file_endpoint(endpoint, role).folder).mkdir(
+                parents=True, exist_ok=True
+            )
 
 
 def _drop_files(sftp_root: Path, folder: str, step: Step) -> None:
@@ -93,13 +96,15 @@ def _check(
     """The step's good files archived, bad ones in error/, and the expected valid output."""
     problems: list[str] = []
     expected = {"target": step.target_files, "reply": step.reply_files}
-    for role, endpoint in flow.endpoints():
+    for role, end in flow.endpoints():
         if role == "source":
             continue
+        endpoint = file_endpoint(end, role)
         new = sorted(_xml_files(sftp_root, endpoint.folder) - before[role])
         problems += _check_output(sftp_root, endpoint, new, expected[role], role)
+    source = file_endpoint(flow.source, "source")
     for drop in step.drops:
-        folder = flow.source.archive_folder if drop.good else flow.source.error_folder
+        folder = source.archive_folder if drop.good else source.error_folder
         if not (_local(sftp_root, folder) / drop.name).exists():
             problems.append(f"{drop.name} is not in {folder}")
     rejected = _counts(store, connection, flow)["rejected"]
@@ -113,7 +118,7 @@ def _check(
 
 
 def _check_output(
-    sftp_root: Path, endpoint: Endpoint, new: list[str], expected: int, role: str
+    sftp_root: Path, endpoint: FileEndpoint, new: list[str], expected: int, role: str
 ) -> list[str]:
     problems = []
     if len(new) != expected:

@@ -18,6 +18,7 @@ from koppel.config import ConnectionConfig, load_connection
 from koppel.documents import StockLevel
 from koppel.errors import TransportError
 from koppel.formats import default_registry
+from koppel.hooks.destinations import open_destinations
 from koppel.hooks.file_sessions import open_file_session
 from koppel.pipeline import process_pending, receive_batch
 from koppel.sandbox import samples
@@ -81,15 +82,16 @@ def receive_and_process(
     flow = acme.flows["orders"]
     with open_file_session("sftp", flow.source.conn_id) as session:
         receive_batch(session, store, acme, flow, run_id="run")
-    process_pending(
-        store,
-        master,
-        default_registry(),
-        acme,
-        flow,
-        run_id="run",
-        open_session=lambda end: open_file_session(end.transport, end.conn_id),
-    )
+    with open_destinations() as destinations:
+        process_pending(
+            store,
+            master,
+            default_registry(),
+            acme,
+            flow,
+            run_id="run",
+            destination=destinations.get,
+        )
 
 
 def monta_lines(sftp: SFTPServer, acme: ConnectionConfig) -> dict[str, list[tuple[str, Decimal]]]:

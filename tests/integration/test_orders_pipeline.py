@@ -14,6 +14,7 @@ from lxml import etree
 
 from koppel.config import ConnectionConfig, FlowConfig, load_connection
 from koppel.formats import default_registry
+from koppel.hooks.destinations import open_destinations
 from koppel.hooks.file_sessions import open_file_session
 from koppel.pipeline import acknowledge_batch, process_pending, receive_batch
 from koppel.sandbox import samples
@@ -86,15 +87,16 @@ def receive(store: MessageStore, acme: ConnectionConfig, flow: FlowConfig, run_i
 
 
 def process(store: MessageStore, acme: ConnectionConfig, flow: FlowConfig, run_id: str) -> int:
-    outcome = process_pending(
-        store,
-        MasterDataStore(store.engine),
-        default_registry(),
-        acme,
-        flow,
-        run_id=run_id,
-        open_session=lambda end: open_file_session(end.transport, end.conn_id),
-    )
+    with open_destinations() as destinations:
+        outcome = process_pending(
+            store,
+            MasterDataStore(store.engine),
+            default_registry(),
+            acme,
+            flow,
+            run_id=run_id,
+            destination=destinations.get,
+        )
     return outcome.delivered
 
 
@@ -392,15 +394,16 @@ def test_the_same_flow_runs_over_ftp_with_done_markers(
 
     with open_file_session("ftp", flow.source.conn_id) as session:
         receive_batch(session, store, acme, flow, run_id="ftp-1")
-    process_pending(
-        store,
-        MasterDataStore(store.engine),
-        default_registry(),
-        acme,
-        flow,
-        run_id="ftp-1",
-        open_session=lambda end: open_file_session(end.transport, end.conn_id),
-    )
+    with open_destinations() as destinations:
+        process_pending(
+            store,
+            MasterDataStore(store.engine),
+            default_registry(),
+            acme,
+            flow,
+            run_id="ftp-1",
+            destination=destinations.get,
+        )
     with open_file_session("ftp", flow.source.conn_id) as session:
         acknowledge_batch(session, store, acme, flow)
 

@@ -13,7 +13,13 @@ from koppel.config.connection import (
     SystemRef,
     Systems,
 )
-from koppel.config.endpoint import Endpoint
+from koppel.config.endpoint import (
+    ApiEndpoint,
+    Endpoint,
+    FileEndpoint,
+    api_endpoint,
+    file_endpoint,
+)
 from koppel.config.flows import FlowConfig, FlowName
 from koppel.config.lint import lint_paths
 from koppel.config.loader import LoadResult, connection_files, load_all, load_connection
@@ -25,7 +31,11 @@ __all__ = [
     "ConfigProblem",
     "ConnectionConfig",
     "ConnectionFileError",
+    "ApiEndpoint",
     "Endpoint",
+    "FileEndpoint",
+    "api_endpoint",
+    "file_endpoint",
     "FlowConfig",
     "FlowName",
     "LoadResult",

@@ -1,23 +1,26 @@
-"""Where a flow reads or writes files: a folder on an FTP/SFTP server.
+"""Where a flow reads or writes: a folder on an FTP/SFTP server, or an API operation.
 
 An endpoint names its Airflow connection (``conn_id``), never the host or the
 password. Folders are absolute POSIX paths on the server; the archive and
 error folders default to sub-folders of the inbound folder, so a partner's
 ``/acme/itsperfect/orders`` gets ``/acme/itsperfect/orders/archive`` and
-``.../error`` without a line of YAML.
+``.../error`` without a line of YAML. An API endpoint names a SOAP operation
+or an HTTP resource instead; which kind an endpoint is follows from its
+``transport``.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from urllib.parse import quote
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from koppel.config.base import ConfigModel
 from koppel.config.placeholders import DELIVERY_TIME_NAMES, template_names
-from koppel.errors import FatalSyncError
+from koppel.errors import ConfigError, FatalSyncError
 
 _FORMAT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _CONN_ID = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -33,7 +36,21 @@ def check_folder(value: str) -> str:
     return value.rstrip("/") or "/"
 
 
-class Endpoint(ConfigModel):
+def check_conn_id(value: str) -> str:
+    """An Airflow connection id: letters, digits, ``_``, ``.``, ``-``."""
+    if not _CONN_ID.match(value):
+        raise ValueError(f"conn_id {value!r} is not a valid Airflow connection id")
+    return value
+
+
+def check_format_name(value: str) -> str:
+    """A wire-format name such as ``monta.order``."""
+    if not _FORMAT_NAME.match(value):
+        raise ValueError(f"format {value!r} must be a dotted lower-case name like monta.order")
+    return value
+
+
+class FileEndpoint(ConfigModel):
     """One side of a file flow: transport, folder, wire format and file handling.
 
     Attributes:
@@ -89,16 +106,12 @@ class Endpoint(ConfigModel):
     @field_validator("conn_id")
     @classmethod
     def _conn_id(cls, value: str) -> str:
-        if not _CONN_ID.match(value):
-            raise ValueError(f"conn_id {value!r} is not a valid Airflow connection id")
-        return value
+        return check_conn_id(value)
 
     @field_validator("format")
     @classmethod
     def _format_name(cls, value: str) -> str:
-        if not _FORMAT_NAME.match(value):
-            raise ValueError(f"format {value!r} must be a dotted lower-case name like monta.order")
-        return value
+        return check_format_name(value)
 
     @field_validator("done_suffix")
     @classmethod
@@ -130,3 +143,78 @@ class Endpoint(ConfigModel):
         if "/" in name or "\x00" in name or name in {"", ".", ".."}:
             raise FatalSyncError(f"file name {name!r} rendered from {self.filename!r} is unsafe")
         return name
+
+
+_RESOURCE_PARAM = re.compile(r":([a-z_][a-z0-9_]*)")
+
+
+class ApiEndpoint(ConfigModel):
+    """One side of an API flow: a SOAP operation or an HTTP resource, and its wire format.
+
+    Attributes:
+        transport: ``soap`` (through the SOAP hook of ``conn_id``) or ``http``.
+        conn_id: the Airflow connection holding the endpoint URL and credentials.
+        operation: the SOAP operation (``ListProducts``, ``CreateOrder``) or the
+            HTTP resource path. A target path names record fields with a colon,
+            filled from each document: ``/api/v1/products/:sku``.
+        format: wire-format name of what is read or written, e.g. ``ipsoft.products``.
+        page_size: records per page when listing.
+        params: fixed query parameters of a listing (``status: confirmed``).
+    """
+
+    transport: Literal["soap", "http"]
+    conn_id: str
+    operation: str = Field(min_length=1)
+    format: str
+    page_size: int = Field(default=200, gt=0, le=1000)
+    params: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("conn_id")
+    @classmethod
+    def _conn_id(cls, value: str) -> str:
+        return check_conn_id(value)
+
+    @field_validator("format")
+    @classmethod
+    def _format_name(cls, value: str) -> str:
+        return check_format_name(value)
+
+    def resource_params(self) -> list[str]:
+        """The record fields an HTTP resource path is filled from (``:sku`` -> ``sku``)."""
+        return _RESOURCE_PARAM.findall(self.operation)
+
+    def render_resource(self, record: dict[str, Any]) -> str:
+        """The resource path for one record; a missing or unsafe value is a fatal sync error."""
+
+        def value(match: re.Match[str]) -> str:
+            field = match.group(1)
+            text = str(record.get(field) or "")
+            if not text or text in {".", ".."}:
+                raise FatalSyncError(f"cannot fill :{field} of {self.operation} with {text!r}")
+            return quote(text, safe="")
+
+        return _RESOURCE_PARAM.sub(value, self.operation)
+
+
+#: Any endpoint; ``transport`` says which kind.
+Endpoint = Annotated[FileEndpoint | ApiEndpoint, Field(discriminator="transport")]
+
+
+def file_endpoint(endpoint: FileEndpoint | ApiEndpoint | None, role: str) -> FileEndpoint:
+    """The endpoint as a file endpoint, for code that moves files; anything else is a config error."""
+    if not isinstance(endpoint, FileEndpoint):
+        kind = "no" if endpoint is None else f"a {endpoint.transport}"
+        raise ConfigError(
+            f"this flow needs a file {role} endpoint (sftp or ftp), it has {kind} one"
+        )
+    return endpoint
+
+
+def api_endpoint(endpoint: FileEndpoint | ApiEndpoint | None, role: str) -> ApiEndpoint:
+    """The endpoint as an API endpoint, for code that calls SOAP or HTTP services."""
+    if not isinstance(endpoint, ApiEndpoint):
+        kind = "no" if endpoint is None else f"a {endpoint.transport}"
+        raise ConfigError(
+            f"this flow needs an API {role} endpoint (soap or http), it has {kind} one"
+        )
+    return endpoint

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from koppel.config.connection import ChannelSettings, ConnectionConfig, SystemRef, Systems
-from koppel.config.endpoint import Endpoint
+from koppel.config.endpoint import ApiEndpoint, FileEndpoint
 from koppel.config.flows import FlowConfig
 from koppel.config.masking import secret_fields
 from koppel.config.placeholders import resolve_document
@@ -27,7 +27,8 @@ from koppel.config.yaml_files import YAML_SUFFIXES, read_mapping
 _MODELS: tuple[type[BaseModel], ...] = (
     ConnectionConfig,
     FlowConfig,
-    Endpoint,
+    FileEndpoint,
+    ApiEndpoint,
     Systems,
     SystemRef,
     ChannelSettings,

@@ -70,9 +70,23 @@ def problems_from_validation(
     return problems
 
 
+_TRANSPORTS = frozenset({"sftp", "ftp", "soap", "http"})
+#: Endpoint fields whose pydantic location carries the union's tag (``source.sftp.folder``).
+_ENDPOINT_FIELDS = frozenset({"source", "target", "reply"})
+
+
 def _loc(loc: tuple[int | str, ...]) -> str:
-    """``('flows', 'orders', 'source', 'folder')`` -> ``flows.orders.source.folder``."""
-    return ".".join(str(part) for part in loc if part != "[key]")
+    """``('flows', 'orders', 'source', 'sftp', 'folder')`` -> ``flows.orders.source.folder``.
+
+    Pydantic names the chosen member of a tagged union (the endpoint's
+    transport) in the location; the user wrote no such key, so it is dropped.
+    """
+    parts: list[str] = []
+    for part in loc:
+        if part == "[key]" or (parts and parts[-1] in _ENDPOINT_FIELDS and part in _TRANSPORTS):
+            continue
+        parts.append(str(part))
+    return ".".join(parts)
 
 
 def _message(detail: ErrorDetails, field: str, known_keys: Sequence[str]) -> str:

@@ -14,8 +14,9 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from koppel.config import ConnectionConfig, FlowConfig, load_connection
+from koppel.config import ConnectionConfig, FlowConfig, file_endpoint, load_connection
 from koppel.formats import default_registry
+from koppel.hooks.destinations import open_destinations
 from koppel.hooks.file_sessions import open_file_session
 from koppel.hooks.store import KoppelStoreHook
 from koppel.pipeline import acknowledge_batch, process_pending, receive_batch
@@ -56,7 +57,8 @@ class ReceiveFilesOperator(_FileFlowOperator):
         connection, flow = self.load()
         params = context["params"]
         store = KoppelStoreHook(self.store_conn_id).get_store()
-        with open_file_session(flow.source.transport, flow.source.conn_id) as session:
+        source = file_endpoint(flow.source, "source")
+        with open_file_session(source.transport, source.conn_id) as session:
             outcome = receive_batch(
                 session,
                 store,
@@ -75,15 +77,16 @@ class ProcessMessagesOperator(_FileFlowOperator):
     def execute(self, context: Context) -> dict[str, object]:
         connection, flow = self.load()
         hook = KoppelStoreHook(self.store_conn_id)
-        outcome = process_pending(
-            hook.get_store(),
-            hook.get_master_data(),
-            default_registry(),
-            connection,
-            flow,
-            run_id=context["run_id"],
-            open_session=lambda endpoint: open_file_session(endpoint.transport, endpoint.conn_id),
-        )
+        with open_destinations() as destinations:
+            outcome = process_pending(
+                hook.get_store(),
+                hook.get_master_data(),
+                default_registry(),
+                connection,
+                flow,
+                run_id=context["run_id"],
+                destination=destinations.get,
+            )
         return outcome.as_dict()
 
 
@@ -97,7 +100,8 @@ class AcknowledgeFilesOperator(_FileFlowOperator):
     def execute(self, context: Context) -> dict[str, object]:
         connection, flow = self.load()
         store = KoppelStoreHook(self.store_conn_id).get_store()
-        with open_file_session(flow.source.transport, flow.source.conn_id) as session:
+        source = file_endpoint(flow.source, "source")
+        with open_file_session(source.transport, source.conn_id) as session:
             acknowledged = acknowledge_batch(session, store, connection, flow)
         ti = context["ti"]
         received = ti.xcom_pull(task_ids=RECEIVE_TASK) or {}
@@ -120,7 +124,7 @@ class AcknowledgeFilesOperator(_FileFlowOperator):
             ids = ", ".join(str(i) for i in processed.get("rejected_ids", []))
             raise AirflowFailException(
                 f"{summary['rejected']} message(s) rejected (ids {ids}); their files are in "
-                f"{flow.source.error_folder} and their problems in "
+                f"{source.error_folder} and their problems in "
                 "`koppel messages --status rejected --problems`"
             )
         return summary

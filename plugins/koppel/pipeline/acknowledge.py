@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import posixpath
 
-from koppel.config import ConnectionConfig, FlowConfig
+from koppel.config import ConnectionConfig, FlowConfig, file_endpoint
 from koppel.files import FileSession, RemoteFile, done_marker_path
 from koppel.pipeline.outcome import AcknowledgeOutcome
 from koppel.store import Direction, Message, MessageStatus, MessageStore
@@ -46,7 +46,7 @@ def acknowledge_batch(
 
 def _dispose(session: FileSession, flow: FlowConfig, message: Message, kind: str) -> str:
     """Move the message's source file (and done marker) and return where it went."""
-    source = flow.source
+    source = file_endpoint(flow.source, "source")
     folder = source.error_folder if kind == "error" else source.archive_folder
     if not session.exists(message.source_name):
         log.warning(

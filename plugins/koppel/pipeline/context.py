@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from koppel.config import ConnectionConfig, Endpoint, FlowConfig
+from koppel.config import ConnectionConfig, FileEndpoint, FlowConfig
 from koppel.documents import CanonicalModel, Problem
 from koppel.documents.keys import document_key
 
@@ -47,7 +47,9 @@ def delivery_context(
     return context, problems
 
 
-def target_filename(endpoint: Endpoint, key: str | None, message_id: int, flow: FlowConfig) -> str:
+def target_filename(
+    endpoint: FileEndpoint, key: str | None, message_id: int, flow: FlowConfig
+) -> str:
     """The outbound file name from the endpoint's ``filename`` template, safe on any server."""
     safe_key = _UNSAFE_FILENAME_CHARS.sub("_", key or f"message-{message_id}")
     return endpoint.render_filename(

@@ -10,17 +10,16 @@ from __future__ import annotations
 import logging
 import posixpath
 from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from koppel.config import ConnectionConfig, Endpoint, FlowConfig
-from koppel.documents import CanonicalModel, Problem, has_errors
+from koppel.config import ApiEndpoint, ConnectionConfig, Endpoint, FileEndpoint, FlowConfig
+from koppel.documents import CanonicalModel, Problem, Severity, has_errors
 from koppel.documents.keys import document_key
 from koppel.errors import FatalSyncError, TransportError
-from koppel.files import FileSession
 from koppel.formats import DocumentWriteError, FormatRegistry
 from koppel.pipeline.context import delivery_context, target_filename
+from koppel.pipeline.destinations import Destination
 from koppel.pipeline.outcome import ProcessOutcome
 from koppel.pipeline.rules import RuleContext, apply_rules
 from koppel.store import Direction, MasterDataStore, Message, MessageStatus, MessageStore
@@ -32,10 +31,8 @@ _TO_PROCESS = (MessageStatus.RECEIVED, MessageStatus.FAILED)
 #: Outbound messages still to be delivered.
 _TO_DELIVER = (MessageStatus.PENDING, MessageStatus.FAILED)
 
-OpenSession = Callable[[Endpoint], AbstractContextManager[FileSession]]
 
-
-@dataclass
+@dataclass(frozen=True)
 class _Run:
     """What every step of one process run works with."""
 
@@ -45,16 +42,7 @@ class _Run:
     connection: ConnectionConfig
     flow: FlowConfig
     run_id: str
-    open_session: OpenSession
-    stack: ExitStack
-    sessions: dict[tuple[str, str], FileSession] = field(default_factory=dict)
-
-    def session(self, endpoint: Endpoint) -> FileSession:
-        """One session per server and run, opened on first use: no delivery, no connection."""
-        key = (endpoint.transport, endpoint.conn_id)
-        if key not in self.sessions:
-            self.sessions[key] = self.stack.enter_context(self.open_session(endpoint))
-        return self.sessions[key]
+    destination: Callable[[Endpoint], Destination]
 
     def endpoint(self, role: str) -> Endpoint:
         """The flow's ``target`` or ``reply`` endpoint."""
@@ -71,7 +59,7 @@ class _Outbound:
     """A mapped document (or batch), ready to be stored and delivered."""
 
     role: str
-    filename: str
+    target_name: str
     payload: bytes
     documents: tuple[CanonicalModel, ...]
 
@@ -84,7 +72,7 @@ def process_pending(
     flow: FlowConfig,
     *,
     run_id: str,
-    open_session: OpenSession,
+    destination: Callable[[Endpoint], Destination],
 ) -> ProcessOutcome:
     """Process every inbound message of the flow that has not reached a final state.
 
@@ -97,17 +85,16 @@ def process_pending(
     pending = store.find(
         connection_id=connection.id, flow=flow.name, direction=Direction.IN, statuses=_TO_PROCESS
     )
-    with ExitStack() as stack:
-        run = _Run(store, master, formats, connection, flow, run_id, open_session, stack)
-        for message in pending:
-            status = _process_one(run, message)
-            if status is MessageStatus.DELIVERED:
-                outcome.delivered += 1
-            elif status is MessageStatus.SKIPPED:
-                outcome.skipped += 1
-            elif status is MessageStatus.REJECTED:
-                outcome.rejected += 1
-                outcome.rejected_ids.append(message.id)
+    run = _Run(store, master, formats, connection, flow, run_id, destination)
+    for message in pending:
+        status = _process_one(run, message)
+        if status is MessageStatus.DELIVERED:
+            outcome.delivered += 1
+        elif status is MessageStatus.SKIPPED:
+            outcome.skipped += 1
+        elif status is MessageStatus.REJECTED:
+            outcome.rejected += 1
+            outcome.rejected_ids.append(message.id)
     return outcome
 
 
@@ -193,21 +180,19 @@ def _map(
         return [], []
     endpoint = run.endpoint(role)
     fmt = run.formats.get(endpoint.format)
-    groups: list[tuple[str, tuple[CanonicalModel, ...]]]
-    if fmt.writes_batches:
-        stem = PurePosixPath(message.source_name).stem
-        groups = [(target_filename(endpoint, stem, message.id, run.flow), tuple(documents))]
-    else:
-        groups = [
-            (target_filename(endpoint, document_key(d), message.id, run.flow), (d,))
-            for d in documents
-        ]
+    groups: list[tuple[CanonicalModel, ...]]
+    groups = [tuple(documents)] if fmt.writes_batches else [(d,) for d in documents]
     outbound: list[_Outbound] = []
     problems: list[Problem] = []
-    for filename, docs in groups:
+    for docs in groups:
         context, context_problems = delivery_context(run.connection, run.flow, docs[0])
         problems += context_problems
         if context_problems:
+            continue
+        try:
+            target = _target_name(run, endpoint, docs, message)
+        except FatalSyncError as exc:
+            problems.append(Problem(code="delivery.target", message=str(exc)))
             continue
         try:
             payload = (
@@ -222,10 +207,38 @@ def _map(
             p.model_copy(
                 update={"code": f"output.{p.code}", "message": f"output invalid: {p.message}"}
             )
-            for p in fmt.validate(payload, source=filename)
+            for p in fmt.validate(payload, source=posixpath.basename(target))
         ]
-        outbound.append(_Outbound(role, filename, payload, docs))
+        outbound.append(_Outbound(role, target, payload, docs))
     return outbound, problems
+
+
+def _target_name(
+    run: _Run, endpoint: Endpoint, docs: tuple[CanonicalModel, ...], message: Message
+) -> str:
+    """Where a payload goes: a file path, an HTTP resource, or a SOAP operation and key.
+
+    A batch (a full stock update in one file) is named after the inbound file.
+    """
+    if isinstance(endpoint, FileEndpoint):
+        key = PurePosixPath(message.source_name).stem if len(docs) > 1 else document_key(docs[0])
+        return posixpath.join(endpoint.folder, target_filename(endpoint, key, message.id, run.flow))
+    if endpoint.transport == "http":
+        return endpoint.render_resource(docs[0].model_dump(mode="json"))
+    return f"{endpoint.operation}/{document_key(docs[0]) or message.id}"
+
+
+def _delivery_key(role: str, endpoint: Endpoint, target: str, message: Message) -> str:
+    """The idempotency key of an outbound payload.
+
+    Files and created orders go out once per target: a second document for
+    the same file name or order reference is a duplicate, never an overwrite
+    or a second order. An HTTP upsert may be sent again when the record
+    changes; only a retry of the same message must not send it twice.
+    """
+    if isinstance(endpoint, ApiEndpoint) and endpoint.transport == "http":
+        return f"{role}:{target}@{message.id}"
+    return f"{role}:{target}"
 
 
 def _store_outbound(
@@ -240,14 +253,14 @@ def _store_outbound(
     stored: list[Message] = []
     problems: list[Problem] = []
     for item in outbound:
-        path = posixpath.join(run.endpoint(item.role).folder, item.filename)
+        endpoint = run.endpoint(item.role)
         document = [d.model_dump(mode="json") for d in item.documents]
         receipt = run.store.create_outbound(
             parent_id=message.id,
             connection_id=run.connection.id,
             flow=run.flow.name,
-            delivery_key=f"{item.role}:{path}",
-            target_name=path,
+            delivery_key=_delivery_key(item.role, endpoint, item.target_name, message),
+            target_name=item.target_name,
             payload=item.payload,
             document=document[0] if len(document) == 1 else document,
             document_key=document_key(item.documents[0]) if len(item.documents) == 1 else None,
@@ -257,7 +270,7 @@ def _store_outbound(
         if out.parent_id == message.id:
             stored.append(out)
         else:
-            problems.append(_duplicate_problem(path, out))
+            problems.append(_duplicate_problem(endpoint, item.target_name, out))
     return stored, problems
 
 
@@ -281,20 +294,12 @@ def _deliver_decided(
 
 
 def _deliver(run: _Run, out: Message) -> list[Problem]:
-    """Write one outbound file atomically (then its done marker, if the endpoint wants one).
-
-    The marker is written after the file is complete under its final name, so
-    a partner that waits for markers never reads a partial file.
-    """
+    """Hand one stored outbound payload to its destination and record the attempt."""
     role = out.source_name.split(":", 1)[0]
     endpoint = run.endpoint(role)
-    filename = posixpath.basename(out.target_name or "")
     where = f"{endpoint.transport}:{out.target_name}"
     try:
-        session = run.session(endpoint)
-        session.write_atomic(endpoint.folder, filename, out.payload)
-        if endpoint.done_suffix:
-            session.write_atomic(endpoint.folder, filename + endpoint.done_suffix, b"")
+        receipt = run.destination(endpoint).deliver(out.target_name or "", out.payload)
     except TransportError as exc:
         run.store.record_attempt(out.id, target=where, outcome="failed", error=str(exc))
         run.store.update(out.id, status=MessageStatus.FAILED)
@@ -305,16 +310,41 @@ def _deliver(run: _Run, out: Message) -> list[Problem]:
         run.store.update(out.id, status=MessageStatus.REJECTED, problems=[problem])
         return [problem]
     run.store.record_attempt(out.id, target=where, outcome="delivered")
-    run.store.update(out.id, status=MessageStatus.DELIVERED)
+    notes = [] if receipt is None else [_receipt_note(endpoint, receipt)]
+    run.store.update(out.id, status=MessageStatus.DELIVERED, problems=notes)
     return []
 
 
-def _duplicate_problem(path: str, existing: Message) -> Problem:
-    """The document was already delivered from another message: say which, do not send it twice."""
+def _receipt_note(endpoint: Endpoint, receipt: str) -> Problem:
+    """What the target called what it received (an ERP order number), kept on the message."""
+    return Problem(
+        code="delivery.receipt",
+        severity=Severity.INFO,
+        message=f"{endpoint.transport} {getattr(endpoint, 'operation', '')} accepted it as {receipt}",
+    )
+
+
+def _duplicate_problem(endpoint: Endpoint, target: str, existing: Message) -> Problem:
+    """The document already went out from another message: say which, do not send it twice.
+
+    A file that would overwrite another is an error. An order already created
+    in an ERP is a warning: later changes belong in the ERP (seed 004).
+    """
+    if isinstance(endpoint, ApiEndpoint):
+        return Problem(
+            code="delivery.already_exported",
+            severity=Severity.WARNING,
+            message=(
+                f"{existing.document_key or target} was already exported by message "
+                f"{existing.parent_id}; this later change is not exported again: make it in the "
+                "target system"
+            ),
+            field="document_key",
+        )
     return Problem(
         code="delivery.duplicate",
         message=(
-            f"{existing.document_key or path} was already delivered as {path} from message "
+            f"{existing.document_key or target} was already delivered as {target} from message "
             f"{existing.parent_id}; it is not sent twice"
         ),
         field="document_key",

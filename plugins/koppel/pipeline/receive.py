@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from fnmatch import fnmatch
 
-from koppel.config import ConnectionConfig, FlowConfig
+from koppel.config import ConnectionConfig, FlowConfig, file_endpoint
 from koppel.documents import Problem, Severity
 from koppel.files import FileSession, FileTooLargeError, RemoteFile, done_marker_path, find_complete
 from koppel.pipeline.outcome import ReceiveOutcome
@@ -41,7 +41,7 @@ def receive_batch(
     the acknowledge step, after their outcome is stored. A file already stored
     (same path and content) is not stored again.
     """
-    source = flow.source
+    source = file_endpoint(flow.source, "source")
     files = find_complete(
         session,
         source.folder,
@@ -109,11 +109,12 @@ def _archive_duplicate(
     session: FileSession, store: MessageStore, flow: FlowConfig, remote: RemoteFile, message_id: int
 ) -> None:
     """Move a re-sent, identical file to the archive and note it on the original message."""
-    new_path = session.move(remote.path, flow.source.archive_folder)
-    if flow.source.done_suffix:
-        marker = done_marker_path(remote, flow.source.done_suffix)
+    source = file_endpoint(flow.source, "source")
+    new_path = session.move(remote.path, source.archive_folder)
+    if source.done_suffix:
+        marker = done_marker_path(remote, source.done_suffix)
         if session.exists(marker):
-            session.move(marker, flow.source.archive_folder)
+            session.move(marker, source.archive_folder)
     when = datetime.now(UTC).isoformat(timespec="seconds")
     store.add_problems(
         message_id,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from koppel.config import Endpoint
+from koppel.config import ApiEndpoint, FileEndpoint
 from koppel.errors import FatalSyncError
 
 BASE: dict[str, Any] = {
@@ -19,7 +19,7 @@ BASE: dict[str, Any] = {
 
 
 def test_side_folders_default_under_the_folder() -> None:
-    endpoint = Endpoint.model_validate(BASE)
+    endpoint = FileEndpoint.model_validate(BASE)
     assert endpoint.folder == "/acme/monta/orders"
     assert endpoint.archive_folder == "/acme/monta/orders/archive"
     assert endpoint.error_folder == "/acme/monta/orders/error"
@@ -29,7 +29,7 @@ def test_side_folders_default_under_the_folder() -> None:
 
 
 def test_side_folders_can_be_set() -> None:
-    endpoint = Endpoint.model_validate({**BASE, "archive_folder": "/archive/acme"})
+    endpoint = FileEndpoint.model_validate({**BASE, "archive_folder": "/archive/acme"})
     assert endpoint.archive_folder == "/archive/acme"
     assert endpoint.error_folder == "/acme/monta/orders/error"
 
@@ -51,19 +51,38 @@ INVALID = [
 @pytest.mark.parametrize(("change", "field", "message"), INVALID)
 def test_invalid(change: dict[str, Any], field: str, message: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        Endpoint.model_validate({**BASE, **change})
+        FileEndpoint.model_validate({**BASE, **change})
     [error] = caught.value.errors()
     assert error["loc"] == (field,)
     assert message in error["msg"]
 
 
 def test_render_filename() -> None:
-    endpoint = Endpoint.model_validate({**BASE, "filename": "acme_{flow}_{document_key}.xml"})
+    endpoint = FileEndpoint.model_validate({**BASE, "filename": "acme_{flow}_{document_key}.xml"})
     name = endpoint.render_filename(document_key="SO-1", message_id="m1", flow="orders")
     assert name == "acme_orders_SO-1.xml"
 
 
 def test_render_filename_refuses_paths() -> None:
-    endpoint = Endpoint.model_validate(BASE)
+    endpoint = FileEndpoint.model_validate(BASE)
     with pytest.raises(FatalSyncError, match="unsafe"):
         endpoint.render_filename(document_key="../../etc/passwd", message_id="m", flow="orders")
+
+
+API = {"transport": "http", "conn_id": "lenewblack", "format": "lenewblack.product"}
+
+
+def test_an_http_resource_is_filled_from_the_record() -> None:
+    endpoint = ApiEndpoint.model_validate(
+        {**API, "operation": "/api/v1/price-lists/:price_list_id/prices/:sku"}
+    )
+    assert endpoint.resource_params() == ["price_list_id", "sku"]
+    path = endpoint.render_resource({"price_list_id": "WHOLESALE-EUR", "sku": "JL DRESS/1"})
+    assert path == "/api/v1/price-lists/WHOLESALE-EUR/prices/JL%20DRESS%2F1"
+
+
+@pytest.mark.parametrize("record", [{}, {"sku": ""}, {"sku": ".."}])
+def test_a_resource_without_its_field_is_refused(record: dict[str, str]) -> None:
+    endpoint = ApiEndpoint.model_validate({**API, "operation": "/api/v1/products/:sku"})
+    with pytest.raises(FatalSyncError, match=":sku"):
+        endpoint.render_resource(record)

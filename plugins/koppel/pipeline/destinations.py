@@ -1,0 +1,96 @@
+"""Where outbound payloads go: a folder on a file server, or an API (HTTP resource, SOAP operation).
+
+The pipeline asks for a destination per endpoint and hands it payloads; it
+never knows whether a delivery is a file rename or an HTTP PUT. Connections
+are opened on first use and shared per server, so a run that delivers nothing
+connects to nothing and a run that delivers a thousand files logs in once.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol
+
+from koppel.config import ApiEndpoint, Endpoint, FileEndpoint
+from koppel.errors import ConfigError
+from koppel.files import FileSession
+
+
+class Destination(Protocol):
+    """Takes one outbound payload to its target."""
+
+    def deliver(self, target_name: str, payload: bytes) -> str | None:
+        """Deliver ``payload`` as ``target_name``; return the target's receipt (an id), if any.
+
+        Raises:
+            TransportError: the target could not be reached (retriable).
+            FatalSyncError: the target refused this payload (it will refuse it again).
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class FileDestination:
+    """A folder on an SFTP/FTP server: write-then-rename, then the done marker if wanted."""
+
+    session: FileSession
+    endpoint: FileEndpoint
+
+    def deliver(self, target_name: str, payload: bytes) -> str | None:
+        filename = posixpath.basename(target_name)
+        self.session.write_atomic(self.endpoint.folder, filename, payload)
+        if self.endpoint.done_suffix:
+            self.session.write_atomic(
+                self.endpoint.folder, filename + self.endpoint.done_suffix, b""
+            )
+        return None
+
+
+OpenSession = Callable[[FileEndpoint], AbstractContextManager[FileSession]]
+OpenApi = Callable[[ApiEndpoint], AbstractContextManager[Destination]]
+
+
+class Destinations:
+    """The destinations of one task run, opened lazily and closed together.
+
+    Args:
+        open_session: opens a file session on an endpoint's server.
+        open_api: opens a destination on an API endpoint; None when the
+            caller delivers to files only.
+    """
+
+    def __init__(self, open_session: OpenSession, open_api: OpenApi | None = None) -> None:
+        self._open_session = open_session
+        self._open_api = open_api
+        self._stack = ExitStack()
+        self._sessions: dict[tuple[str, str], FileSession] = {}
+        self._apis: dict[tuple[str, str, str], Destination] = {}
+
+    def get(self, endpoint: Endpoint) -> Destination:
+        """The destination of ``endpoint``, sharing one session per file server."""
+        if isinstance(endpoint, FileEndpoint):
+            key = (endpoint.transport, endpoint.conn_id)
+            if key not in self._sessions:
+                self._sessions[key] = self._stack.enter_context(self._open_session(endpoint))
+            return FileDestination(self._sessions[key], endpoint)
+        if self._open_api is None:
+            raise ConfigError(f"no way to deliver to {endpoint.transport} endpoints here")
+        api_key = (endpoint.transport, endpoint.conn_id, endpoint.operation)
+        if api_key not in self._apis:
+            self._apis[api_key] = self._stack.enter_context(self._open_api(endpoint))
+        return self._apis[api_key]
+
+    def __enter__(self) -> Destinations:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stack.close()
