@@ -7,4 +7,6 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.airflow_env",
     "tests.fixtures.alerts",
+    "tests.fixtures.ipsoft",
+    "tests.fixtures.lenewblack",
 ]

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
-from urllib.parse import quote
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from pydantic import Field, field_validator, model_validator
 
@@ -201,7 +201,7 @@ Endpoint = Annotated[FileEndpoint | ApiEndpoint, Field(discriminator="transport"
 
 
 def file_endpoint(endpoint: FileEndpoint | ApiEndpoint | None, role: str) -> FileEndpoint:
-    """The endpoint as a file endpoint, for code that moves files; anything else is a config error."""
+    """The endpoint as a file endpoint, for code that moves files; else a config error."""
     if not isinstance(endpoint, FileEndpoint):
         kind = "no" if endpoint is None else f"a {endpoint.transport}"
         raise ConfigError(

@@ -1,14 +1,16 @@
-"""Wire formats by name: a mapping file plus its XSD, read and written the same safe way.
+"""Wire formats by name: a mapping file plus its schema, read and written the same safe way.
 
-Every inbound document takes one road (hardened parse, then XSD, then the
-mapping) and every outbound one is checked against the same XSD before it
-leaves, so a format is nothing more than its mapping file and schema. The
+Every inbound document takes one road (hardened parse, then schema, then the
+mapping) and every outbound one is checked against the same schema before it
+leaves, so a format is nothing more than its mapping file and schema: an XSD
+for XML, a JSON Schema for JSON (``syntax: json`` in the mapping). The
 registry reads a mapping only when its format is first asked for: DAG
 parsing imports this module and must not touch the disk.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,15 +22,19 @@ from lxml import etree
 from koppel import INCLUDE_DIR
 from koppel.documents import CanonicalModel, Problem
 from koppel.errors import ConfigError, MappingError
+from koppel.formats.json_schema import load_json_schema, validate_json
+from koppel.formats.jsondoc import JsonDocumentError, parse_json
 from koppel.formats.schema import load_schema, validate
 from koppel.formats.xml import DEFAULT_MAX_BYTES, XmlDocumentError, parse_xml
 from koppel.mapping import (
     MappingDefinition,
     load_mapping,
     read_documents,
+    read_json_documents,
     write_document,
     write_documents,
 )
+from koppel.mapping.definition import Syntax
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ class ReadResult:
 
 
 class Format:
-    """One wire format: its mapping definition and the XSD its documents must satisfy."""
+    """One wire format: its mapping definition and the schema its documents must satisfy."""
 
     def __init__(self, definition: MappingDefinition, schema_path: Path) -> None:
         self.definition = definition
@@ -80,17 +86,45 @@ class Format:
         """True when one written file holds many documents (e.g. a full stock update)."""
         return self.definition.writes_batches
 
+    @property
+    def syntax(self) -> Syntax:
+        """``xml`` or ``json``: how the format's bytes are parsed and checked."""
+        return self.definition.syntax
+
+    def _xml_problems(self, tree: etree._ElementTree, source: str) -> list[Problem]:
+        """Schema problems of the whole tree, or of the one element ``validate:`` names."""
+        schema = load_schema(self.schema_path)
+        if self.definition.validate is None:
+            return validate(tree, schema, source=source)
+        found = self.definition.validate(tree)
+        nodes = (
+            [node for node in found if isinstance(node, etree._Element)]
+            if isinstance(found, list)
+            else []
+        )
+        if len(nodes) != 1:
+            message = f"expected one element at {self.definition.validate.path}, found {len(nodes)}"
+            return [Problem(code="xsd.invalid", message=message, file=source)]
+        return validate(etree.ElementTree(copy.deepcopy(nodes[0])), schema, source=source)
+
     def _parse_and_validate(
         self, data: bytes, source: str, max_bytes: int
-    ) -> tuple[etree._ElementTree | None, list[Problem]]:
+    ) -> tuple[object, list[Problem]]:
+        """The parsed document (None when it cannot be parsed) and its schema problems."""
+        if self.syntax == "json":
+            try:
+                body = parse_json(data, source=source, max_bytes=max_bytes)
+            except JsonDocumentError as exc:
+                return None, [exc.problem]
+            return body, validate_json(body, load_json_schema(self.schema_path), source=source)
         try:
             tree = parse_xml(data, source=source, max_bytes=max_bytes)
         except XmlDocumentError as exc:
             return None, [exc.problem]
-        return tree, validate(tree, load_schema(self.schema_path), source=source)
+        return tree, self._xml_problems(tree, source)
 
     def read(self, data: bytes, *, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ReadResult:
-        """Parse, validate and map one inbound file.
+        """Parse, validate and map one inbound file (or HTTP/SOAP body).
 
         Args:
             data: The raw bytes as received.
@@ -98,13 +132,18 @@ class Format:
             max_bytes: Larger documents are refused unread.
 
         Returns:
-            The canonical documents and every problem; a file that fails to
-            parse or validate yields problems only.
+            The canonical documents and every problem; a document that fails
+            to parse or validate yields problems only.
         """
-        tree, problems = self._parse_and_validate(data, source, max_bytes)
-        if tree is None or problems:
+        parsed, problems = self._parse_and_validate(data, source, max_bytes)
+        if parsed is None or problems:
             return ReadResult(problems=problems)
-        documents, mapping_problems = read_documents(self.definition, tree, source=source)
+        if isinstance(parsed, etree._ElementTree):
+            documents, mapping_problems = read_documents(self.definition, parsed, source=source)
+        else:
+            documents, mapping_problems = read_json_documents(
+                self.definition, parsed, source=source
+            )
         return ReadResult(documents=documents, problems=mapping_problems)
 
     def write(self, document: CanonicalModel, *, context: Mapping[str, str]) -> bytes:
@@ -130,7 +169,7 @@ class Format:
         return write_documents(self.definition, documents, context=context)
 
     def validate(self, data: bytes, *, source: str) -> list[Problem]:
-        """Problems of a document against this format's XSD (our own output before it leaves)."""
+        """Problems of a document against this format's schema (our output before it leaves)."""
         return self._parse_and_validate(data, source, DEFAULT_MAX_BYTES)[1]
 
 

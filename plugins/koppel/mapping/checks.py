@@ -15,6 +15,7 @@ from typing import Any, cast
 from lxml import etree
 
 from koppel.errors import MappingError
+from koppel.mapping.canonical import required_fields
 from koppel.mapping.definition import VALUE_TYPES, Conversion, ValueType
 from koppel.mapping.values import parse_text
 
@@ -85,3 +86,10 @@ class SpecContext:
             except ValueError as exc:
                 raise self.error(key, f"{text!r} is not a valid {conversion.type}") from exc
         return text
+
+    def require_mapped(self, model: type[Any], targets: list[str], key: str) -> None:
+        """Every required canonical field must be mapped, or no document could ever be built."""
+        mapped = {target.split(".")[0] for target in targets}
+        missing = sorted(required_fields(model) - mapped)
+        if missing:
+            raise self.error(key, f"required field(s) of {model.__name__} not mapped: {missing}")

@@ -14,6 +14,10 @@ from typing import Literal
 from lxml import etree
 
 from koppel.documents import CanonicalModel
+from koppel.mapping.jsonpath import JsonPath
+
+#: The wire syntaxes a mapping can read and write.
+Syntax = Literal["xml", "json"]
 
 #: The wire value types a rule can convert between text and canonical values.
 ValueType = Literal["str", "decimal", "int", "date", "datetime", "bool"]
@@ -64,8 +68,40 @@ class ReadRule:
 
 
 @dataclass(frozen=True)
+class JsonFieldRule:
+    """Read one canonical field from the JSON value at ``path``, a constant or a default."""
+
+    target: str
+    conversion: Conversion
+    path: JsonPath | None = None
+    constant: str | None = None
+    default: str | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class JsonListRule:
+    """Build a list of canonical objects, one per item of the JSON array at ``each``."""
+
+    target: str
+    each: JsonPath
+    rules: tuple[JsonFieldRule | JsonListRule, ...]
+
+
+@dataclass(frozen=True)
+class JsonReadRule:
+    """JSON to canonical: every item of the array at ``record`` becomes one document."""
+
+    record: JsonPath
+    rules: tuple[JsonFieldRule | JsonListRule, ...]
+
+
+@dataclass(frozen=True)
 class WriteNode:
     """One element (or attribute) of the wire document to write.
+
+    In a JSON mapping the same tree describes the body: ``name`` is the key,
+    a node with children is an object, a node with ``each`` an array.
 
     A node takes its value from a canonical path (``source``), the delivery
     context (``context_key``) or a constant; a node with ``each`` repeats over
@@ -93,6 +129,8 @@ class WriteNode:
     """With ``each``: keep only items whose field (a canonical path) has this text."""
     record: bool = False
     """Repeat once per document of a batch; below it, paths start at that document."""
+    null: bool = False
+    """JSON only: write ``null`` where the value is missing instead of leaving the key out."""
     children: tuple[WriteNode, ...] = ()
 
     @property
@@ -114,13 +152,17 @@ class MappingDefinition:
     description: str
     document_class: type[CanonicalModel]
     schema: str
-    """XSD path relative to ``include/schemas/``."""
+    """XSD (or, for JSON, JSON Schema) path relative to ``include/schemas/``."""
     namespaces: dict[str, str]
     lookups: dict[str, dict[str, str]]
     source: Path
     """The mapping file, named in every error about it."""
-    read: ReadRule | None = None
+    read: ReadRule | JsonReadRule | None = None
     write: WriteNode | None = None
+    syntax: Syntax = "xml"
+    validate: etree.XPath | None = None
+    """XML only: the one element to check against the schema (e.g. a SOAP body's
+    payload, since the envelope is not in the schema); the whole document when absent."""
 
     @property
     def writes_batches(self) -> bool:

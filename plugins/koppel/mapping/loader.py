@@ -17,18 +17,33 @@ import yaml
 
 from koppel.documents import DOCUMENT_TYPES
 from koppel.errors import MappingError
-from koppel.mapping.canonical import field_annotation, list_item, model_class, required_fields
+from koppel.mapping.canonical import field_annotation, list_item, model_class
 from koppel.mapping.checks import SpecContext
 from koppel.mapping.definition import (
     FieldRule,
+    JsonReadRule,
     ListRule,
     MappingDefinition,
     ReadRule,
+    Syntax,
+    WriteNode,
 )
+from koppel.mapping.json_spec import JsonTemplateLoader, json_read_rule
 from koppel.mapping.writer_spec import WriteSpecLoader
 
 _TOP_KEYS = frozenset(
-    {"format", "description", "document", "schema", "namespaces", "read", "write", "lookups"}
+    {
+        "format",
+        "description",
+        "document",
+        "schema",
+        "syntax",
+        "validate",
+        "namespaces",
+        "read",
+        "write",
+        "lookups",
+    }
 )
 _FIELD_KEYS = frozenset({"path", "value", "type", "format", "default", "lookup", "required"})
 
@@ -72,18 +87,8 @@ def _rules(
         each = ctx.xpath(spec["each"], f"{rule_key}.each")
         sub_rules = _rules(ctx, item, spec["fields"], f"{rule_key}.fields")
         rules.append(ListRule(target=str(target), each=each, rules=sub_rules))
-    _check_required(ctx, model, rules, key)
+    ctx.require_mapped(model, [rule.target for rule in rules], key)
     return tuple(rules)
-
-
-def _check_required(
-    ctx: SpecContext, model: type[Any], rules: list[FieldRule | ListRule], key: str
-) -> None:
-    """Every required canonical field must be mapped, or no document could ever be built."""
-    mapped = {rule.target.split(".")[0] for rule in rules}
-    missing = sorted(required_fields(model) - mapped)
-    if missing:
-        raise ctx.error(key, f"required field(s) of {model.__name__} not mapped: {missing}")
 
 
 def _read_rule(ctx: SpecContext, raw: object, model: type[Any]) -> ReadRule:
@@ -125,12 +130,42 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return cast(dict[str, Any], raw)
 
 
+def _syntax(ctx: SpecContext, raw: dict[str, Any]) -> Syntax:
+    syntax = raw.get("syntax", "xml")
+    if syntax not in ("xml", "json"):
+        raise ctx.error("syntax", f"expected 'xml' or 'json', got {syntax!r}")
+    if syntax == "json" and ("namespaces" in raw or "validate" in raw):
+        key = "namespaces" if "namespaces" in raw else "validate"
+        raise ctx.error(key, "only an XML mapping has namespaces or a node to validate")
+    return "json" if syntax == "json" else "xml"
+
+
+def _halves(
+    ctx: SpecContext, raw: dict[str, Any], model: type[Any], syntax: Syntax
+) -> tuple[ReadRule | JsonReadRule | None, WriteNode | None]:
+    """The checked ``read:`` and ``write:`` halves, each in the mapping's syntax."""
+    read: ReadRule | JsonReadRule | None = None
+    write: WriteNode | None = None
+    if syntax == "json":
+        if "read" in raw:
+            read = json_read_rule(ctx, raw["read"], model)
+        if "write" in raw:
+            write = JsonTemplateLoader(ctx, model).root(raw["write"])
+        return read, write
+    if "read" in raw:
+        read = _read_rule(ctx, raw["read"], model)
+    if "write" in raw:
+        write = WriteSpecLoader(ctx, model).root(raw["write"])
+    return read, write
+
+
 def load_mapping(path: Path) -> MappingDefinition:
     """Load, check and compile the mapping file at ``path``.
 
     Raises:
         MappingError: Naming the file and the key, for any unknown document
-            class, canonical field, option, type, lookup, prefix or bad XPath.
+            class, canonical field, option, type, lookup, prefix, bad XPath
+            or JSON path.
     """
     raw = _read_yaml(path)
     probe = SpecContext(path, {}, {})
@@ -142,12 +177,14 @@ def load_mapping(path: Path) -> MappingDefinition:
             raise probe.error(required, "required text value is missing")
     if "read" not in raw and "write" not in raw:
         raise probe.error("read", "a mapping needs 'read', 'write' or both")
+    syntax = _syntax(probe, raw)
     namespaces = {
         str(k): str(v) for k, v in probe.mapping(raw.get("namespaces") or {}, "namespaces").items()
     }
     ctx = SpecContext(path, namespaces, {})
     ctx.lookups = _lookups(ctx, raw.get("lookups"))
     model = _document_class(ctx, raw)
+    read, write = _halves(ctx, raw, model, syntax)
     return MappingDefinition(
         name=raw["format"],
         description=str(raw.get("description") or ""),
@@ -156,6 +193,8 @@ def load_mapping(path: Path) -> MappingDefinition:
         namespaces=namespaces,
         lookups=ctx.lookups,
         source=path,
-        read=_read_rule(ctx, raw["read"], model) if "read" in raw else None,
-        write=WriteSpecLoader(ctx, model).root(raw["write"]) if "write" in raw else None,
+        read=read,
+        write=write,
+        syntax=syntax,
+        validate=ctx.xpath(raw["validate"], "validate") if "validate" in raw else None,
     )

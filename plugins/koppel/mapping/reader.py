@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from koppel.documents import CanonicalModel, Problem
 from koppel.errors import MappingError
-from koppel.mapping.definition import FieldRule, ListRule, MappingDefinition
+from koppel.mapping.definition import FieldRule, ListRule, MappingDefinition, ReadRule
 from koppel.mapping.values import parse_text
 
 
@@ -50,7 +50,8 @@ def _elements(result: object) -> list[etree._Element]:
     return [item for item in result if isinstance(item, etree._Element)]
 
 
-def _put(data: dict[str, Any], dotted: str, value: object) -> None:
+def put_value(data: dict[str, Any], dotted: str, value: object) -> None:
+    """Set ``value`` at a canonical dotted path in the nested dict a document is built from."""
     *parents, last = dotted.split(".")
     for name in parents:
         data = data.setdefault(name, {})
@@ -61,7 +62,8 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-def _loc_path(loc: tuple[int | str, ...]) -> str:
+def loc_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a canonical path, e.g. ``lines[1].quantity``."""
     path = ""
     for part in loc:
         path = f"{path}[{part}]" if isinstance(part, int) else _join(path, part)
@@ -95,11 +97,11 @@ class _RecordReader:
                     self.lines[item_path] = item.sourceline or 0
                     built.append(self.build(item, rule.rules, item_path))
                 if built:
-                    _put(data, rule.target, built)
+                    put_value(data, rule.target, built)
                 continue
             value = self.field(node, rule, path)
             if value is not None:
-                _put(data, rule.target, value)
+                put_value(data, rule.target, value)
         return data
 
     def field(self, node: etree._Element, rule: FieldRule, path: str) -> object:
@@ -143,7 +145,7 @@ class _RecordReader:
         except ValidationError as exc:
             reported = {problem.field for problem in self.problems}
             for error in exc.errors():
-                path = _loc_path(error["loc"])
+                path = loc_path(error["loc"])
                 if path in reported:  # already explained, e.g. the lookup that left it empty
                     continue
                 line = self.line_for(path, record.sourceline)
@@ -164,13 +166,15 @@ def read_documents(
     Raises:
         MappingError: When the mapping has no ``read:`` half.
     """
-    if definition.read is None:
-        raise MappingError(f"{definition.source}: read: format {definition.name} cannot be read")
+    if not isinstance(definition.read, ReadRule):
+        message = f"format {definition.name} cannot be read as XML"
+        raise MappingError(f"{definition.source}: read: {message}")
     documents: list[CanonicalModel] = []
     problems: list[Problem] = []
-    for record in _elements(definition.read.record(tree)):
+    rule = definition.read
+    for record in _elements(rule.record(tree)):
         reader = _RecordReader(definition, source)
-        data = reader.build(record, definition.read.rules, "")
+        data = reader.build(record, rule.rules, "")
         document = reader.validated(data, record)
         if document is not None and not reader.problems:
             documents.append(document)

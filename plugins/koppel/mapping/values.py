@@ -37,8 +37,11 @@ def _parse_int(text: str, conversion: Conversion) -> int:
 
 
 def _parse_date(text: str, conversion: Conversion) -> date:
+    """An ISO date; an ISO timestamp (JSON APIs send ``created_at``) gives its date as written."""
     if conversion.format:
         return datetime.strptime(text, conversion.format).date()
+    if "T" in text:
+        return datetime.fromisoformat(text).date()
     return date.fromisoformat(text)
 
 

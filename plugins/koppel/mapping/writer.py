@@ -45,7 +45,9 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-class _Writer:
+class WireWriter:
+    """Renders one write tree, collecting every problem; the JSON writer shares its values."""
+
     def __init__(
         self,
         definition: MappingDefinition,
@@ -139,7 +141,7 @@ class _Writer:
         return node.has_value or node.required or len(element) > 0 or bool(element.attrib)
 
     def render(self, node: WriteNode, scope: object, path: str, parent: etree._Element) -> None:
-        for item, item_path in _scopes(node, scope, path):
+        for item, item_path in node_scopes(node, scope, path):
             if node.record:
                 self.document, self.document_path = item, item_path
             if node.is_attribute:
@@ -162,7 +164,7 @@ class _Writer:
         return data
 
 
-def _scopes(node: WriteNode, scope: object, path: str) -> list[tuple[object, str]]:
+def node_scopes(node: WriteNode, scope: object, path: str) -> list[tuple[object, str]]:
     """The scopes (with their canonical paths) a node is rendered in: one, or one per item."""
     if node.record and isinstance(scope, _Batch):
         return [(document, f"[{index}]") for index, document in enumerate(scope.documents)]
@@ -197,7 +199,7 @@ def _nsmap(definition: MappingDefinition, root_name: str) -> dict[str | None, st
     return nsmap
 
 
-def _write_root(definition: MappingDefinition, documents: Sequence[CanonicalModel]) -> WriteNode:
+def write_root(definition: MappingDefinition, documents: Sequence[CanonicalModel]) -> WriteNode:
     """The mapping's ``write:`` root, once every document is known to be of its class."""
     root = definition.write
     if root is None:
@@ -215,7 +217,7 @@ def _write_root(definition: MappingDefinition, documents: Sequence[CanonicalMode
 def write_document(
     definition: MappingDefinition, document: CanonicalModel, *, context: Mapping[str, str]
 ) -> bytes:
-    """The wire bytes (UTF-8, with XML declaration) for one canonical document.
+    """The wire bytes (UTF-8; XML with its declaration, or a JSON body) for one document.
 
     A batch format writes it as a batch of one, so a caller delivering
     documents one by one need not know how the format groups them.
@@ -229,10 +231,14 @@ def write_document(
         MappingError: When the mapping cannot write or the document is of another class.
         DocumentWriteError: When the document cannot be expressed in the format.
     """
+    if definition.syntax == "json":
+        from koppel.mapping.json_writer import write_json_document
+
+        return write_json_document(definition, document, context=context)
     if definition.writes_batches:
         return write_documents(definition, [document], context=context)
-    root = _write_root(definition, [document])
-    return _Writer(definition, context, document).finish(root, document, definition)
+    root = write_root(definition, [document])
+    return WireWriter(definition, context, document).finish(root, document, definition)
 
 
 def write_documents(
@@ -257,8 +263,8 @@ def write_documents(
         DocumentWriteError: When a document cannot be expressed, or the
             documents disagree on a value the file holds once.
     """
-    root = _write_root(definition, documents)
+    root = write_root(definition, documents)
     if not definition.writes_batches:
         message = f"format {definition.name} writes one document per file (no 'record' node)"
         raise MappingError(f"{definition.source}: write: {message}")
-    return _Writer(definition, context, None).finish(root, _Batch(documents), definition)
+    return WireWriter(definition, context, None).finish(root, _Batch(documents), definition)

@@ -88,7 +88,7 @@ class WriteSpecLoader:
             return f"{{{namespace}}}{local}" if prefix else local
         return f"{{{namespace}}}{local}" if namespace else local
 
-    def _scope(self, spec: dict[str, Any], model: type[BaseModel], key: str) -> type[BaseModel]:
+    def scope(self, spec: dict[str, Any], model: type[BaseModel], key: str) -> type[BaseModel]:
         """The model that ``from`` paths below this node are relative to."""
         each = spec.get("each")
         if each is None:
@@ -102,7 +102,16 @@ class WriteSpecLoader:
             raise self.ctx.error(f"{key}.each", "'each' needs a canonical list of objects")
         return item
 
-    def _where(
+    def check_source(self, source: str, scope: type[BaseModel], key: str) -> None:
+        """Refuse a ``from`` path (relative to ``scope``, or with ``/`` to the document) that
+        names no canonical field."""
+        start, relative = (self.document, source[1:]) if source.startswith("/") else (scope, source)
+        try:
+            field_annotation(start, relative, allow_index=True)
+        except ValueError as exc:
+            raise self.ctx.error(f"{key}.from", f"unknown canonical field: {exc}") from exc
+
+    def where(
         self, spec: dict[str, Any], item: type[BaseModel], key: str
     ) -> tuple[tuple[str, str], ...]:
         if "where" not in spec:
@@ -155,16 +164,10 @@ class WriteSpecLoader:
         self._check_shape(spec, key, file_level=file_level)
         record = bool(spec.get("record", False))
         name = self._name(spec, key, parent_namespace)
-        scope = self._scope(spec, model, key)
+        scope = self.scope(spec, model, key)
         source = None if spec.get("from") is None else str(spec["from"])
         if source is not None:
-            start, relative = (
-                (self.document, source[1:]) if source.startswith("/") else (scope, source)
-            )
-            try:
-                field_annotation(start, str(relative), allow_index=True)
-            except ValueError as exc:
-                raise self.ctx.error(f"{key}.from", f"unknown canonical field: {exc}") from exc
+            self.check_source(source, scope, key)
         conversion = self.ctx.conversion(spec, key, places=True)
         namespace = name[1:].partition("}")[0] if name.startswith("{") else parent_namespace
         children = spec.get("children") or []
@@ -180,7 +183,7 @@ class WriteSpecLoader:
             default=self.ctx.typed(spec.get("default"), conversion, f"{key}.default"),
             required=bool(spec.get("required", False)),
             each=None if spec.get("each") is None else str(spec["each"]),
-            where=self._where(spec, scope, key),
+            where=self.where(spec, scope, key),
             record=record,
             children=tuple(
                 self._node(

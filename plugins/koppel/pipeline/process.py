@@ -320,7 +320,8 @@ def _receipt_note(endpoint: Endpoint, receipt: str) -> Problem:
     return Problem(
         code="delivery.receipt",
         severity=Severity.INFO,
-        message=f"{endpoint.transport} {getattr(endpoint, 'operation', '')} accepted it as {receipt}",
+        message=f"{endpoint.transport} {getattr(endpoint, 'operation', '')} accepted it as "
+        f"{receipt}",
     )
 
 
