@@ -16,6 +16,7 @@ from typing import Any
 from airflow.sdk import DAG, Param
 
 from koppel.config import (
+    ApiEndpoint,
     ConnectionConfig,
     ConnectionFileError,
     Endpoint,
@@ -24,10 +25,9 @@ from koppel.config import (
     load_all,
 )
 from koppel.operators.alerts import FlowFailureAlert
+from koppel.operators.api_flow import FinishApiOperator, ReceiveApiOperator
+from koppel.operators.base import ACKNOWLEDGE_TASK, PROCESS_TASK, RECEIVE_TASK
 from koppel.operators.file_flow import (
-    ACKNOWLEDGE_TASK,
-    PROCESS_TASK,
-    RECEIVE_TASK,
     AcknowledgeFilesOperator,
     ProcessMessagesOperator,
     ReceiveFilesOperator,
@@ -92,10 +92,13 @@ def build_flow_dag(connection: ConnectionConfig, flow: FlowConfig) -> DAG:
         "flow_name": flow.name,
         "dag": dag,
     }
-    receive = ReceiveFilesOperator(task_id=RECEIVE_TASK, **shared)
+    files = isinstance(flow.source, FileEndpoint)
+    receive = (ReceiveFilesOperator if files else ReceiveApiOperator)(
+        task_id=RECEIVE_TASK, **shared
+    )
     process = ProcessMessagesOperator(task_id=PROCESS_TASK, **shared)
-    acknowledge = AcknowledgeFilesOperator(task_id=ACKNOWLEDGE_TASK, **shared)
-    receive >> process >> acknowledge
+    finish = AcknowledgeFilesOperator if files else FinishApiOperator
+    receive >> process >> finish(task_id=ACKNOWLEDGE_TASK, **shared)
     return dag
 
 
@@ -113,7 +116,33 @@ def _alert(connection: ConnectionConfig, flow: FlowConfig) -> list[FlowFailureAl
 
 
 def _params(flow: FlowConfig) -> dict[str, Param]:
-    """The form of a manual run: pick up only some files, or fewer of them."""
+    """The form of a manual run: which files, which orders ("export now"), or resend a range."""
+    source = flow.source
+    if isinstance(source, ApiEndpoint) and source.transport == "http":
+        return {
+            "references": Param(
+                [],
+                type="array",
+                items={"type": "string"},
+                title="Export now: only these orders",
+                description=(
+                    "Order references such as LNB-100045; empty exports every order waiting "
+                    "in the portal."
+                ),
+            ),
+        }
+    if isinstance(source, ApiEndpoint):
+        return {
+            "resend": Param(
+                False,
+                type="boolean",
+                title="Resend the run's data interval",
+                description=(
+                    "Send every record modified in this run's data interval, changed or not "
+                    "(what a backfill does)."
+                ),
+            ),
+        }
     return {
         "only_files": Param(
             [],

@@ -2,18 +2,92 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from koppel.config import FileEndpoint
+from koppel.config import ApiEndpoint, FileEndpoint, FlowConfig
+from koppel.errors import ConfigError
 from koppel.files import FileSession
 from koppel.hooks.file_sessions import open_file_session
-from koppel.pipeline.destinations import Destinations
+from koppel.pipeline.destinations import Destination, Destinations
+
+if TYPE_CHECKING:
+    from koppel.hooks.ipsoft import IPSoftHook
+    from koppel.hooks.lenewblack import LeNewBlackHook
+
+
+@dataclass(frozen=True)
+class HttpPutDestination:
+    """A portal resource: the payload is PUT to the target path (an upsert)."""
+
+    hook: LeNewBlackHook
+
+    def deliver(self, target_name: str, payload: bytes) -> str | None:
+        from koppel.hooks.lenewblack import LeNewBlackError
+
+        try:
+            self.hook.put(target_name, payload)
+        except LeNewBlackError as exc:
+            if exc.status in {401, 403}:
+                # Every record would be refused the same way: fix the connection, not the data.
+                raise ConfigError(f"Le New Black refused the credentials: {exc}") from exc
+            raise
+        return None
+
+
+@dataclass(frozen=True)
+class SoapCreateOrderDestination:
+    """The ERP's CreateOrder: the payload is the request; the receipt is the ERP's order number."""
+
+    hook: IPSoftHook
+
+    def deliver(self, target_name: str, payload: bytes) -> str | None:
+        from koppel.hooks.ipsoft import IPSoftFaultError
+
+        try:
+            return self.hook.create_order(payload).order_number
+        except IPSoftFaultError as exc:
+            if exc.code == "AUTHENTICATION_FAILED":
+                raise ConfigError(f"IPSoft refused the credentials: {exc}") from exc
+            raise
 
 
 def _open_session(endpoint: FileEndpoint) -> AbstractContextManager[FileSession]:
     return open_file_session(endpoint.transport, endpoint.conn_id)
 
 
+@contextmanager
+def _open_api(endpoint: ApiEndpoint) -> Iterator[Destination]:
+    if endpoint.transport == "http":
+        from koppel.hooks.lenewblack import LeNewBlackHook
+
+        yield HttpPutDestination(LeNewBlackHook(endpoint.conn_id))
+    elif endpoint.operation == "CreateOrder":
+        from koppel.hooks.ipsoft import IPSoftHook
+
+        yield SoapCreateOrderDestination(IPSoftHook(endpoint.conn_id))
+    else:
+        raise ConfigError(f"Koppel cannot deliver to SOAP operation {endpoint.operation!r}")
+
+
 def open_destinations() -> Destinations:
     """Destinations for every endpoint kind Koppel delivers to, opened on first use."""
-    return Destinations(open_session=_open_session)
+    return Destinations(open_session=_open_session, open_api=_open_api)
+
+
+def portal_lookups(flow: FlowConfig) -> dict[str, Callable[..., Any]]:
+    """Master data a rule may ask the portal for while it processes (seed 004's references)."""
+    source = flow.source
+    if not (isinstance(source, ApiEndpoint) and source.transport == "http"):
+        return {}
+    from koppel.hooks.lenewblack import LeNewBlackHook
+
+    hook = LeNewBlackHook(source.conn_id)
+
+    def customer_reference(customer_id: str) -> str | None:
+        customer = hook.customer(customer_id)
+        return None if customer is None else customer.get("erp_reference")
+
+    return {"customer_reference": customer_reference}

@@ -147,6 +147,10 @@ class LeNewBlackHook(HttpHook):
         response = self._request("PUT", path, body=body)
         return PutResult(response.status_code, response.status_code == 201)
 
+    def get_bytes(self, path: str) -> bytes:
+        """GET ``path`` and return the body exactly as received, for Koppel to store first."""
+        return self._request("GET", path).content
+
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET ``path`` (with query ``params``) and return the parsed JSON."""
         return self._json("GET", path, self._request("GET", path, params=params))

@@ -26,6 +26,8 @@ class ProcessOutcome:
     delivered: int = 0
     skipped: int = 0
     """Accepted, but nothing to send (a split order's shipment is never reported)."""
+    held: int = 0
+    """Waiting for master data to be fixed (an order whose customer has no ERP reference)."""
     rejected: int = 0
     rejected_ids: list[int] = field(default_factory=list)
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 from koppel.config import ApiEndpoint, ConnectionConfig, Endpoint, FileEndpoint, FlowConfig
 from koppel.documents import CanonicalModel, Problem, Severity, has_errors
 from koppel.documents.keys import document_key
 from koppel.errors import FatalSyncError, TransportError
 from koppel.formats import DocumentWriteError, FormatRegistry
+from koppel.pipeline.changes import unchanged_note, unchanged_targets
 from koppel.pipeline.context import delivery_context, target_filename
 from koppel.pipeline.destinations import Destination
 from koppel.pipeline.outcome import ProcessOutcome
@@ -26,8 +28,11 @@ from koppel.store import Direction, MasterDataStore, Message, MessageStatus, Mes
 
 log = logging.getLogger(__name__)
 
-#: Inbound messages still to be (re)tried: new ones and those whose delivery failed.
-_TO_PROCESS = (MessageStatus.RECEIVED, MessageStatus.FAILED)
+#: Inbound messages still to be (re)tried: new ones, those whose delivery failed, and
+#: those held until master data is fixed.
+_TO_PROCESS = (MessageStatus.RECEIVED, MessageStatus.FAILED, MessageStatus.HELD)
+#: The note a failed delivery leaves on its message until a retry succeeds.
+_DELIVERY_FAILED = "delivery.failed"
 #: Outbound messages still to be delivered.
 _TO_DELIVER = (MessageStatus.PENDING, MessageStatus.FAILED)
 
@@ -43,6 +48,9 @@ class _Run:
     flow: FlowConfig
     run_id: str
     destination: Callable[[Endpoint], Destination]
+    resend: bool = False
+    """Send records even when unchanged since the last sync (a backfill resends its range)."""
+    lookups: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
 
     def endpoint(self, role: str) -> Endpoint:
         """The flow's ``target`` or ``reply`` endpoint."""
@@ -73,6 +81,8 @@ def process_pending(
     *,
     run_id: str,
     destination: Callable[[Endpoint], Destination],
+    resend: bool = False,
+    lookups: Mapping[str, Callable[..., Any]] | None = None,
 ) -> ProcessOutcome:
     """Process every inbound message of the flow that has not reached a final state.
 
@@ -85,13 +95,15 @@ def process_pending(
     pending = store.find(
         connection_id=connection.id, flow=flow.name, direction=Direction.IN, statuses=_TO_PROCESS
     )
-    run = _Run(store, master, formats, connection, flow, run_id, destination)
+    run = _Run(store, master, formats, connection, flow, run_id, destination, resend, lookups or {})
     for message in pending:
         status = _process_one(run, message)
         if status is MessageStatus.DELIVERED:
             outcome.delivered += 1
         elif status is MessageStatus.SKIPPED:
             outcome.skipped += 1
+        elif status is MessageStatus.HELD:
+            outcome.held += 1
         elif status is MessageStatus.REJECTED:
             outcome.rejected += 1
             outcome.rejected_ids.append(message.id)
@@ -107,13 +119,24 @@ def _process_one(run: _Run, message: Message) -> MessageStatus:
         parent_id=message.id,
     )
     if decided:
-        return _deliver_decided(run, message, decided, list(message.problems))
+        earlier = [p for p in message.problems if p.code != _DELIVERY_FAILED]
+        return _deliver_decided(run, message, decided, earlier)
     documents, problems = _read(run.formats, run.flow, message)
     outbound: list[_Outbound] = []
     commits: list[Callable[[], object]] = []
     if not has_errors(problems):
-        ctx = RuleContext(run.connection, run.flow, message, run.master)
+        ctx = RuleContext(run.connection, run.flow, message, run.master, run.lookups)
         result = apply_rules(run.flow.rules, documents, ctx)
+        if result.hold:
+            run.store.update(
+                message.id,
+                status=MessageStatus.HELD,
+                problems=problems + result.notes,
+                document=[d.model_dump(mode="json") for d in documents],
+                document_key=_message_key(documents),
+                run_id=run.run_id,
+            )
+            return MessageStatus.HELD
         problems += result.notes
         commits = result.commits
         for role, docs in (("target", result.target), ("reply", result.reply)):
@@ -138,6 +161,8 @@ def _process_one(run: _Run, message: Message) -> MessageStatus:
     )
     for commit in commits:
         commit()
+    outbound, unchanged = _drop_unchanged(run, outbound)
+    problems += unchanged
     stored, duplicates = _store_outbound(run, message, outbound)
     return _deliver_decided(run, message, stored, problems + duplicates)
 
@@ -162,6 +187,8 @@ def _read(
         max_bytes=flow.max_file_bytes,
     )
     if not result.documents and not has_errors(result.problems):
+        if isinstance(flow.source, ApiEndpoint):
+            return [], list(result.problems)  # an API page with nothing new is an answer too
         empty = Problem(code="document.empty", message="the file holds no documents")
         return [], [*result.problems, empty]
     return list(result.documents), list(result.problems)
@@ -236,9 +263,29 @@ def _delivery_key(role: str, endpoint: Endpoint, target: str, message: Message) 
     or a second order. An HTTP upsert may be sent again when the record
     changes; only a retry of the same message must not send it twice.
     """
-    if isinstance(endpoint, ApiEndpoint) and endpoint.transport == "http":
+    if _is_upsert(endpoint):
         return f"{role}:{target}@{message.id}"
     return f"{role}:{target}"
+
+
+def _drop_unchanged(run: _Run, outbound: list[_Outbound]) -> tuple[list[_Outbound], list[Problem]]:
+    """Leave out HTTP upserts whose payload the target already holds, unless resending."""
+    upserts = [item for item in outbound if _is_upsert(run.endpoint(item.role))]
+    if run.resend or not upserts:
+        return outbound, []
+    same = unchanged_targets(run.store, run.connection.id, run.flow.name, upserts)
+    kept = [
+        item
+        for item in outbound
+        if not (_is_upsert(run.endpoint(item.role)) and item.target_name in same)
+    ]
+    dropped = len(outbound) - len(kept)
+    return kept, [unchanged_note(dropped)] if dropped else []
+
+
+def _is_upsert(endpoint: Endpoint) -> bool:
+    """An HTTP PUT replaces the record: resending is harmless, resending it unchanged is waste."""
+    return isinstance(endpoint, ApiEndpoint) and endpoint.transport == "http"
 
 
 def _store_outbound(
@@ -283,7 +330,14 @@ def _deliver_decided(
             if out.status in _TO_DELIVER:
                 problems += _deliver(run, out)
     except TransportError as exc:
-        run.store.update(message.id, status=MessageStatus.FAILED, run_id=run.run_id)
+        failed = Problem(
+            code=_DELIVERY_FAILED,
+            severity=Severity.WARNING,
+            message=f"delivery failed and is retried on the next run: {exc}",
+        )
+        run.store.update(
+            message.id, status=MessageStatus.FAILED, problems=[*problems, failed], run_id=run.run_id
+        )
         raise TransportError(f"delivery of message {message.id} failed: {exc}") from exc
     if has_errors(problems):
         status = MessageStatus.REJECTED
@@ -310,19 +364,11 @@ def _deliver(run: _Run, out: Message) -> list[Problem]:
         run.store.update(out.id, status=MessageStatus.REJECTED, problems=[problem])
         return [problem]
     run.store.record_attempt(out.id, target=where, outcome="delivered")
-    notes = [] if receipt is None else [_receipt_note(endpoint, receipt)]
-    run.store.update(out.id, status=MessageStatus.DELIVERED, problems=notes)
+    run.store.update(out.id, status=MessageStatus.DELIVERED)
+    if receipt is not None:
+        # Where the document ended up: the target's own id for it (an ERP order number).
+        run.store.set_disposition(out.id, f"{endpoint.transport}:{receipt}")
     return []
-
-
-def _receipt_note(endpoint: Endpoint, receipt: str) -> Problem:
-    """What the target called what it received (an ERP order number), kept on the message."""
-    return Problem(
-        code="delivery.receipt",
-        severity=Severity.INFO,
-        message=f"{endpoint.transport} {getattr(endpoint, 'operation', '')} accepted it as "
-        f"{receipt}",
-    )
 
 
 def _duplicate_problem(endpoint: Endpoint, target: str, existing: Message) -> Problem:

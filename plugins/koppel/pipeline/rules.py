@@ -11,11 +11,11 @@ reservations.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from koppel.config import ConnectionConfig, FlowConfig
@@ -24,12 +24,15 @@ from koppel.documents import (
     Order,
     OrderStatus,
     Problem,
+    Product,
     Severity,
     StatusUpdate,
     StockLevel,
 )
 from koppel.errors import ConfigError
 from koppel.rules.backorders import apply_backorder_handling
+from koppel.rules.catalogue import exportable_products
+from koppel.rules.customer_reference import check_customer_reference
 from koppel.rules.status_reporting import OrderLineRef, report_status, split_base
 from koppel.store import MasterDataStore, Message
 
@@ -42,6 +45,8 @@ class RuleContext:
     flow: FlowConfig
     message: Message
     master: MasterDataStore
+    lookups: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    """Fresh master data from partner systems (a customer's current ERP reference)."""
 
 
 @dataclass
@@ -53,6 +58,8 @@ class RuleResult:
     notes: list[Problem] = field(default_factory=list)
     commits: list[Callable[[], object]] = field(default_factory=list)
     """Master-data changes, made only once the message is accepted."""
+    hold: bool = False
+    """Keep the message waiting (status held) and try it again on the next run."""
 
 
 Rule = Callable[[RuleResult, RuleContext], RuleResult]
@@ -168,11 +175,53 @@ def _stock_note(levels: list[StockLevel]) -> Problem:
     )
 
 
+def product_export(result: RuleResult, ctx: RuleContext) -> RuleResult:
+    """Leave out products without a SKU or a valid EAN13, each with its reason (seed 004)."""
+    products = [_expect(d, Product, "product_export") for d in result.target]
+    kept, notes = exportable_products(products)
+    return RuleResult(
+        target=list(kept),
+        reply=result.reply,
+        notes=[*result.notes, *notes],
+        commits=result.commits,
+        hold=result.hold,
+    )
+
+
+def customer_reference(result: RuleResult, ctx: RuleContext) -> RuleResult:
+    """Hold an order until its customer has a valid ERP reference (seed 004).
+
+    The reference is asked of the portal again on every try (lookup
+    ``customer_reference``), so fixing the customer there releases the order
+    on the next run without the portal sending the order again.
+    """
+    lookup = ctx.lookups.get("customer_reference")
+    out = RuleResult(
+        target=[], reply=result.reply, notes=list(result.notes), commits=result.commits
+    )
+    for document in result.target:
+        order = _expect(document, Order, "customer_reference")
+        current = (
+            lookup(order.buyer.id)
+            if lookup is not None and order.buyer and order.buyer.id
+            else None
+        )
+        decision = check_customer_reference(order, current)
+        out.notes += decision.notes
+        if decision.order is None:
+            out.hold = True
+        else:
+            out.target.append(decision.order)
+    return out
+
+
 #: Every rule step a flow may name, by name.
 RULES: dict[str, Rule] = {
     "stock_allocation": stock_allocation,
     "status_reporting": status_reporting,
     "keep_stock": keep_stock,
+    "product_export": product_export,
+    "customer_reference": customer_reference,
 }
 
 

@@ -209,6 +209,35 @@ class MessageStore:
             rows = conn.execute(query.order_by(messages.c.id)).mappings().all()
         return [Message.from_row(row) for row in rows]
 
+    def delivered_checksums(
+        self, *, connection_id: str, flow: str, target_names: Iterable[str]
+    ) -> dict[str, str]:
+        """The checksum of the payload last delivered to each target, for change detection.
+
+        An HTTP upsert need not be sent again while what the target holds (the
+        last payload delivered there) is byte for byte what would be sent now.
+        """
+        names = sorted(set(target_names))
+        if not names:
+            return {}
+        latest = (
+            select(messages.c.target_name, func.max(messages.c.id).label("id"))
+            .where(
+                messages.c.connection_id == connection_id,
+                messages.c.flow == flow,
+                messages.c.direction == Direction.OUT.value,
+                messages.c.status == MessageStatus.DELIVERED.value,
+                messages.c.target_name.in_(names),
+            )
+            .group_by(messages.c.target_name)
+            .subquery()
+        )
+        query = select(messages.c.target_name, messages.c.checksum).join(
+            latest, messages.c.id == latest.c.id
+        )
+        with self._transaction() as conn:
+            return {row.target_name: row.checksum for row in conn.execute(query)}
+
     def list_messages(
         self,
         *,

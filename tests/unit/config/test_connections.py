@@ -32,7 +32,11 @@ def test_real_connections_lint_clean() -> None:
 def test_real_connections_all_load() -> None:
     result = load_all(CONNECTIONS)
     assert result.errors == []
-    assert [c.id for c in result.connections] == ["itsperfect_acme", "itsperfect_bellamoda"]
+    assert [c.id for c in result.connections] == [
+        "ipsoft_noordzee",
+        "itsperfect_acme",
+        "itsperfect_bellamoda",
+    ]
 
 
 def test_merchant_inherits_template_orders_flow_with_resolved_folders(
@@ -159,3 +163,15 @@ def test_yaml_boolean_where_a_string_belongs_is_explained(tmp_path: Path) -> Non
     [problem] = lint_paths([norway])
     assert (problem.file, problem.field) == (str(norway), "prefix")
     assert "got false: YAML reads yes/no/on/off as booleans; quote it" in problem.message
+
+
+def test_the_ipsoft_merchant_gets_api_endpoints() -> None:
+    noordzee = load_connection(CONNECTIONS / "ipsoft_noordzee.yaml")
+    assert set(noordzee.flows) == {"customers", "products", "prices", "stock", "orders"}
+    products = noordzee.flows["products"]
+    assert products.source.transport == "soap"
+    assert products.source.conn_id == "ipsoft_noordzee"
+    assert products.target.transport == "http"
+    assert products.target.conn_id == "lenewblack_noordzee"
+    assert noordzee.flows["orders"].reverse is True
+    assert noordzee.flows["stock"].schedule == "*/30 7-19 * * 1-6"

@@ -1,0 +1,243 @@
+"""The IPSoft <-> Le New Black flows, run by ``dag.test()`` against both emulators and PostgreSQL.
+
+IPSoft answers SOAP through its WSDL; Le New Black answers HTTP/JSON; the
+store is a real PostgreSQL. Assertions are on what each side holds afterwards
+and on the stored messages.
+"""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from koppel.sandbox.ipsoft_server import IPSoftServer, Product
+from koppel.sandbox.lenewblack_server import LeNewBlackServer
+from koppel.store import Direction, MessageStatus, MessageStore
+from tests.fixtures.ipsoft import IPSOFT_CONN_ID
+from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID
+
+pytestmark = pytest.mark.dagrun
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CONNECTION = "ipsoft_noordzee"
+FLOWS = ("customers", "products", "prices", "stock", "orders")
+MERCHANT = f"""\
+extends: _ipsoft_lenewblack
+name: Noordzee Mode
+prefix: noordzee
+vars:
+  ipsoft_conn_id: {IPSOFT_CONN_ID}
+  lenewblack_conn_id: {LENEWBLACK_CONN_ID}
+flows:
+""" + "".join(f"  {flow}: {{retries: 0}}\n" for flow in FLOWS)
+
+
+@pytest.fixture
+def noordzee(
+    airflow_db: Path,
+    connections_dir: Path,
+    ipsoft_server: IPSoftServer,
+    lenewblack_server: LeNewBlackServer,
+    store_conn_id: str,
+) -> tuple[IPSoftServer, LeNewBlackServer]:
+    shutil.copy(
+        PROJECT_ROOT / "include" / "connections" / "_ipsoft_lenewblack.yaml", connections_dir
+    )
+    (connections_dir / f"{CONNECTION}.yaml").write_text(MERCHANT)
+    lenewblack_server.seed_demo()
+    for sku in (
+        "JL-DRESS-001-BLK-M",
+        "JL-DRESS-001-BLK-L",
+        "JL-BLOUSE-014-WHT-S",
+        "JL-JEANS-077-IND-28",
+        "JL-COAT-230-CAM-M",
+    ):
+        ipsoft_server.state.put(Product(article_id=f"A-{sku}", name=sku, sku=sku))
+    return ipsoft_server, lenewblack_server
+
+
+def run(flow: str, conf: dict[str, object] | None = None) -> str:
+    bag = DagBag(str(PROJECT_ROOT / "dags"))
+    assert bag.import_errors == {}
+    return str(bag.dags[f"{CONNECTION}__{flow}"].test(run_conf=conf).state)
+
+
+def inbound(store: MessageStore, flow: str) -> list:
+    return store.find(connection_id=CONNECTION, flow=flow, direction=Direction.IN)
+
+
+def test_customers_go_to_the_portal_once_and_again_only_when_changed(
+    noordzee: tuple[IPSoftServer, LeNewBlackServer], store: MessageStore
+) -> None:
+    ipsoft, portal = noordzee
+    portal.state.customers.clear()
+
+    assert run("customers") == "success"
+    sent = {cid: record.body for cid, record in portal.state.customers.items()}
+    assert set(sent) == set(ipsoft.state.customers)
+    lotte = sent["C10023"]
+    assert lotte["name"] == "Boutique Lotte"
+    assert lotte["billing_address"]["city"] == "Amsterdam"
+    assert [buyer["name"] for buyer in lotte["buyers"]] == ["Lotte de Vries"]
+
+    assert run("customers") == "success"  # nothing changed: nothing sent again
+    assert {cid: r.version for cid, r in portal.state.customers.items()} == dict.fromkeys(sent, 1)
+
+    ipsoft.state.modify(ipsoft.state.customers["C10023"], name="Boutique Lotte & Co")
+    assert run("customers") == "success"
+    versions = {cid: r.version for cid, r in portal.state.customers.items()}
+    assert versions == {**dict.fromkeys(sent, 1), "C10023": 2}
+    assert portal.state.customers["C10023"].body["name"] == "Boutique Lotte & Co"
+    assert store.get_watermark(CONNECTION, "customers") is not None
+
+
+def test_products_without_sku_or_valid_ean13_are_not_exported(
+    noordzee: tuple[IPSoftServer, LeNewBlackServer], store: MessageStore
+) -> None:
+    ipsoft, portal = noordzee
+
+    assert run("products") == "success"
+
+    exportable = {
+        p.sku
+        for p in ipsoft.state.products.values()
+        if p.sku and p.ean13 and p.sku.startswith("NZ")
+    } - {"NZ2403-OKER-OS"}
+    assert exportable <= set(portal.state.products)
+    assert "NZ2402-SAND-30" not in portal.state.products  # no EAN13
+    assert "NZ2403-OKER-OS" not in portal.state.products  # wrong check digit
+    notes = [
+        p
+        for m in inbound(store, "products")
+        for p in m.problems
+        if p.code == "product.not_exported"
+    ]
+    reasons = " ".join(p.message for p in notes)
+    assert "NZ2402-SAND-30 is not exported: it has no EAN13" in reasons
+    assert "NZ2403-OKER-OS is not exported: EAN13" in reasons
+    assert "it has no SKU" in reasons
+
+
+def test_a_price_for_an_unknown_price_list_is_an_error_and_the_rest_goes_out(
+    noordzee: tuple[IPSoftServer, LeNewBlackServer], store: MessageStore
+) -> None:
+    _, portal = noordzee
+
+    assert run("prices") == "failed"
+
+    assert portal.state.prices["WHOLESALE-EUR"]
+    assert portal.state.prices["RETAIL-EUR"]
+    assert "OUTLET-EUR" not in portal.state.prices
+    problems = [
+        p for m in inbound(store, "prices") for p in m.problems if p.code == "delivery.refused"
+    ]
+    assert len(problems) == 1
+    assert "PRICE_LIST_NOT_FOUND" in problems[0].message
+    assert {m.status for m in inbound(store, "prices")} == {MessageStatus.REJECTED}
+
+
+def test_stock_levels_reach_the_portal(
+    noordzee: tuple[IPSoftServer, LeNewBlackServer], store: MessageStore
+) -> None:
+    ipsoft, portal = noordzee
+
+    assert run("stock") == "success"
+
+    expected = {item.sku: item.available for item in ipsoft.state.stock.values()}
+    assert {sku: Decimal(r.body["available"]) for sku, r in portal.state.stock.items()} == expected
+
+
+def test_orders_are_created_once_held_without_reference_and_released_when_fixed(
+    noordzee: tuple[IPSoftServer, LeNewBlackServer], store: MessageStore
+) -> None:
+    ipsoft, portal = noordzee
+
+    assert run("orders") == "success"
+
+    assert set(ipsoft.state.orders) == {"LNB-100045", "LNB-100047"}
+    for reference in ("LNB-100045", "LNB-100047"):
+        assert portal.state.orders[reference].status == "exported"
+        assert portal.state.orders[reference].erp_order_number
+    held = {m.document_key: m for m in inbound(store, "orders") if m.status is MessageStatus.HELD}
+    assert set(held) == {"LNB-100046", "LNB-100048"}
+    assert "has no ERP customer reference" in held["LNB-100046"].problems[-1].message
+    assert "invalid ERP reference '12345'" in held["LNB-100048"].problems[-1].message
+
+    portal.state.customers["LNB-4711"].body["erp_reference"] = "C10047"  # fixed in the portal
+    assert run("orders") == "success"
+
+    assert set(ipsoft.state.orders) == {"LNB-100045", "LNB-100046", "LNB-100047"}
+    assert ipsoft.state.orders["LNB-100046"].customer_number == "C10047"
+    statuses: dict[str | None, list[MessageStatus]] = {}
+    for message in inbound(store, "orders"):
+        statuses.setdefault(message.document_key, []).append(message.status)
+    # The held message goes out; the portal's copy with the new reference is not sent twice.
+    assert statuses["LNB-100046"] == [MessageStatus.DELIVERED, MessageStatus.SKIPPED]
+    assert statuses["LNB-100048"] == [MessageStatus.HELD]
+
+    calls = len([c for c in ipsoft.calls if c[0] == "CreateOrder"])
+    assert run("orders") == "success"  # a rerun creates nothing
+    assert len([c for c in ipsoft.calls if c[0] == "CreateOrder"]) == calls
+
+
+def test_export_now_sends_only_the_orders_asked_for(
+    noordzee: tuple[IPSoftServer, LeNewBlackServer],
+) -> None:
+    ipsoft, _ = noordzee
+
+    assert run("orders", {"references": ["LNB-100047"]}) == "success"
+
+    assert set(ipsoft.state.orders) == {"LNB-100047"}
+
+
+def test_a_retry_after_a_timeout_creates_one_order(
+    noordzee: tuple[IPSoftServer, LeNewBlackServer],
+    monkeypatch: pytest.MonkeyPatch,
+    store: MessageStore,
+) -> None:
+    ipsoft, _ = noordzee
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{IPSOFT_CONN_ID.upper()}", ipsoft.airflow_connection(timeout=1)
+    )
+    ipsoft.delay_next(2.5, "CreateOrder")
+
+    assert run("orders", {"references": ["LNB-100045"]}) == "success"
+
+    assert list(ipsoft.state.orders) == ["LNB-100045"]
+    assert len([c for c in ipsoft.calls if c[0] == "CreateOrder"]) == 2
+    (message,) = inbound(store, "orders")
+    assert message.status is MessageStatus.DELIVERED
+
+
+def test_a_soap_fault_is_stored_on_the_order_and_fails_the_run(
+    noordzee: tuple[IPSoftServer, LeNewBlackServer], store: MessageStore
+) -> None:
+    ipsoft, portal = noordzee
+    ipsoft.fail_next("UNKNOWN_SKU", "article JL-DRESS-001-BLK-M is blocked", server=False)
+
+    assert run("orders", {"references": ["LNB-100045"]}) == "failed"
+
+    (message,) = inbound(store, "orders")
+    assert message.status is MessageStatus.REJECTED
+    assert "IPSoft CreateOrder fault UNKNOWN_SKU" in message.problems[-1].message
+    assert portal.state.orders["LNB-100045"].status == "confirmed"
+
+
+def test_an_unreachable_erp_fails_the_run_and_keeps_the_order_for_the_next(
+    noordzee: tuple[IPSoftServer, LeNewBlackServer],
+    monkeypatch: pytest.MonkeyPatch,
+    store: MessageStore,
+) -> None:
+    ipsoft, _ = noordzee
+    ipsoft.stop()
+
+    assert run("orders", {"references": ["LNB-100045"]}) == "failed"
+
+    (message,) = inbound(store, "orders")
+    assert message.status is MessageStatus.FAILED
+    assert message.problems[-1].code == "delivery.failed"
+    assert "unreachable" in message.problems[-1].message or "IPSoft" in message.problems[-1].message
