@@ -19,7 +19,7 @@ from koppel import INCLUDE_DIR, PROJECT_ROOT
 DEMO_DIR = PROJECT_ROOT / ".demo"
 
 
-def _prepare_environment(sftp_uri: str, smtp_connection: str) -> None:
+def _prepare_environment(sftp_uri: str, smtp_connection: str, api: dict[str, str]) -> None:
     """Point Airflow and Koppel at the demo's own folder before Airflow is imported."""
     airflow_home = DEMO_DIR / "airflow"
     airflow_home.mkdir(parents=True)
@@ -37,10 +37,14 @@ def _prepare_environment(sftp_uri: str, smtp_connection: str) -> None:
     for merchant in ("acme", "bellamoda"):
         os.environ[f"AIRFLOW_CONN_SFTP_{merchant.upper()}"] = sftp_uri
     os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = smtp_connection
+    os.environ.update(api)
 
 
 def main() -> int:
     """Run the demo; the exit code says whether everything ended where it should."""
+    from koppel.demo_scenario import ipsoft_state
+    from koppel.sandbox.ipsoft_server import IPSoftServer
+    from koppel.sandbox.lenewblack_server import LeNewBlackServer
     from koppel.sandbox.sftp_server import SFTPServer
     from koppel.sandbox.smtp_server import SMTPServer
 
@@ -48,12 +52,19 @@ def main() -> int:
     sftp_root = DEMO_DIR / "sftp"
     sftp_root.mkdir(parents=True)
     sftp = SFTPServer(root=sftp_root, username="demo", password="demo-only-secret")
-    with sftp, SMTPServer() as smtp:
-        _prepare_environment(sftp.airflow_connection_uri(), smtp.airflow_connection())
+    ipsoft = IPSoftServer(ipsoft_state(), conn_id="ipsoft_noordzee")
+    portal = LeNewBlackServer(conn_id="lenewblack_noordzee")
+    with sftp, SMTPServer() as smtp, ipsoft, portal:
+        portal.seed_demo()
+        api = {
+            "AIRFLOW_CONN_IPSOFT_NOORDZEE": ipsoft.airflow_connection(),
+            "AIRFLOW_CONN_LENEWBLACK_NOORDZEE": portal.airflow_connection(),
+        }
+        _prepare_environment(sftp.airflow_connection_uri(), smtp.airflow_connection(), api)
         from koppel.demo_run import run_demo
         from koppel.demo_scenario import scenario
 
-        ok = run_demo(sftp_root, scenario(), smtp)
+        ok = run_demo(sftp_root, scenario(), smtp, (ipsoft, portal))
     return 0 if ok else 1
 
 

@@ -9,15 +9,19 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from airflow.dag_processing.dagbag import DagBag
 from airflow.utils import db
 
 from koppel import PROJECT_ROOT
 from koppel.config import ConnectionConfig, FileEndpoint, FlowConfig, file_endpoint, load_all
+from koppel.demo_api import run_api_demo
 from koppel.demo_scenario import Step
 from koppel.formats import default_registry
 from koppel.hooks.store import KoppelStoreHook
+from koppel.sandbox.ipsoft_server import IPSoftServer
+from koppel.sandbox.lenewblack_server import LeNewBlackServer
 from koppel.sandbox.smtp_server import SMTPServer
 from koppel.settings import connections_dir
 from koppel.store import Direction, MessageStore
@@ -25,7 +29,12 @@ from koppel.store import Direction, MessageStore
 TASK_LOG = PROJECT_ROOT / ".demo" / "airflow-tasks.log"
 
 
-def run_demo(sftp_root: Path, steps: Iterable[Step], smtp: SMTPServer) -> bool:
+def run_demo(
+    sftp_root: Path,
+    steps: Iterable[Step],
+    smtp: SMTPServer,
+    api: tuple[IPSoftServer, LeNewBlackServer],
+) -> bool:
     """Drop each step's files, run its DAG, print the summary line, check the outcome."""
     logging.getLogger("airflow").setLevel(logging.ERROR)
     with _output_to(TASK_LOG):
@@ -43,16 +52,16 @@ def run_demo(sftp_root: Path, steps: Iterable[Step], smtp: SMTPServer) -> bool:
         before = {role: _xml_files(sftp_root, end.folder) for role, end in ends.items()}
         _drop_files(sftp_root, ends["source"].folder, step)
         dag_id = connection.dag_id(step.flow)
-        with _output_to(TASK_LOG):
-            run = bag.dags[dag_id].test()
+        state = _run_quietly(bag.dags[dag_id])
         counts = _counts(store, connection, flow)
         print(
-            f"{dag_id} {run.state} received={counts['received']} "
+            f"{dag_id} {state} received={counts['received']} "
             f"delivered={counts['delivered']} rejected={counts['rejected']}"
         )
         all_ok &= _check(
             sftp_root, store, connection=connection, flow=flow, step=step, before=before
         )
+    all_ok &= run_api_demo(bag, store, *api, run=_run_quietly)
     for alert in smtp.messages:
         print(f"alert e-mail to {alert['To']}: {alert['Subject']}")
     _print_where_to_look(sftp_root)
@@ -62,10 +71,9 @@ def run_demo(sftp_root: Path, steps: Iterable[Step], smtp: SMTPServer) -> bool:
 def _make_folders(sftp_root: Path, connection: ConnectionConfig) -> None:
     """Onboarding step 1: the merchant's folders exist on the server before its flows run."""
     for flow in connection.flows.values():
-        for role, endpoint in flow.endpoints():
-            _local(sftp_root, file_endpoint(endpoint, role).folder).mkdir(
-                parents=True, exist_ok=True
-            )
+        for _, endpoint in flow.endpoints():
+            if isinstance(endpoint, FileEndpoint):
+                _local(sftp_root, endpoint.folder).mkdir(parents=True, exist_ok=True)
 
 
 def _drop_files(sftp_root: Path, folder: str, step: Step) -> None:
@@ -137,6 +145,12 @@ def _xml_files(sftp_root: Path, folder: str) -> set[str]:
 
 def _local(sftp_root: Path, remote_folder: str) -> Path:
     return sftp_root / remote_folder.lstrip("/")
+
+
+def _run_quietly(dag: Any) -> str:
+    """Run one DAG with ``dag.test()``, its task logs going to the demo's log file."""
+    with _output_to(TASK_LOG):
+        return str(dag.test().state)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from koppel.sandbox import samples, samples_catalogue, samples_warehouse
+from koppel.sandbox.ipsoft_server import IPSoftState, Product, ean13, seed_demo
 
 
 @dataclass(frozen=True)
@@ -153,3 +154,29 @@ def bellamoda() -> list[Step]:
 def scenario() -> list[Step]:
     """Every DAG run of the demo, in the order a morning would bring them."""
     return acme() + bellamoda()
+
+
+#: The articles the portal's demo orders are for; IPSoft must know them to take the orders.
+PORTAL_ARTICLES = (
+    "JL-DRESS-001-BLK-M",
+    "JL-DRESS-001-BLK-L",
+    "JL-BLOUSE-014-WHT-S",
+    "JL-JEANS-077-IND-28",
+    "JL-COAT-230-CAM-M",
+)
+
+
+def ipsoft_state() -> IPSoftState:
+    """IPSoft's demo catalogue, plus the articles the portal's demo orders name."""
+    state = seed_demo(IPSoftState())
+    for number, sku in enumerate(PORTAL_ARTICLES):
+        state.put(
+            Product(
+                article_id=f"A9{number:02d}",
+                name=sku,
+                sku=sku,
+                ean13=ean13(f"87104505{number:04d}"),
+                brand="Noordzee Atelier",
+            )
+        )
+    return state
