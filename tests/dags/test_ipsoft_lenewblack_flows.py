@@ -241,3 +241,21 @@ def test_an_unreachable_erp_fails_the_run_and_keeps_the_order_for_the_next(
     assert message.status is MessageStatus.FAILED
     assert message.problems[-1].code == "delivery.failed"
     assert "unreachable" in message.problems[-1].message or "IPSoft" in message.problems[-1].message
+
+
+def test_a_change_after_export_is_recorded_not_exported(
+    noordzee: tuple[IPSoftServer, LeNewBlackServer], store: MessageStore
+) -> None:
+    ipsoft, portal = noordzee
+    assert run("orders") == "success"
+    created = dict(ipsoft.state.orders)
+
+    portal.change_order("LNB-100045", remarks="Graag ook de sjaals meesturen")
+    assert run("orders") == "success"
+
+    assert ipsoft.state.orders == created  # nothing created or changed in IPSoft
+    later = [m for m in inbound(store, "orders") if m.document_key == "LNB-100045"][-1]
+    assert later.status is MessageStatus.SKIPPED
+    (warning,) = [p for p in later.problems if p.code == "delivery.already_exported"]
+    assert warning.severity.value == "warning"
+    assert "not exported again" in warning.message

@@ -19,14 +19,12 @@ from airflow.sdk import Context
 from koppel.config import ApiEndpoint, ConnectionConfig, FlowConfig, api_endpoint
 from koppel.errors import ConfigError
 from koppel.hooks.store import KoppelStoreHook
-from koppel.operators.base import RECEIVE_TASK, FlowOperator
+from koppel.operators.base import RECEIVE_TASK, FlowOperator, resends
 from koppel.pipeline.api_receive import Received, page_name, receive_answers
 from koppel.store import Direction, MessageStatus, MessageStore
 
 
-def run_window(
-    context: Context, watermark: str | None, start: date, resend: bool
-) -> tuple[datetime, datetime]:
+def run_window(context: Context, watermark: str | None, start: date) -> tuple[datetime, datetime]:
     """The time window a run asks the source for.
 
     A scheduled or manual run asks for everything modified since the last
@@ -36,11 +34,8 @@ def run_window(
     that range and nothing else.
     """
     now = datetime.now(UTC)
-    interval = (context.get("data_interval_start"), context.get("data_interval_end"))
-    dag_run: Any = context.get("dag_run")
-    backfill = "backfill" in str(getattr(dag_run, "run_type", "")).lower()
-    first, last = interval
-    if (backfill or resend) and first is not None and last is not None and first < last:
+    first, last = context.get("data_interval_start"), context.get("data_interval_end")
+    if resends(context) and first is not None and last is not None and first < last:
         return first, last
     since = (
         datetime.fromisoformat(watermark)
@@ -58,18 +53,17 @@ class ReceiveApiOperator(FlowOperator):
         source = api_endpoint(flow.source, "source")
         store = KoppelStoreHook(self.store_conn_id).get_store()
         params = context["params"]
-        window: tuple[datetime, datetime] | None = None
+        watermark = store.get_watermark(connection.id, flow.name)
+        window = run_window(context, watermark, flow.start_date)
         if source.transport == "soap":
-            watermark = store.get_watermark(connection.id, flow.name)
-            window = run_window(context, watermark, flow.start_date, bool(params.get("resend")))
             answers = _soap_pages(source, *window)
         else:
-            answers = _portal_orders(source, list(params.get("references") or ()))
+            changed_since = window[0] if watermark else None
+            answers = _portal_orders(
+                source, list(params.get("references") or ()), changed_since=changed_since
+            )
         outcome = receive_answers(answers, store, connection, flow, run_id=context["run_id"])
-        result: dict[str, object] = outcome.as_dict()
-        if window is not None:
-            result["until"] = window[1].isoformat()
-        return result
+        return {**outcome.as_dict(), "until": window[1].isoformat()}
 
 
 def _soap_pages(source: ApiEndpoint, since: datetime, until: datetime) -> Iterator[Received]:
@@ -83,12 +77,18 @@ def _soap_pages(source: ApiEndpoint, since: datetime, until: datetime) -> Iterat
         yield Received(page_name(source.operation, since, until, page.number), page.envelope)
 
 
-def _portal_orders(source: ApiEndpoint, references: list[str]) -> Iterator[Received]:
+def _portal_orders(
+    source: ApiEndpoint, references: list[str], *, changed_since: datetime | None
+) -> Iterator[Received]:
     """Each order waiting in the portal (or only those asked for), fetched and stored one by one.
 
     One message per order, so one customer's missing reference holds back
-    that customer's orders and nobody else's. The listing is read completely
-    before any order is fetched: nothing is marked exported while paging.
+    that customer's orders and nobody else's. Orders already exported but
+    changed since the last run are fetched too: the change is not exported
+    again, but it is recorded (from the second run on: a first run must not
+    take orders some other tool exported before for changes). The listings are
+    read completely before any order is fetched: nothing is marked exported
+    while paging.
     """
     from koppel.hooks.lenewblack import LeNewBlackHook, api_path
 
@@ -99,9 +99,15 @@ def _portal_orders(source: ApiEndpoint, references: list[str]) -> Iterator[Recei
                 status=source.params.get("status"), updated_since=None, page_size=source.page_size
             )
         )
-        references = [
-            order["reference"] for page in pages for order in json.loads(page.body)["orders"]
-        ]
+        if changed_since is not None:
+            pages += hook.list_orders(
+                status="exported", updated_since=changed_since, page_size=source.page_size
+            )
+        references = list(
+            dict.fromkeys(
+                order["reference"] for page in pages for order in json.loads(page.body)["orders"]
+            )
+        )
     for reference in references:
         path = api_path("orders", reference)
         yield Received(f"{source.operation}/{reference}", hook.get_bytes(path))

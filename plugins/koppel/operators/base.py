@@ -17,6 +17,13 @@ PROCESS_TASK = "process"
 ACKNOWLEDGE_TASK = "acknowledge"
 
 
+def resends(context: Context) -> bool:
+    """Whether the run resends its data interval: a backfill does, or a run asked to by hand."""
+    dag_run: Any = context.get("dag_run")
+    backfill = "backfill" in str(getattr(dag_run, "run_type", "")).lower()
+    return backfill or bool(context["params"].get("resend"))
+
+
 class FlowOperator(BaseOperator):
     """Shared plumbing: which connection file and flow this task works for."""
 

@@ -14,7 +14,7 @@ from koppel.formats import default_registry
 from koppel.hooks.destinations import open_destinations, portal_lookups
 from koppel.hooks.file_sessions import open_file_session
 from koppel.hooks.store import KoppelStoreHook
-from koppel.operators.base import FlowOperator
+from koppel.operators.base import FlowOperator, resends
 from koppel.pipeline import acknowledge_batch, process_pending, receive_batch
 
 
@@ -54,7 +54,7 @@ class ProcessMessagesOperator(FlowOperator):
                 flow,
                 run_id=context["run_id"],
                 destination=destinations.get,
-                resend=bool(context["params"].get("resend")),
+                resend=resends(context),
                 lookups=portal_lookups(flow),
             )
         return outcome.as_dict()

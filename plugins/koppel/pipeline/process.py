@@ -317,7 +317,7 @@ def _store_outbound(
         if out.parent_id == message.id:
             stored.append(out)
         else:
-            problems.append(_duplicate_problem(endpoint, item.target_name, out))
+            problems.append(_duplicate_problem(endpoint, item, out))
     return stored, problems
 
 
@@ -371,20 +371,27 @@ def _deliver(run: _Run, out: Message) -> list[Problem]:
     return []
 
 
-def _duplicate_problem(endpoint: Endpoint, target: str, existing: Message) -> Problem:
+def _duplicate_problem(endpoint: Endpoint, item: _Outbound, existing: Message) -> Problem:
     """The document already went out from another message: say which, do not send it twice.
 
     A file that would overwrite another is an error. An order already created
-    in an ERP is a warning: later changes belong in the ERP (seed 004).
+    in an ERP is not exported again (seed 004: later changes are made in the
+    ERP); the portal sending it again unchanged is only noted, a real change
+    is a warning so someone makes it in the ERP.
     """
+    target = item.target_name
     if isinstance(endpoint, ApiEndpoint):
+        sent = [d.model_dump(mode="json") for d in item.documents]
+        unchanged = existing.document in (sent, sent[0] if len(sent) == 1 else None)
+        key = existing.document_key or target
         return Problem(
             code="delivery.already_exported",
-            severity=Severity.WARNING,
+            severity=Severity.INFO if unchanged else Severity.WARNING,
             message=(
-                f"{existing.document_key or target} was already exported by message "
-                f"{existing.parent_id}; this later change is not exported again: make it in the "
-                "target system"
+                f"{key} was already exported by message {existing.parent_id}; unchanged since"
+                if unchanged
+                else f"{key} was already exported by message {existing.parent_id}; this later "
+                "change is not exported again: make it in the target system"
             ),
             field="document_key",
         )
