@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from koppel.config.base import ConfigModel
 from koppel.config.placeholders import DELIVERY_TIME_NAMES, template_names
@@ -50,6 +50,12 @@ def check_format_name(value: str) -> str:
     return value
 
 
+#: An Airflow connection id, checked where it is written.
+ConnId = Annotated[str, AfterValidator(check_conn_id)]
+#: A wire-format name, checked where it is written.
+FormatName = Annotated[str, AfterValidator(check_format_name)]
+
+
 class FileEndpoint(ConfigModel):
     """One side of a file flow: transport, folder, wire format and file handling.
 
@@ -71,9 +77,9 @@ class FileEndpoint(ConfigModel):
     """
 
     transport: Literal["sftp", "ftp"]
-    conn_id: str
+    conn_id: ConnId
     folder: str
-    format: str
+    format: FormatName
     pattern: str = Field(default="*.xml", min_length=1)
     archive_folder: str = Field(default="", validate_default=False)
     error_folder: str = Field(default="", validate_default=False)
@@ -102,16 +108,6 @@ class FileEndpoint(ConfigModel):
     @classmethod
     def _absolute_folder(cls, value: str) -> str:
         return check_folder(value)
-
-    @field_validator("conn_id")
-    @classmethod
-    def _conn_id(cls, value: str) -> str:
-        return check_conn_id(value)
-
-    @field_validator("format")
-    @classmethod
-    def _format_name(cls, value: str) -> str:
-        return check_format_name(value)
 
     @field_validator("done_suffix")
     @classmethod
@@ -163,21 +159,11 @@ class ApiEndpoint(ConfigModel):
     """
 
     transport: Literal["soap", "http"]
-    conn_id: str
+    conn_id: ConnId
     operation: str = Field(min_length=1)
-    format: str
+    format: FormatName
     page_size: int = Field(default=200, gt=0, le=1000)
     params: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("conn_id")
-    @classmethod
-    def _conn_id(cls, value: str) -> str:
-        return check_conn_id(value)
-
-    @field_validator("format")
-    @classmethod
-    def _format_name(cls, value: str) -> str:
-        return check_format_name(value)
 
     def resource_params(self) -> list[str]:
         """The record fields an HTTP resource path is filled from (``:sku`` -> ``sku``)."""

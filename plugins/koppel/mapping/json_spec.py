@@ -23,7 +23,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from koppel.mapping.canonical import field_annotation, list_item, model_class
 from koppel.mapping.checks import SpecContext
 from koppel.mapping.definition import (
     JsonFieldRule,
@@ -32,6 +31,7 @@ from koppel.mapping.definition import (
     WriteNode,
 )
 from koppel.mapping.jsonpath import JsonPath
+from koppel.mapping.read_rules import RuleKinds, read_rules
 from koppel.mapping.writer_spec import WriteSpecLoader
 
 _FIELD_KEYS = frozenset({"path", "value", "type", "format", "default", "lookup", "required"})
@@ -82,35 +82,12 @@ def _field_rule(ctx: SpecContext, target: str, spec: dict[str, Any], key: str) -
     )
 
 
-def json_rules(
-    ctx: SpecContext, model: type[BaseModel], fields: object, key: str
-) -> tuple[JsonFieldRule | JsonListRule, ...]:
-    """The checked rules of one ``fields`` block, recursing into ``each`` lists.
-
-    Raises:
-        MappingError: Naming the key of the first unknown field, option or bad path.
-    """
-    rules: list[JsonFieldRule | JsonListRule] = []
-    for target, raw in ctx.mapping(fields, key).items():
-        rule_key = f"{key}.{target}"
-        spec = ctx.mapping(raw, rule_key)
-        try:
-            annotation = field_annotation(model, str(target), allow_index=False)
-        except ValueError as exc:
-            raise ctx.error(rule_key, f"unknown canonical field: {exc}") from exc
-        if "each" not in spec:
-            rules.append(_field_rule(ctx, str(target), spec, rule_key))
-            continue
-        item = model_class(list_item(annotation))
-        if item is None:
-            raise ctx.error(rule_key, "'each' needs a canonical list of objects")
-        if set(spec) != {"each", "fields"}:
-            raise ctx.error(rule_key, "a list rule has exactly 'each' and 'fields'")
-        each = json_path(ctx, spec["each"], f"{rule_key}.each")
-        sub_rules = json_rules(ctx, item, spec["fields"], f"{rule_key}.fields")
-        rules.append(JsonListRule(target=str(target), each=each, rules=sub_rules))
-    ctx.require_mapped(model, [rule.target for rule in rules], key)
-    return tuple(rules)
+#: JSON read rules: dotted paths, ``JsonFieldRule`` and ``JsonListRule``.
+_JSON_KINDS = RuleKinds(
+    path=json_path,
+    field_rule=_field_rule,
+    list_rule=lambda target, each, rules: JsonListRule(target=target, each=each, rules=rules),
+)
 
 
 def json_read_rule(ctx: SpecContext, raw: object, model: type[BaseModel]) -> JsonReadRule:
@@ -119,7 +96,9 @@ def json_read_rule(ctx: SpecContext, raw: object, model: type[BaseModel]) -> Jso
     if set(spec) != {"record", "fields"}:
         raise ctx.error("read", "expected exactly 'record' and 'fields'")
     record = json_path(ctx, spec["record"], "read.record")
-    return JsonReadRule(record=record, rules=json_rules(ctx, model, spec["fields"], "read.fields"))
+    return JsonReadRule(
+        record=record, rules=read_rules(ctx, model, spec["fields"], "read.fields", _JSON_KINDS)
+    )
 
 
 class JsonTemplateLoader:

@@ -17,7 +17,6 @@ import yaml
 
 from koppel.documents import DOCUMENT_TYPES
 from koppel.errors import MappingError
-from koppel.mapping.canonical import field_annotation, list_item, model_class
 from koppel.mapping.checks import SpecContext
 from koppel.mapping.definition import (
     FieldRule,
@@ -29,6 +28,7 @@ from koppel.mapping.definition import (
     WriteNode,
 )
 from koppel.mapping.json_spec import JsonTemplateLoader, json_read_rule
+from koppel.mapping.read_rules import RuleKinds, read_rules
 from koppel.mapping.writer_spec import WriteSpecLoader
 
 _TOP_KEYS = frozenset(
@@ -65,30 +65,12 @@ def _field_rule(ctx: SpecContext, target: str, spec: dict[str, Any], key: str) -
     )
 
 
-def _rules(
-    ctx: SpecContext, model: type[Any], fields: object, key: str
-) -> tuple[FieldRule | ListRule, ...]:
-    rules: list[FieldRule | ListRule] = []
-    for target, raw in ctx.mapping(fields, key).items():
-        rule_key = f"{key}.{target}"
-        spec = ctx.mapping(raw, rule_key)
-        try:
-            annotation = field_annotation(model, str(target), allow_index=False)
-        except ValueError as exc:
-            raise ctx.error(rule_key, f"unknown canonical field: {exc}") from exc
-        if "each" not in spec:
-            rules.append(_field_rule(ctx, str(target), spec, rule_key))
-            continue
-        item = model_class(list_item(annotation))
-        if item is None:
-            raise ctx.error(rule_key, "'each' needs a canonical list of objects")
-        if set(spec) != {"each", "fields"}:
-            raise ctx.error(rule_key, "a list rule has exactly 'each' and 'fields'")
-        each = ctx.xpath(spec["each"], f"{rule_key}.each")
-        sub_rules = _rules(ctx, item, spec["fields"], f"{rule_key}.fields")
-        rules.append(ListRule(target=str(target), each=each, rules=sub_rules))
-    ctx.require_mapped(model, [rule.target for rule in rules], key)
-    return tuple(rules)
+#: XML read rules: XPath paths, ``FieldRule`` and ``ListRule``.
+_XML_KINDS = RuleKinds(
+    path=lambda ctx, raw, key: ctx.xpath(raw, key),
+    field_rule=_field_rule,
+    list_rule=lambda target, each, rules: ListRule(target=target, each=each, rules=rules),
+)
 
 
 def _read_rule(ctx: SpecContext, raw: object, model: type[Any]) -> ReadRule:
@@ -96,7 +78,9 @@ def _read_rule(ctx: SpecContext, raw: object, model: type[Any]) -> ReadRule:
     if set(spec) != {"record", "fields"}:
         raise ctx.error("read", "expected exactly 'record' and 'fields'")
     record = ctx.xpath(spec["record"], "read.record")
-    return ReadRule(record=record, rules=_rules(ctx, model, spec["fields"], "read.fields"))
+    return ReadRule(
+        record=record, rules=read_rules(ctx, model, spec["fields"], "read.fields", _XML_KINDS)
+    )
 
 
 def _lookups(ctx: SpecContext, raw: object) -> dict[str, dict[str, str]]:
