@@ -16,6 +16,7 @@ from typing import Any
 from airflow.sdk import DAG, Param
 
 from koppel.config import (
+    DAG_ID_SEPARATOR,
     ApiEndpoint,
     ConnectionConfig,
     ConnectionFileError,
@@ -23,6 +24,7 @@ from koppel.config import (
     FileEndpoint,
     FlowConfig,
     load_all,
+    load_connection,
 )
 from koppel.operators.alerts import FlowFailureAlert
 from koppel.operators.api_flow import FinishApiOperator, ReceiveApiOperator
@@ -54,9 +56,19 @@ class BrokenConnectionFiles(DAG):
         raise ValueError(f"{len(self.errors)} broken Koppel connection file(s):\n{details}")
 
 
-def build_dags(directory: Path | None = None) -> dict[str, DAG]:
-    """Every generated DAG by id, plus the broken-files stand-in when any file is broken."""
-    result = load_all(directory or connections_dir())
+def build_dags(directory: Path | None = None, *, only: str | None = None) -> dict[str, DAG]:
+    """Every generated DAG by id, plus the broken-files stand-in when any file is broken.
+
+    Args:
+        directory: the connection files (default: ``connections_dir()``).
+        only: build just this DAG id. A worker running one task parses the
+            DAG file for that one DAG (Airflow's parsing context says which):
+            building a thousand others first would cost seconds per task.
+    """
+    folder = directory or connections_dir()
+    if only is not None and DAG_ID_SEPARATOR in only:
+        return _build_one(folder, only)
+    result = load_all(folder)
     dags: dict[str, DAG] = {}
     for connection in result.connections:
         for flow in connection.flows.values():
@@ -65,6 +77,17 @@ def build_dags(directory: Path | None = None) -> dict[str, DAG]:
     if result.errors:
         dags[BROKEN_DAG_ID] = BrokenConnectionFiles(result.errors)
     return dags
+
+
+def _build_one(folder: Path, dag_id: str) -> dict[str, DAG]:
+    """The one DAG a task belongs to, from its own connection file alone."""
+    connection_id, flow_name = dag_id.split(DAG_ID_SEPARATOR, 1)
+    for path in (folder / f"{connection_id}.yaml", folder / f"{connection_id}.yml"):
+        if path.is_file():
+            connection = load_connection(path)
+            flow = connection.flows.get(flow_name)
+            return {} if flow is None else {dag_id: build_flow_dag(connection, flow)}
+    return {}
 
 
 def build_flow_dag(connection: ConnectionConfig, flow: FlowConfig) -> DAG:

@@ -89,3 +89,19 @@ def test_many_connections_parse_into_many_dags(
     bag = _bag()
     assert bag.import_errors == {}
     assert len(bag.dag_ids) == 150 * 7  # every merchant gets the seven flows of the seed
+
+
+def test_a_worker_parses_only_the_dag_of_its_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow's parsing context names the DAG a worker needs; the others are not built."""
+    monkeypatch.setenv("KOPPEL_CONNECTIONS_DIR", str(EXAMPLES))
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "itsperfect_acme__stock")
+    bag = _bag()
+    assert bag.import_errors == {}
+    assert bag.dag_ids == ["itsperfect_acme__stock"]
+
+
+@pytest.mark.parametrize("dag_id", ["itsperfect_acme__prices", "nobody__orders"])
+def test_a_worker_asking_for_an_unknown_dag_gets_none(dag_id: str) -> None:
+    from koppel.dag_factory import build_dags
+
+    assert build_dags(EXAMPLES, only=dag_id) == {}
