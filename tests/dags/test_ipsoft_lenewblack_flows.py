@@ -178,6 +178,9 @@ def test_orders_are_created_once_held_without_reference_and_released_when_fixed(
     # The held message goes out; the portal's copy with the new reference is not sent twice.
     assert statuses["LNB-100046"] == [MessageStatus.DELIVERED, MessageStatus.SKIPPED]
     assert statuses["LNB-100048"] == [MessageStatus.HELD]
+    copy = [m for m in inbound(store, "orders") if m.document_key == "LNB-100046"][-1]
+    (note,) = [p for p in copy.problems if p.code == "delivery.already_exported"]
+    assert note.severity.value == "info"  # the same order, not a change to warn about
 
     calls = len([c for c in ipsoft.calls if c[0] == "CreateOrder"])
     assert run("orders") == "success"  # a rerun creates nothing
