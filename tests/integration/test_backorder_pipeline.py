@@ -160,3 +160,39 @@ def test_a_failed_delivery_is_retried_as_decided(
     attempts = {m.source_name.split(":")[0]: len(store.attempts(m.id)) for m in outbound}
     assert attempts == {"target": 2, "reply": 1}  # the target failed once; the report waited
     assert all(m.status is MessageStatus.DELIVERED for m in outbound)
+
+
+def test_target_and_reply_on_one_server_share_one_login(
+    store: MessageStore,
+    master: MasterDataStore,
+    acme: ConnectionConfig,
+    sftp_server: SFTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An order and its backorder report go out over the same SFTP session."""
+    monkeypatch.setenv(f"AIRFLOW_CONN_{TARGET_CONN.upper()}", sftp_server.airflow_connection_uri())
+    stock(master, {DRESS: 5, TEE: 0})
+    drop(sftp_server, acme, "a.xml", samples.order_with_lines("801", [(DRESS, 1), (TEE, 1)]))
+    flow = acme.flows["orders"]
+    with open_file_session("sftp", flow.source.conn_id) as session:
+        receive_batch(session, store, acme, flow, run_id="run")
+    before = sftp_server.login_count
+    shared = flow.model_copy(
+        update={"target": flow.target.model_copy(update={"conn_id": flow.reply.conn_id})}
+    )
+
+    with open_destinations() as destinations:
+        process_pending(
+            store,
+            master,
+            default_registry(),
+            acme,
+            shared,
+            run_id="run",
+            destination=destinations.get,
+        )
+
+    assert sftp_server.login_count - before == 1
+    replies = sftp_server.root / flow.reply.folder.lstrip("/")
+    assert len(list(replies.glob("*.xml"))) == 1
+    assert monta_lines(sftp_server, acme) == {"801": [(DRESS, Decimal(1))]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,15 @@ def test_replay_queues_the_message_for_the_next_run(
     replayed = store.get(receipt.message_id)
     assert replayed.status is MessageStatus.RECEIVED
     assert replayed.problems == []
+
+
+def test_lint_names_an_unknown_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(PROJECT_ROOT / "include" / "connections" / "_itsperfect_monta.yaml", tmp_path)
+    (tmp_path / "itsperfect_typo.yaml").write_text(
+        "extends: _itsperfect_monta\nname: Typo\nprefix: typo\n"
+        "channels:\n  B2C: {origin: typo-web}\n"
+        "flows:\n  orders:\n    rules: [stock_alocation]\n"
+    )
+    assert main(["lint", str(tmp_path)]) == EXIT_PROBLEMS
+    out = capsys.readouterr().out
+    assert "itsperfect_typo.yaml: flows.orders.rules: unknown rule 'stock_alocation'" in out
