@@ -43,8 +43,8 @@ def _prepare_environment(sftp_uri: str, smtp_connection: str, api: dict[str, str
 def main() -> int:
     """Run the demo; the exit code says whether everything ended where it should."""
     from koppel.demo_scenario import ipsoft_state
-    from koppel.sandbox.ipsoft_server import IPSoftServer
-    from koppel.sandbox.lenewblack_server import LeNewBlackServer
+    from koppel.sandbox.ipsoft import IPSoftServer
+    from koppel.sandbox.lenewblack import LeNewBlackServer
     from koppel.sandbox.sftp_server import SFTPServer
     from koppel.sandbox.smtp_server import SMTPServer
 

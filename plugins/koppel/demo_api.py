@@ -15,8 +15,8 @@ from typing import Any
 from airflow.dag_processing.dagbag import DagBag
 
 from koppel.documents import Severity
-from koppel.sandbox.ipsoft_server import IPSoftServer
-from koppel.sandbox.lenewblack_server import LeNewBlackServer
+from koppel.sandbox.ipsoft import IPSoftServer
+from koppel.sandbox.lenewblack import LeNewBlackServer
 from koppel.store import Direction, Message, MessageStatus, MessageStore
 
 CONNECTION = "ipsoft_noordzee"

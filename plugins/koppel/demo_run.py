@@ -20,8 +20,8 @@ from koppel.demo_api import run_api_demo
 from koppel.demo_scenario import Step
 from koppel.formats import default_registry
 from koppel.hooks.store import KoppelStoreHook
-from koppel.sandbox.ipsoft_server import IPSoftServer
-from koppel.sandbox.lenewblack_server import LeNewBlackServer
+from koppel.sandbox.ipsoft import IPSoftServer
+from koppel.sandbox.lenewblack import LeNewBlackServer
 from koppel.sandbox.smtp_server import SMTPServer
 from koppel.settings import connections_dir
 from koppel.store import Direction, MessageStore

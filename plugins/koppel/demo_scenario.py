@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from koppel.sandbox import samples, samples_catalogue, samples_warehouse
-from koppel.sandbox.ipsoft_server import IPSoftState, Product, ean13, seed_demo
+from koppel.sandbox.ipsoft import IPSoftState, Product, ean13, seed_demo
 
 
 @dataclass(frozen=True)

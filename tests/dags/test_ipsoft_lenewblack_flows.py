@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from koppel.sandbox.ipsoft_server import IPSoftServer, Product
-from koppel.sandbox.lenewblack_server import LeNewBlackServer
+from koppel.sandbox.ipsoft import IPSoftServer, Product
+from koppel.sandbox.lenewblack import LeNewBlackServer
 from koppel.store import Direction, MessageStatus, MessageStore
 from tests.fixtures.ipsoft import IPSOFT_CONN_ID
 from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID

@@ -22,7 +22,7 @@ from koppel.hooks.ipsoft import (
     IPSoftServerFaultError,
     parse_extras,
 )
-from koppel.sandbox.ipsoft_server import (
+from koppel.sandbox.ipsoft import (
     UNKNOWN_CUSTOMER_NUMBER,
     Address,
     Customer,

@@ -24,7 +24,7 @@ from jsonschema import Draft202012Validator
 
 from koppel.errors import ConfigError, TransportError
 from koppel.hooks.lenewblack import LeNewBlackError, LeNewBlackHook, PutResult, api_path
-from koppel.sandbox.lenewblack_server import (
+from koppel.sandbox.lenewblack import (
     SCHEMA_DIR,
     LeNewBlackServer,
     Versioned,
