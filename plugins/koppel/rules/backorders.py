@@ -143,16 +143,7 @@ def _cancelled_report(order: Order) -> StatusUpdate:
     return StatusUpdate(
         order_id=order.order_id,
         status=OrderStatus.CANCELLED,
-        lines=[
-            StatusLine(
-                line_id=line.line_id,
-                sku=line.sku,
-                gtin=line.gtin,
-                quantity_ordered=line.quantity,
-                quantity_shipped=_ZERO,
-            )
-            for line in order.lines
-        ],
+        lines=[_unshipped(line, backordered=False) for line in order.lines],
         reason="none of the lines were in stock at import, so the order was cancelled",
     )
 
@@ -162,19 +153,21 @@ def _backorder_report(order: Order, removed: list[OrderLine]) -> StatusUpdate:
     return StatusUpdate(
         order_id=order.order_id,
         status=OrderStatus.BACKORDERED,
-        lines=[
-            StatusLine(
-                line_id=line.line_id,
-                sku=line.sku,
-                gtin=line.gtin,
-                quantity_ordered=line.quantity,
-                quantity_shipped=_ZERO,
-                quantity_backordered=line.quantity,
-            )
-            for line in removed
-        ],
+        lines=[_unshipped(line, backordered=True) for line in removed],
         reason=(
             f"{len(removed)} of {len(order.lines)} lines were not in stock at import and were"
             " removed from the warehouse order; they stay on backorder in IT's Perfect"
         ),
+    )
+
+
+def _unshipped(line: OrderLine, *, backordered: bool) -> StatusLine:
+    """A line reported with nothing shipped; backordered lines say how many stay open."""
+    return StatusLine(
+        line_id=line.line_id,
+        sku=line.sku,
+        gtin=line.gtin,
+        quantity_ordered=line.quantity,
+        quantity_shipped=_ZERO,
+        quantity_backordered=line.quantity if backordered else None,
     )
