@@ -26,7 +26,7 @@ from koppel.mapping.definition import (
 )
 from koppel.mapping.jsonpath import JsonPathError, join_path, kind_of
 from koppel.mapping.reader import loc_path, put_value
-from koppel.mapping.values import parse_text
+from koppel.mapping.values import UnknownLookupValueError, read_value
 
 
 def _text(value: object) -> str | None:
@@ -127,16 +127,11 @@ class _JsonRecordReader:
         return self.converted(text, rule, where, path)
 
     def converted(self, text: str, rule: JsonFieldRule, where: str, path: str) -> object:
-        lookup = rule.conversion.lookup
-        if lookup is not None:
-            table = self.definition.lookups[lookup]
-            if text not in table:
-                message = f"unknown value {text!r} in lookup {lookup!r}; known: {sorted(table)}"
-                self.problem("mapping.lookup", message, where, path)
-                return None
-            text = table[text]
         try:
-            return parse_text(text, rule.conversion)
+            return read_value(text, rule.conversion, self.definition.lookups)
+        except UnknownLookupValueError as exc:
+            self.problem("mapping.lookup", str(exc), where, path)
+            return None
         except ValueError as exc:
             self.problem("mapping.value", str(exc), where, path)
             return None

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from koppel.documents import CanonicalModel, Problem
 from koppel.errors import MappingError
 from koppel.mapping.definition import FieldRule, ListRule, MappingDefinition, ReadRule
-from koppel.mapping.values import parse_text
+from koppel.mapping.values import UnknownLookupValueError, read_value
 
 
 def _text_of(item: object) -> tuple[str | None, int | None]:
@@ -116,16 +116,11 @@ class _RecordReader:
                 self.problem("mapping.required", "required value is missing", path, line)
             return None
         self.lines[path] = line or 0
-        lookup = rule.conversion.lookup
-        if lookup is not None:
-            table = self.definition.lookups[lookup]
-            if text not in table:
-                message = f"unknown value {text!r} in lookup {lookup!r}; known: {sorted(table)}"
-                self.problem("mapping.lookup", message, path, line)
-                return None
-            text = table[text]
         try:
-            return parse_text(text, rule.conversion)
+            return read_value(text, rule.conversion, self.definition.lookups)
+        except UnknownLookupValueError as exc:
+            self.problem("mapping.lookup", str(exc), path, line)
+            return None
         except ValueError as exc:
             self.problem("mapping.value", str(exc), path, line)
             return None

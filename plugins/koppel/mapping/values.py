@@ -8,7 +8,7 @@ float, and decimals are written without exponents (``1E+1`` is not valid
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import Enum
@@ -115,3 +115,26 @@ def format_value(value: object, conversion: Conversion) -> str:
     if kind == "bool":
         return "true" if _parse_bool(str(value), conversion) else "false"
     return str(value)
+
+
+class UnknownLookupValueError(ValueError):
+    """A wire value that the mapping's lookup table does not list."""
+
+
+def read_value(
+    text: str, conversion: Conversion, lookups: Mapping[str, Mapping[str, str]]
+) -> object:
+    """A wire value translated through its lookup (if any), then parsed to its type.
+
+    Raises:
+        UnknownLookupValueError: the lookup table has no entry for ``text``.
+        ValueError: the (translated) text is not a valid value of the type.
+    """
+    if conversion.lookup is not None:
+        table = lookups[conversion.lookup]
+        if text not in table:
+            raise UnknownLookupValueError(
+                f"unknown value {text!r} in lookup {conversion.lookup!r}; known: {sorted(table)}"
+            )
+        text = table[text]
+    return parse_text(text, conversion)
