@@ -7,6 +7,7 @@ even when the stock changed before the retry.
 
 from __future__ import annotations
 
+import logging
 import socket
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from koppel.config import ConnectionConfig, load_connection
-from koppel.documents import StockLevel
+from koppel.documents import Severity, StockLevel
 from koppel.errors import TransportError
 from koppel.formats import default_registry
 from koppel.hooks.destinations import open_destinations
@@ -42,6 +43,7 @@ flows:
     target: {{{{conn_id: {TARGET_CONN}}}}}
 """
 DRESS, TEE = "JL-DRESS-001-BLK-M", "JL-TEE-203-WHT-S"
+INFO, WARNING = Severity.INFO, Severity.WARNING
 
 
 @pytest.fixture
@@ -196,3 +198,82 @@ def test_target_and_reply_on_one_server_share_one_login(
     replies = sftp_server.root / flow.reply.folder.lstrip("/")
     assert len(list(replies.glob("*.xml"))) == 1
     assert monta_lines(sftp_server, acme) == {"801": [(DRESS, Decimal(1))]}
+
+
+# -- before the first full stock update: unknown stock is not zero stock -----------------------
+
+
+def replies(sftp: SFTPServer, acme: ConnectionConfig) -> list[str]:
+    """The reports sent back to IT's Perfect (cancellations and backorders at import)."""
+    assert acme.flows["orders"].reply is not None
+    folder = sftp.root / acme.flows["orders"].reply.folder.lstrip("/")
+    return sorted(path.name for path in folder.glob("*.xml"))
+
+
+def test_without_a_stock_update_orders_are_held_until_it_arrives(
+    store: MessageStore,
+    master: MasterDataStore,
+    acme: ConnectionConfig,
+    sftp_server: SFTPServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 7: a fresh install cancelled every order (0 available) before any stock was known."""
+    drop(sftp_server, acme, "a.xml", samples.order_with_lines("901", [(DRESS, 2), (TEE, 1)]))
+
+    with caplog.at_level(logging.INFO, logger="koppel.pipeline.rules"):
+        receive_and_process(store, master, acme)
+
+    (message,) = store.find(connection_id=CONNECTION, flow="orders", direction=Direction.IN)
+    assert message.status is MessageStatus.HELD
+    assert [(p.code, p.severity) for p in message.problems] == [("stock.unknown", WARNING)]
+    assert "no stock update has been received for itsperfect_acme yet" in (
+        message.problems[0].message
+    )
+    assert monta_lines(sftp_server, acme) == {}
+    assert replies(sftp_server, acme) == []  # nothing reported back as cancelled
+    assert not master.known_order(CONNECTION, "901")  # nothing reserved
+    assert any(
+        r.levelno == logging.WARNING and "order 901 held" in r.getMessage() for r in caplog.records
+    )
+
+    receive_and_process(store, master, acme)  # still no stock: still held, nothing sent
+    assert store.get(message.id).status is MessageStatus.HELD
+    assert monta_lines(sftp_server, acme) == {}
+
+    stock(master, {DRESS: 5, TEE: 0})  # the first full stock update
+    receive_and_process(store, master, acme)
+
+    released = store.get(message.id)
+    assert released.status is MessageStatus.DELIVERED
+    assert [p.code for p in released.problems] == ["backorder.line_removed"]
+    assert monta_lines(sftp_server, acme) == {"901": [(DRESS, Decimal(2))]}
+    assert len(replies(sftp_server, acme)) == 1  # the tee on backorder, reported once
+
+
+def test_unknown_stock_pass_sends_orders_unchanged_with_a_note(
+    store: MessageStore,
+    master: MasterDataStore,
+    connections_dir: Path,
+    acme: ConnectionConfig,
+    sftp_server: SFTPServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path = connections_dir / f"{CONNECTION}.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "backorder_handling: true", "backorder_handling: true, unknown_stock: pass"
+        )
+    )
+    passing = load_connection(path)
+    drop(sftp_server, passing, "a.xml", samples.order_with_lines("902", [(DRESS, 2), (TEE, 1)]))
+
+    with caplog.at_level(logging.INFO, logger="koppel.pipeline.rules"):
+        receive_and_process(store, master, passing)
+
+    (message,) = store.find(connection_id=CONNECTION, flow="orders", direction=Direction.IN)
+    assert message.status is MessageStatus.DELIVERED
+    assert [(p.code, p.severity) for p in message.problems] == [("stock.unknown_passed", INFO)]
+    assert monta_lines(sftp_server, passing) == {"902": [(DRESS, Decimal(2)), (TEE, Decimal(1))]}
+    assert replies(sftp_server, passing) == []
+    assert [r.line_id for r in master.order_lines(CONNECTION, "902")] == ["1", "2"]  # reserved
+    assert any("order 902 sent unchanged" in r.getMessage() for r in caplog.records)

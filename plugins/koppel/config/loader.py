@@ -19,6 +19,7 @@ from koppel.config.connection import ChannelSettings, ConnectionConfig, SystemRe
 from koppel.config.endpoint import ApiEndpoint, FileEndpoint
 from koppel.config.flows import FlowConfig
 from koppel.config.masking import secret_fields
+from koppel.config.options import option_problems
 from koppel.config.placeholders import resolve_document
 from koppel.config.problems import ConfigProblem, ConnectionFileError, problems_from_validation
 from koppel.config.templates import TemplateStore
@@ -94,6 +95,7 @@ def load_with(path: Path, store: TemplateStore) -> ConnectionConfig:
     except ValidationError as exc:
         problems += problems_from_validation(str(path), exc, KNOWN_KEYS)
         raise ConnectionFileError(path, _unique(problems)) from exc
+    problems += option_problems(config)
     if problems:
         raise ConnectionFileError(path, _unique(problems))
     return config

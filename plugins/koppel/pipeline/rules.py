@@ -11,6 +11,7 @@ reservations.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,11 +31,17 @@ from koppel.documents import (
     StockLevel,
 )
 from koppel.errors import ConfigError
-from koppel.rules.backorders import apply_backorder_handling
+from koppel.rules.backorders import (
+    BackorderDecision,
+    apply_backorder_handling,
+    without_stock_update,
+)
 from koppel.rules.catalogue import exportable_products
 from koppel.rules.customer_reference import check_customer_reference
 from koppel.rules.status_reporting import OrderLineRef, report_status, split_base
 from koppel.store import MasterDataStore, Message
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,20 +79,25 @@ def stock_allocation(result: RuleResult, ctx: RuleContext) -> RuleResult:
     backorder in IT's Perfect; when no line can ship, the order is reported
     back as cancelled. Every order sent is reserved, so the next order in the
     same batch sees the stock this one took, and status updates later know
-    which lines were sent.
+    which lines were sent. Before the first full stock update the stock is
+    unknown: the message is held (option ``unknown_stock: hold``, the default)
+    or its orders go out unchecked (``unknown_stock: pass``).
     """
-    out = RuleResult(target=[], reply=list(result.reply), notes=list(result.notes))
+    out = RuleResult(
+        target=[], reply=list(result.reply), notes=list(result.notes), hold=result.hold
+    )
     out.commits = list(result.commits)
     connection_id = ctx.connection.id
+    backorders = bool(ctx.flow.options.get("backorder_handling"))
+    stock_known = backorders and ctx.master.has_stock(connection_id)
     for document in result.target:
         order = _expect(document, Order, "stock_allocation")
         to_ship: Order | None = order
-        if ctx.flow.options.get("backorder_handling"):
-            skus = {line.sku for line in order.lines if line.sku}
-            available = ctx.master.available(connection_id, skus, exclude_order=order.order_id)
-            decision = apply_backorder_handling(order, available)
+        if backorders:
+            decision = _against_stock(order, ctx) if stock_known else _without_stock(order, ctx)
             out.notes += decision.notes
             out.reply += [decision.report] if decision.report is not None else []
+            out.hold = out.hold or decision.held
             to_ship = decision.to_ship
         if to_ship is not None:
             out.target.append(to_ship)
@@ -93,6 +105,23 @@ def stock_allocation(result: RuleResult, ctx: RuleContext) -> RuleResult:
                 partial(ctx.master.reserve, connection_id, to_ship, message_id=ctx.message.id)
             )
     return out
+
+
+def _against_stock(order: Order, ctx: RuleContext) -> BackorderDecision:
+    """Backorder handling proper: the order against what the last stock update left to promise."""
+    skus = {line.sku for line in order.lines if line.sku}
+    available = ctx.master.available(ctx.connection.id, skus, exclude_order=order.order_id)
+    return apply_backorder_handling(order, available)
+
+
+def _without_stock(order: Order, ctx: RuleContext) -> BackorderDecision:
+    """No stock update yet: hold the order, or pass it on unchecked; say which in the task log."""
+    choice = str(ctx.flow.options.get("unknown_stock", "hold"))
+    decision = without_stock_update(order, source=ctx.connection.id, pass_through=choice == "pass")
+    for note in decision.notes:
+        level = logging.WARNING if decision.held else logging.INFO
+        log.log(level, "%s__%s: %s [%s]", ctx.connection.id, ctx.flow.name, note.message, note.code)
+    return decision
 
 
 def status_reporting(result: RuleResult, ctx: RuleContext) -> RuleResult:

@@ -5,6 +5,11 @@ never holds a backorder: lines that are not in stock are taken out of the order
 before it reaches Monta, stay on backorder in IT's Perfect (which creates a new
 order for them when stock arrives), and an order of which nothing can ship is
 reported back to IT's Perfect as cancelled.
+
+All of that needs the warehouse's stock. Before the first full stock update
+has arrived the stock is unknown, not zero: judging orders against nothing
+would cancel every one of them, so they wait instead (or, if the merchant
+chose so, go to the warehouse unchecked).
 """
 
 from __future__ import annotations
@@ -32,17 +37,19 @@ class BackorderDecision:
 
     Attributes:
         to_ship: The order with only the lines that can ship, to send to the
-            warehouse; None when no line can ship.
+            warehouse; None when no line can ship or the order is held.
         removed: The lines taken out, in order; they stay on backorder in IT's Perfect.
         report: What IT's Perfect must be told now: the backordered lines, or
             the whole order as cancelled; None when every line ships.
         notes: One note per decision, so a user can see why a line was not shipped.
+        held: The order cannot be judged yet and waits for the next run.
     """
 
     to_ship: Order | None
     removed: tuple[OrderLine, ...]
     report: StatusUpdate | None
     notes: tuple[Problem, ...]
+    held: bool = False
 
 
 def apply_backorder_handling(order: Order, available: Mapping[str, Decimal]) -> BackorderDecision:
@@ -88,6 +95,43 @@ def apply_backorder_handling(order: Order, available: Mapping[str, Decimal]) -> 
     return BackorderDecision(
         to_ship, tuple(removed), _backorder_report(order, removed), tuple(notes)
     )
+
+
+def without_stock_update(order: Order, *, source: str, pass_through: bool) -> BackorderDecision:
+    """Decide an order before the first full stock update: unknown stock is not zero stock.
+
+    Judged against an empty store, every line would be removed and the whole
+    order reported to IT's Perfect as cancelled, which cannot be undone from
+    here. So the order is held, and goes out on the first run after the
+    warehouse's first full stock update. A merchant who would rather ship
+    unchecked than wait (``pass_through``) gets the order sent unchanged, as
+    without backorder handling, with a note saying its stock was not checked.
+
+    Args:
+        order: The order as read from IT's Perfect.
+        source: The connection whose stock is unknown, named in the note.
+        pass_through: Send the order unchanged instead of holding it.
+    """
+    if pass_through:
+        note = Problem(
+            code="stock.unknown_passed",
+            message=(
+                f"order {order.order_id} sent unchanged: no stock update has been received for"
+                f" {source} yet, so its stock was not checked (option unknown_stock: pass)"
+            ),
+            severity=Severity.INFO,
+        )
+        return BackorderDecision(order, (), None, (note,))
+    note = Problem(
+        code="stock.unknown",
+        message=(
+            f"order {order.order_id} held: no stock update has been received for {source} yet;"
+            " unknown stock is not zero stock — the order goes out once the first full stock"
+            " update arrives"
+        ),
+        severity=Severity.WARNING,
+    )
+    return BackorderDecision(None, (), None, (note,), held=True)
 
 
 def _allocate(line: OrderLine, index: int, remaining: dict[str, Decimal]) -> Problem | None:

@@ -97,6 +97,18 @@ class MasterDataStore:
                 conn.execute(stock_levels.insert(), rows)
         return len(rows)
 
+    def has_stock(self, connection_id: str) -> bool:
+        """Tell whether a full stock update was ever kept for the connection.
+
+        :meth:`replace_stock` is the only writer of stock, and a stock file
+        without a single SKU is refused before it gets here (the pipeline
+        rejects a file that holds no documents), so a kept update always
+        leaves rows: no rows means the warehouse's stock is still unknown.
+        """
+        query = select(stock_levels.c.sku).where(stock_levels.c.connection_id == connection_id)
+        with self._transaction() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
     def stock(self, connection_id: str, skus: Iterable[str] | None = None) -> dict[str, Decimal]:
         """Return the last snapshot's quantities: all, or those of ``skus`` (0 when absent)."""
         query = select(stock_levels.c.sku, stock_levels.c.quantity).where(

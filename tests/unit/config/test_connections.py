@@ -59,9 +59,9 @@ def test_merchant_inherits_template_orders_flow_with_resolved_folders(
 
 
 def test_merchant_options_merge_over_template(acme: ConnectionConfig) -> None:
-    assert acme.flows["orders"].options == {"backorder_handling": True}
+    assert acme.flows["orders"].options == {"backorder_handling": True, "unknown_stock": "hold"}
     bella = load_connection(CONNECTIONS / "itsperfect_bellamoda.yaml")
-    assert bella.flows["orders"].options == {"backorder_handling": False}
+    assert bella.flows["orders"].options == {"backorder_handling": False, "unknown_stock": "hold"}
     assert bella.flows["orders"].target.filename == "bellamoda_order_{document_key}.xml"
 
 

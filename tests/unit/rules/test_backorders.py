@@ -17,6 +17,7 @@ from koppel.documents import (
     StatusUpdate,
 )
 from koppel.rules import apply_backorder_handling
+from koppel.rules.backorders import without_stock_update
 
 TOP = "JL-TOP-001-WHT-S"
 DRESS = "JL-DRESS-001-BLK-M"
@@ -256,3 +257,40 @@ def test_the_order_read_from_its_perfect_is_not_changed() -> None:
     apply_backorder_handling(THREE_LINES, stock(top="5"))
 
     assert before == THREE_LINES
+
+
+# -- before the first full stock update: unknown stock is not zero stock -----------------------
+
+
+def test_without_a_stock_update_the_order_is_held_not_cancelled() -> None:
+    decision = without_stock_update(THREE_LINES, source="itsperfect_acme", pass_through=False)
+
+    assert decision.held
+    assert decision.to_ship is None
+    assert decision.report is None  # nothing goes back to IT's Perfect: no cancellation
+    assert decision.removed == ()
+    assert decision.notes == (
+        Problem(
+            code="stock.unknown",
+            message=(
+                "order JL-10023 held: no stock update has been received for itsperfect_acme"
+                " yet; unknown stock is not zero stock — the order goes out once the first"
+                " full stock update arrives"
+            ),
+            severity=Severity.WARNING,
+        ),
+    )
+
+
+def test_without_a_stock_update_pass_through_sends_the_order_unchanged_with_a_note() -> None:
+    decision = without_stock_update(THREE_LINES, source="itsperfect_acme", pass_through=True)
+
+    assert not decision.held
+    assert decision.to_ship == THREE_LINES
+    assert decision.report is None
+    assert [(n.code, n.severity) for n in decision.notes] == [("stock.unknown_passed", INFO)]
+    assert "its stock was not checked (option unknown_stock: pass)" in decision.notes[0].message
+
+
+def test_an_order_judged_against_stock_is_never_held() -> None:
+    assert not apply_backorder_handling(THREE_LINES, {}).held
