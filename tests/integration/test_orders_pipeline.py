@@ -100,9 +100,11 @@ def process(store: MessageStore, acme: ConnectionConfig, flow: FlowConfig, run_i
     return outcome.delivered
 
 
-def acknowledge(store: MessageStore, acme: ConnectionConfig, flow: FlowConfig) -> None:
+def acknowledge(
+    store: MessageStore, acme: ConnectionConfig, flow: FlowConfig, run_id: str = "run-1"
+) -> None:
     with open_file_session("sftp", flow.source.conn_id) as session:
-        acknowledge_batch(session, store, acme, flow)
+        acknowledge_batch(session, store, acme, flow, run_id=run_id)
 
 
 def run(
@@ -110,7 +112,7 @@ def run(
 ) -> None:
     receive(store, acme, flow, run_id)
     process(store, acme, flow, run_id)
-    acknowledge(store, acme, flow)
+    acknowledge(store, acme, flow, run_id)
 
 
 def inbound(store: MessageStore, status: MessageStatus | None = None) -> list:
@@ -405,7 +407,7 @@ def test_the_same_flow_runs_over_ftp_with_done_markers(
             destination=destinations.get,
         )
     with open_file_session("ftp", flow.source.conn_id) as session:
-        acknowledge_batch(session, store, acme, flow)
+        acknowledge_batch(session, store, acme, flow, run_id="ftp-1")
 
     assert folders.names(folders.target) == ["acme_order_11001.xml", "acme_order_11001.xml.ready"]
     assert_valid_monta(folders.target / "acme_order_11001.xml")

@@ -32,6 +32,10 @@ class FlowName(StrEnum):
 
 #: Default first data interval of a flow.
 DEFAULT_START_DATE = date(2026, 1, 1)
+#: How long a run holds a message it works on before another run may take it over: long
+#: enough for one message's slowest delivery, short enough that a run killed mid-message
+#: does not hold it back for long (a retry of the same run takes it back at once).
+DEFAULT_CLAIM_SECONDS = 600
 #: Default largest inbound file a flow accepts, so one huge file cannot exhaust a worker.
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 
@@ -50,6 +54,9 @@ class FlowConfig(ConfigModel):
             (``koppel.pipeline.rules``), e.g. ``stock_allocation``.
         reverse: the flow runs from the connection's target system back to
             its source system (warehouse to ERP: order updates, stock).
+        claim_seconds: how long a run may hold one message before another run
+            of the flow (a backfill, an "export now" beside the schedule) may
+            take it over.
     """
 
     name: FlowName
@@ -68,6 +75,7 @@ class FlowConfig(ConfigModel):
     retry_delay_seconds: int = Field(default=300, ge=0)
     max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
     batch_size: int = Field(default=500, gt=0)
+    claim_seconds: int = Field(default=DEFAULT_CLAIM_SECONDS, gt=0)
 
     @field_validator("schedule")
     @classmethod

@@ -164,19 +164,64 @@ class BaseFileSession(ABC):
         Raises:
             TargetExistsError: ``name`` exists with different content.
         """
+        if self.stage(folder, name, data):
+            self.publish(folder, name)
+        return posixpath.join(folder, name)
+
+    def stage(self, folder: str, name: str, data: bytes) -> bool:
+        """Upload ``data`` completely under the temporary name of ``folder/name``.
+
+        The first half of :meth:`write_atomic`, for callers that record in
+        between that the upload is complete (see :meth:`settle`).
+
+        Returns:
+            False when ``name`` already holds exactly these bytes: nothing to publish.
+
+        Raises:
+            TargetExistsError: ``name`` exists with different content.
+        """
         if not name or "/" in name:
             raise ValueError(f"file name {name!r} must be a plain name without '/'")
-        target = posixpath.join(folder, name)
         self.makedirs(folder)
-        existing = self.stat(target)
+        existing = self.stat(posixpath.join(folder, name))
         if existing is not None:
-            return self._confirm_identical(existing, data)
+            self._confirm_identical(existing, data)
+            return False
         temp = posixpath.join(folder, temp_name(name))
         with self._guard("write", temp):
             self._upload(temp, data)
+        return True
+
+    def publish(self, folder: str, name: str) -> str:
+        """Rename the staged upload of ``folder/name`` to its final name; return that path."""
+        target = posixpath.join(folder, name)
+        temp = posixpath.join(folder, temp_name(name))
         with self._guard("rename", temp):
             self._rename(temp, target)
         return target
+
+    def settle(self, folder: str, name: str, data: bytes) -> bool:
+        """After a crash between a complete :meth:`stage` and its record: finish, never repeat.
+
+        The temporary file still there means the rename did not happen: it is
+        done now. The final file there with these bytes means it did. Neither
+        means it did and the partner has already collected the file: sending
+        it again would deliver it twice.
+
+        Returns:
+            True when this call published the file, False when it was already published.
+
+        Raises:
+            TargetExistsError: ``name`` holds different content (someone else's file).
+        """
+        existing = self.stat(posixpath.join(folder, name))
+        if existing is not None:
+            self._confirm_identical(existing, data)
+            return False
+        if self.exists(posixpath.join(folder, temp_name(name))):
+            self.publish(folder, name)
+            return True
+        return False
 
     def move(self, path: str, folder: str) -> str:
         """Move a file into ``folder`` (created if missing) without overwriting.
@@ -188,10 +233,27 @@ class BaseFileSession(ABC):
         Returns:
             The new path.
         """
-        self.makedirs(folder)
-        target = self._free_path(folder, posixpath.basename(path))
+        return self.move_to(path, self.free_path(folder, posixpath.basename(path)))
+
+    def move_to(self, path: str, target: str) -> str:
+        """Move a file to ``target`` exactly (its folder is created if missing); return it."""
+        self.makedirs(posixpath.dirname(target))
         with self._guard("move", path):
             self._rename(path, target)
+        return target
+
+    def free_path(self, folder: str, name: str) -> str:
+        """A path in ``folder`` for ``name`` that no file has yet (see :meth:`move`)."""
+        target = posixpath.join(folder, name)
+        if not self.exists(target):
+            return target
+        stem, extension = posixpath.splitext(name)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = posixpath.join(folder, f"{stem}.{stamp}{extension}")
+        counter = 1
+        while self.exists(target):
+            target = posixpath.join(folder, f"{stem}.{stamp}-{counter}{extension}")
+            counter += 1
         return target
 
     # -- helpers ----------------------------------------------------------
@@ -219,16 +281,3 @@ class BaseFileSession(ABC):
                 f"{self.label}: {existing.path!r} already exists with different content"
             )
         return existing.path
-
-    def _free_path(self, folder: str, name: str) -> str:
-        target = posixpath.join(folder, name)
-        if not self.exists(target):
-            return target
-        stem, extension = posixpath.splitext(name)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        target = posixpath.join(folder, f"{stem}.{stamp}{extension}")
-        counter = 1
-        while self.exists(target):
-            target = posixpath.join(folder, f"{stem}.{stamp}-{counter}{extension}")
-            counter += 1
-        return target

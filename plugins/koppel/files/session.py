@@ -69,6 +69,18 @@ class FileSession(Protocol):
         """Write ``data`` under a temporary name, then rename it; return the final path."""
         ...
 
+    def stage(self, folder: str, name: str, data: bytes) -> bool:
+        """Upload ``data`` under the temporary name; False if ``name`` already has these bytes."""
+        ...
+
+    def publish(self, folder: str, name: str) -> str:
+        """Rename the staged upload to ``folder/name``; return the final path."""
+        ...
+
+    def settle(self, folder: str, name: str, data: bytes) -> bool:
+        """Finish a staged upload cut short by a crash; True if this call published it."""
+        ...
+
     def exists(self, path: str) -> bool:
         """Tell whether a regular file exists at ``path``."""
         ...
@@ -83,4 +95,12 @@ class FileSession(Protocol):
 
     def move(self, path: str, folder: str) -> str:
         """Move a file into ``folder`` without overwriting; return its new path."""
+        ...
+
+    def move_to(self, path: str, target: str) -> str:
+        """Move a file to exactly ``target``; return it."""
+        ...
+
+    def free_path(self, folder: str, name: str) -> str:
+        """A path in ``folder`` for ``name`` that no file has yet."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,15 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from koppel.config import ConnectionConfig, FlowConfig, load_connection
+from koppel.documents import Severity
 from koppel.hooks.store import KoppelStoreHook
+from koppel.store import MessageSummary
 
 RECEIVE_TASK = "receive"
 PROCESS_TASK = "process"
 ACKNOWLEDGE_TASK = "acknowledge"
+#: Rejected messages named one by one in a failure; the rest are counted.
+_NAMED = 20
 
 
 def resends(context: Context) -> bool:
@@ -48,11 +53,16 @@ class FlowOperator(BaseOperator):
         return connection, connection.flows[self.flow_name]
 
     def finish(self, context: Context, extra: dict[str, Any], *, where: str) -> dict[str, object]:
-        """Log the run's summary line and fail the run if any message was rejected.
+        """Log the run's summary line; fail the run while rejected messages are owed an alert.
 
         Failing here, after every message was tried, is what makes Airflow
-        alert without one bad document holding back the others.
+        alert without one bad document holding back the others. What fails
+        the run is not this run's count but every rejected message of the
+        flow nobody was alerted about yet: one rejected by a run that was
+        killed before it could fail, or refused at receive, is alerted too,
+        and each exactly once (the alert records it).
         """
+        connection, flow = self.load()
         ti = context["ti"]
         received = ti.xcom_pull(task_ids=RECEIVE_TASK) or {}
         processed = ti.xcom_pull(task_ids=PROCESS_TASK) or {}
@@ -62,7 +72,7 @@ class FlowOperator(BaseOperator):
             "delivered": processed.get("delivered", 0),
             "skipped": processed.get("skipped", 0),
             "held": processed.get("held", 0),
-            "rejected": processed.get("rejected", 0),
+            "rejected": received.get("rejected", 0) + processed.get("rejected", 0),
             **extra,
         }
         self.log.info(
@@ -73,10 +83,38 @@ class FlowOperator(BaseOperator):
             summary["rejected"],
             summary["held"],
         )
-        if summary["rejected"]:
-            ids = ", ".join(str(i) for i in processed.get("rejected_ids", []))
-            raise AirflowFailException(
-                f"{summary['rejected']} message(s) rejected (ids {ids}); {where}; their problems "
-                "are in `koppel messages --status rejected --problems`"
-            )
-        return summary
+        store = KoppelStoreHook(self.store_conn_id).get_store()
+        owed = store.claim_owed_alerts(
+            connection_id=connection.id,
+            flow=flow.name,
+            run_id=context["run_id"],
+            lease_seconds=flow.claim_seconds,
+        )
+        if not owed:
+            return summary
+        if not (connection.alert_emails or connection.alert_webhook_conn_id):
+            store.mark_alerted(m.id for m in owed)  # the failed run is the only alert there is
+        raise MessagesRejected(owed, where=where)
+
+
+class MessagesRejected(AirflowFailException):
+    """The run fails because messages were rejected; the text names each one and why."""
+
+    def __init__(self, rejected: Sequence[MessageSummary], *, where: str) -> None:
+        self.message_ids = [m.id for m in rejected]
+        ids = ", ".join(str(i) for i in self.message_ids)
+        lines = [rejection_line(m) for m in rejected[:_NAMED]]
+        if len(rejected) > _NAMED:
+            lines.append(f"… and {len(rejected) - _NAMED} more")
+        super().__init__(
+            f"{len(rejected)} message(s) rejected (ids {ids}); {where}\n" + "\n".join(lines)
+        )
+
+
+def rejection_line(message: MessageSummary) -> str:
+    """One rejected message for a log or an alert: which document, and the first reason."""
+    name = message.document_key or posixpath.basename(message.source_name)
+    errors = [p for p in message.problems if p.severity is Severity.ERROR] or message.problems
+    reason = str(errors[0]) if errors else "no reason recorded"
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"- message {message.id} ({name}): {reason}{more}"

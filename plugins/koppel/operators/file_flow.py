@@ -72,7 +72,9 @@ class AcknowledgeFilesOperator(FlowOperator):
         store = KoppelStoreHook(self.store_conn_id).get_store()
         source = file_endpoint(flow.source, "source")
         with open_file_session(source.transport, source.conn_id) as session:
-            acknowledged = acknowledge_batch(session, store, connection, flow)
+            acknowledged = acknowledge_batch(
+                session, store, connection, flow, run_id=context["run_id"]
+            )
         return self.finish(
             context, acknowledged.as_dict(), where=f"their files are in {source.error_folder}"
         )

@@ -11,9 +11,11 @@ from koppel.config import ApiEndpoint, Endpoint
 from koppel.documents import Problem, Severity, has_errors
 from koppel.documents.keys import document_key
 from koppel.errors import FatalSyncError, TransportError
+from koppel.faults import failpoint
 from koppel.pipeline.changes import unchanged_note, unchanged_targets
+from koppel.pipeline.destinations import FileDestination
 from koppel.pipeline.run import FlowRun, Outbound
-from koppel.store import Message, MessageStatus
+from koppel.store import AttemptOutcome, Message, MessageStatus
 
 #: The note a failed delivery leaves on its message until a retry succeeds.
 DELIVERY_FAILED = "delivery.failed"
@@ -105,6 +107,7 @@ def deliver_decided(
             message.id, status=MessageStatus.FAILED, problems=[*problems, failed], run_id=run.run_id
         )
         raise TransportError(f"delivery of message {message.id} failed: {exc}") from exc
+    failpoint("process.delivered")
     if has_errors(problems):
         status = MessageStatus.REJECTED
     else:
@@ -114,27 +117,75 @@ def deliver_decided(
 
 
 def _deliver(run: FlowRun, out: Message) -> list[Problem]:
-    """Hand one stored outbound payload to its destination and record the attempt."""
+    """Hand one stored outbound payload to its destination, exactly once, and record it.
+
+    The attempt is recorded before anything is sent and closed, together with
+    the message's status and the target's receipt, in one transaction after.
+    A try cut short by a crash is taken up again: a staged file is settled
+    from what the server shows, and an API call is repeated, which the
+    target answers with what the first call made (CreateOrder is idempotent on
+    the portal reference; an HTTP PUT is an upsert).
+    """
     role = out.source_name.split(":", 1)[0]
     endpoint = run.endpoint(role)
     where = f"{endpoint.transport}:{out.target_name}"
+    cut_short = run.store.unfinished_attempt(out.id)
+    attempt = cut_short.attempt_no if cut_short else run.store.start_attempt(out.id, target=where)
+    receipt: str | None = None
     try:
-        receipt = run.destination(endpoint).deliver(out.target_name or "", out.payload)
+        destination = run.destination(endpoint)
+        if isinstance(destination, FileDestination):
+            resumed = cut_short is not None and cut_short.outcome is AttemptOutcome.STAGED
+            _send_file(run, destination, out, attempt, resumed=resumed)
+        else:
+            receipt = destination.deliver(out.target_name or "", out.payload)
+            failpoint("deliver.sent")
     except TransportError as exc:
-        run.store.record_attempt(out.id, target=where, outcome="failed", error=str(exc))
-        run.store.update(out.id, status=MessageStatus.FAILED)
+        run.store.finish_attempt(
+            out.id,
+            attempt,
+            outcome=AttemptOutcome.FAILED,
+            status=MessageStatus.FAILED,
+            error=str(exc),
+        )
         raise
     except FatalSyncError as exc:
-        run.store.record_attempt(out.id, target=where, outcome="failed", error=str(exc))
         problem = Problem(code="delivery.refused", message=str(exc), file=out.target_name)
-        run.store.update(out.id, status=MessageStatus.REJECTED, problems=[problem])
+        run.store.finish_attempt(
+            out.id,
+            attempt,
+            outcome=AttemptOutcome.FAILED,
+            status=MessageStatus.REJECTED,
+            error=str(exc),
+            problems=[problem],
+        )
         return [problem]
-    run.store.record_attempt(out.id, target=where, outcome="delivered")
-    run.store.update(out.id, status=MessageStatus.DELIVERED)
-    if receipt is not None:
+    run.store.finish_attempt(
+        out.id,
+        attempt,
+        outcome=AttemptOutcome.DELIVERED,
+        status=MessageStatus.DELIVERED,
         # Where the document ended up: the target's own id for it (an ERP order number).
-        run.store.set_disposition(out.id, f"{endpoint.transport}:{receipt}")
+        disposition=None if receipt is None else f"{endpoint.transport}:{receipt}",
+    )
     return []
+
+
+def _send_file(
+    run: FlowRun, destination: FileDestination, out: Message, attempt: int, *, resumed: bool
+) -> None:
+    """Stage, record the upload as complete, publish; or settle a staged upload after a crash."""
+    target = out.target_name or ""
+    if resumed:
+        destination.settle(target, out.payload)
+        return
+    if not destination.stage(target, out.payload):
+        destination.settle(target, out.payload)  # already there, byte for byte
+        return
+    run.store.stage_attempt(out.id, attempt)
+    failpoint("deliver.staged")
+    destination.publish(target)
+    failpoint("deliver.published")
 
 
 def _duplicate_problem(endpoint: Endpoint, item: Outbound, existing: Message) -> Problem:

@@ -35,19 +35,47 @@ class Destination(Protocol):
 
 @dataclass(frozen=True)
 class FileDestination:
-    """A folder on an SFTP/FTP server: write-then-rename, then the done marker if wanted."""
+    """A folder on an SFTP/FTP server: write-then-rename, then the done marker if wanted.
+
+    Delivery has a point of no return: the upload goes to a temporary name
+    (:meth:`stage`), then is renamed (:meth:`publish`). The pipeline records
+    in between that the upload is complete, so after a crash :meth:`settle`
+    tells from the server whether the rename happened, and a file the
+    partner has already collected is not sent again.
+    """
 
     session: FileSession
     endpoint: FileEndpoint
 
     def deliver(self, target_name: str, payload: bytes) -> str | None:
+        if self.stage(target_name, payload):
+            self.publish(target_name)
+        else:
+            self.settle(target_name, payload)
+        return None
+
+    def stage(self, target_name: str, payload: bytes) -> bool:
+        """Upload under the temporary name; False if the target already holds these bytes."""
+        return self.session.stage(self.endpoint.folder, posixpath.basename(target_name), payload)
+
+    def publish(self, target_name: str) -> None:
+        """Make the staged upload visible under its final name, then mark it done."""
         filename = posixpath.basename(target_name)
-        self.session.write_atomic(self.endpoint.folder, filename, payload)
+        self.session.publish(self.endpoint.folder, filename)
+        self._mark_done(filename)
+
+    def settle(self, target_name: str, payload: bytes) -> None:
+        """Finish a staged delivery a crash cut short, without sending it twice."""
+        filename = posixpath.basename(target_name)
+        self.session.settle(self.endpoint.folder, filename, payload)
+        if self.session.exists(posixpath.join(self.endpoint.folder, filename)):
+            self._mark_done(filename)  # the crash may have come between rename and marker
+
+    def _mark_done(self, filename: str) -> None:
         if self.endpoint.done_suffix:
             self.session.write_atomic(
                 self.endpoint.folder, filename + self.endpoint.done_suffix, b""
             )
-        return None
 
 
 OpenSession = Callable[[FileEndpoint], AbstractContextManager[FileSession]]

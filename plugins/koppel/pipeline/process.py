@@ -14,9 +14,10 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from koppel.config import ApiEndpoint, ConnectionConfig, Endpoint, FileEndpoint, FlowConfig
-from koppel.documents import CanonicalModel, Problem, has_errors
+from koppel.documents import CanonicalModel, Problem, Severity, has_errors
 from koppel.documents.keys import document_key
 from koppel.errors import FatalSyncError
+from koppel.faults import failpoint
 from koppel.formats import DocumentWriteError, FormatRegistry
 from koppel.pipeline.context import delivery_context, target_filename
 from koppel.pipeline.delivery import (
@@ -36,6 +37,16 @@ log = logging.getLogger(__name__)
 #: Inbound messages still to be (re)tried: new ones, those whose delivery failed, and
 #: those held until master data is fixed.
 _TO_PROCESS = (MessageStatus.RECEIVED, MessageStatus.FAILED, MessageStatus.HELD)
+#: Decisions on a delivered message a user asks about ("why was this line not shipped?").
+_DECISIONS_WORTH_NAMING = frozenset(
+    {
+        "backorder.line_removed",
+        "backorder.line_without_sku",
+        "backorder.order_cancelled",
+        "stock.unknown_passed",
+        "delivery.already_exported",
+    }
+)
 
 
 def process_pending(
@@ -56,26 +67,49 @@ def process_pending(
     delivering stops the batch (the target is likely down for all of them):
     the message is marked failed and the error is raised after its state is
     stored, so the task retries and the next run resumes.
+
+    Each message is claimed before it is touched and released after, so runs
+    of one flow working at once (a backfill beside the schedule) share the
+    work instead of doing it twice; the outcome counts only what this run did.
     """
     outcome = ProcessOutcome()
-    pending = store.find(
-        connection_id=connection.id, flow=flow.name, direction=Direction.IN, statuses=_TO_PROCESS
-    )
     run = FlowRun(
         store, master, formats, connection, flow, run_id, destination, resend, lookups or {}
     )
-    for message in pending:
-        status = _process_one(run, message)
-        if status is MessageStatus.DELIVERED:
-            outcome.delivered += 1
-        elif status is MessageStatus.SKIPPED:
-            outcome.skipped += 1
-        elif status is MessageStatus.HELD:
-            outcome.held += 1
-        elif status is MessageStatus.REJECTED:
-            outcome.rejected += 1
-            outcome.rejected_ids.append(message.id)
+    candidates = store.candidate_ids(
+        connection_id=connection.id, flow=flow.name, direction=Direction.IN, statuses=_TO_PROCESS
+    )
+    for message_id in candidates:
+        if not store.claim(
+            message_id, run_id=run_id, statuses=_TO_PROCESS, lease_seconds=flow.claim_seconds
+        ):
+            outcome.taken_by_others += 1
+            continue
+        try:
+            message = store.get(message_id)
+            status = _process_one(run, message)
+        finally:
+            store.release(message_id, run_id=run_id)
+        outcome.count(status, message.id)
+        _log_decision(store, message.id, status)
     return outcome
+
+
+def _log_decision(store: MessageStore, message_id: int, status: MessageStatus) -> None:
+    """Name in the task log each document held, rejected or cut back, and why."""
+    if status not in {MessageStatus.HELD, MessageStatus.REJECTED, MessageStatus.DELIVERED}:
+        return
+    message = store.get_summary(message_id)
+    what = f"message {message.id} ({message.document_key or message.source_name})"
+    if status is MessageStatus.DELIVERED:
+        for note in message.problems:
+            if note.code in _DECISIONS_WORTH_NAMING:
+                log.info("%s: %s", what, note.message)
+        return
+    reasons = [p for p in message.problems if p.severity is not Severity.INFO] or message.problems
+    reason = reasons[0].message if reasons else "no reason recorded"
+    more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+    log.warning("%s %s: %s%s", what, status.value, reason, more)
 
 
 def _process_one(run: FlowRun, message: Message) -> MessageStatus:
@@ -122,7 +156,6 @@ def _process_one(run: FlowRun, message: Message) -> MessageStatus:
             document_key=keys,
             run_id=run.run_id,
         )
-        log.warning("message %d (%s) rejected: %s", message.id, message.source_name, problems[0])
         return MessageStatus.REJECTED
     run.store.update(
         message.id, problems=problems, document=dumped, document_key=keys, run_id=run.run_id
@@ -132,6 +165,7 @@ def _process_one(run: FlowRun, message: Message) -> MessageStatus:
     outbound, unchanged = drop_unchanged(run, outbound)
     problems += unchanged
     stored, duplicates = store_outbound(run, message, outbound)
+    failpoint("process.decided")
     return deliver_decided(run, message, stored, problems + duplicates)
 
 

@@ -9,9 +9,10 @@ from fnmatch import fnmatch
 
 from koppel.config import ConnectionConfig, FlowConfig, file_endpoint
 from koppel.documents import Problem, Severity
+from koppel.faults import failpoint
 from koppel.files import FileSession, FileTooLargeError, RemoteFile, done_marker_path, find_complete
 from koppel.pipeline.outcome import ReceiveOutcome
-from koppel.store import MessageStatus, MessageStore
+from koppel.store import MessageStore
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +92,16 @@ def _receive_one(
         source_name=remote.path,
         payload=payload,
         run_id=run_id,
+        rejected=None if too_large is None else [too_large],
     )
+    failpoint("receive.stored")
     if receipt.created:
         outcome.received += 1
         outcome.message_ids.append(receipt.message_id)
         if too_large is not None:
-            store.update(receipt.message_id, status=MessageStatus.REJECTED, problems=[too_large])
+            outcome.rejected += 1
+            outcome.rejected_ids.append(receipt.message_id)
+            log.warning("message %d (%s) rejected: %s", receipt.message_id, remote.path, too_large)
         return
     existing = store.get(receipt.message_id)
     if existing.disposition is None:

@@ -43,7 +43,12 @@ class MessageSummary:
     parent_id: int | None
     target_name: str | None
     disposition: str | None
+    """Where the inbound file went (``archive:…``, ``error:…``) or, outbound, the target's id."""
+    disposal: str | None
+    """Where the inbound file is being moved, recorded before the move and cleared after it."""
     run_id: str | None
+    alerted_at: datetime | None
+    """When the alert about this rejected message went out; None while it is still owed."""
     created_at: datetime
     updated_at: datetime
 
@@ -115,7 +120,9 @@ def _summary_fields(row: RowMapping) -> dict[str, Any]:
         "parent_id": row["parent_id"],
         "target_name": row["target_name"],
         "disposition": row["disposition"],
+        "disposal": row["disposal"],
         "run_id": row["run_id"],
+        "alerted_at": row["alerted_at"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from koppel.documents import Problem
 from koppel.errors import StoreError
+from koppel.store.coordination import RunCoordination
 from koppel.store.records import (
     DeliveryAttempt,
     Message,
@@ -28,7 +29,14 @@ from koppel.store.records import (
     Receipt,
     dump_problems,
 )
-from koppel.store.schema import delivery_attempts, idempotency_keys, messages, watermarks
+from koppel.store.schema import (
+    SUMMARY_COLUMNS,
+    delivery_attempts,
+    idempotency_keys,
+    messages,
+    utc_now,
+    watermarks,
+)
 from koppel.store.statuses import AttemptOutcome, Direction, MessageStatus
 
 
@@ -42,10 +50,9 @@ class _Unset(Enum):
 
 #: Tells :meth:`MessageStore.update` "leave the document alone" apart from "set it to None".
 _UNSET = _Unset.TOKEN
-_SUMMARY_COLUMNS = [c for c in messages.c if c.name not in {"payload", "document"}]
 
 
-class MessageStore:
+class MessageStore(RunCoordination):
     """Reads and writes messages, delivery attempts and watermarks through one engine."""
 
     def __init__(self, engine: Engine) -> None:
@@ -67,11 +74,14 @@ class MessageStore:
         source_name: str,
         payload: bytes,
         run_id: str | None = None,
+        rejected: list[Problem] | None = None,
     ) -> Receipt:
         """Store an inbound file before anything else touches it.
 
         The same name with the same bytes is the same file: storing it again returns
         the first message's id with ``created=False``. Changed bytes are a new message.
+        ``rejected`` stores it already rejected with these problems (a file too large
+        to download), in the same transaction, so no crash can leave it looking new.
         """
         checksum = hashlib.sha256(payload).hexdigest()
         values = {
@@ -79,7 +89,8 @@ class MessageStore:
             "source_name": source_name,
             "checksum": checksum,
             "payload": payload,
-            "status": MessageStatus.RECEIVED.value,
+            "status": (MessageStatus.REJECTED if rejected else MessageStatus.RECEIVED).value,
+            "problems": dump_problems(rejected or []),
             "run_id": run_id,
         }
         return self._insert_once(connection_id, flow, f"in:{source_name}:{checksum}", values)
@@ -111,6 +122,7 @@ class MessageStore:
             "status": MessageStatus.PENDING.value,
             "parent_id": parent_id,
             "target_name": target_name,
+            "problems": [],
             "run_id": run_id,
         }
         return self._insert_once(connection_id, flow, f"out:{delivery_key}", values)
@@ -120,7 +132,7 @@ class MessageStore:
     ) -> Receipt:
         # Race-safe by construction: a concurrent writer of the same key loses on the
         # primary key of idempotency_keys, and its message row rolls back with it.
-        now = _now()
+        now = utc_now()
         try:
             with self._transaction() as conn:
                 inserted = conn.execute(
@@ -129,7 +141,6 @@ class MessageStore:
                         connection_id=connection_id,
                         flow=flow,
                         size_bytes=len(values["payload"]),
-                        problems=[],
                         created_at=now,
                         updated_at=now,
                         **values,
@@ -177,6 +188,19 @@ class MessageStore:
         if found is None:
             raise StoreError(f"message {message_id} does not exist")
         return Message.from_row(found)
+
+    def get_summary(self, message_id: int) -> MessageSummary:
+        """Return one message without its payload and document.
+
+        Raises:
+            StoreError: no message has this id.
+        """
+        with self._transaction() as conn:
+            query = select(*SUMMARY_COLUMNS).where(messages.c.id == message_id)
+            found = conn.execute(query).mappings().one_or_none()
+        if found is None:
+            raise StoreError(f"message {message_id} does not exist")
+        return MessageSummary.from_row(found)
 
     def find(
         self,
@@ -248,7 +272,7 @@ class MessageStore:
         limit: int = 200,
     ) -> list[MessageSummary]:
         """Return the newest messages matching every filter given, without payloads."""
-        query: Select[Any] = select(*_SUMMARY_COLUMNS)
+        query: Select[Any] = select(*SUMMARY_COLUMNS)
         if connection_id is not None:
             query = query.where(messages.c.connection_id == connection_id)
         if flow is not None:
@@ -313,9 +337,12 @@ class MessageStore:
             _update_message(conn, message_id, {"problems": combined})
 
     def set_disposition(self, message_id: int, disposition: str) -> None:
-        """Record where the inbound file went, e.g. ``archive:/acme/orders/archive/x.xml``."""
+        """Record where the inbound file went, e.g. ``archive:/acme/orders/archive/x.xml``.
+
+        The move it records is over, so the intent noted before it is cleared.
+        """
         with self._transaction() as conn:
-            _update_message(conn, message_id, {"disposition": disposition})
+            _update_message(conn, message_id, {"disposition": disposition, "disposal": None})
 
     # -- delivery attempts -------------------------------------------------------------------
 
@@ -333,7 +360,7 @@ class MessageStore:
         ``started_at`` defaults to now, for callers that only record the result.
         """
         outcome_value = AttemptOutcome(outcome).value
-        finished_at = _now()
+        finished_at = utc_now()
         with self._transaction() as conn:
             _lock_message(conn, message_id, messages.c.id)
             previous = conn.execute(
@@ -382,7 +409,7 @@ class MessageStore:
         if dialect not in {"postgresql", "sqlite"}:
             raise StoreError(f"the message store does not support {dialect!r} databases")
         upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(watermarks)
-        now = _now()
+        now = utc_now()
         statement = upsert.values(
             connection_id=connection_id, flow=flow, value=value, updated_at=now
         ).on_conflict_do_update(
@@ -421,11 +448,7 @@ def _lock_message(conn: Connection, message_id: int, column: Any) -> Any:
 
 def _update_message(conn: Connection, message_id: int, values: dict[str, Any]) -> None:
     result = conn.execute(
-        update(messages).where(messages.c.id == message_id).values(updated_at=_now(), **values)
+        update(messages).where(messages.c.id == message_id).values(updated_at=utc_now(), **values)
     )
     if result.rowcount == 0:
         raise StoreError(f"message {message_id} does not exist")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

@@ -33,6 +33,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
 
+
+def utc_now() -> datetime:
+    """Now, timezone-aware in UTC: the only kind of timestamp the store writes."""
+    return datetime.now(UTC)
+
+
 #: A 64-bit id on PostgreSQL; SQLite only autoincrements a plain INTEGER primary key.
 BigId = BigInteger().with_variant(Integer, "sqlite")
 #: JSON on every database, JSONB where it exists; SQL NULL (not JSON null) for None.
@@ -86,7 +92,12 @@ messages = Table(
     Column("run_id", String(250), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(250), nullable=True),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("alerted_at", UTCDateTime, nullable=True),
+    Column("disposal", Text, nullable=True),
     Index("ix_messages_connection_flow_status", "connection_id", "flow", "status"),
+    Index("ix_messages_parent_id", "parent_id"),
 )
 
 idempotency_keys = Table(
@@ -121,6 +132,9 @@ watermarks = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+#: The columns of a message listing: everything but the payload and the parsed document.
+SUMMARY_COLUMNS = [c for c in messages.c if c.name not in {"payload", "document"}]
 
 #: Quantities are exact decimals with four places, like the canonical documents' amounts.
 Quantity = Numeric(18, 4, asdecimal=True)

@@ -41,8 +41,12 @@ TERMINAL: frozenset[MessageStatus] = frozenset(
 
 
 class AttemptOutcome(StrEnum):
-    """How one delivery attempt ended."""
+    """How far one delivery attempt got, and how it ended."""
 
+    STARTED = "started"
+    """Recorded before the first byte leaves: a crash now means nothing reached the target."""
+    STAGED = "staged"
+    """The whole payload is at the target under its temporary name; only the rename is left."""
     DELIVERED = "delivered"
     ALREADY_PRESENT = "already_present"
     """The target already had the document (a retry after a lost acknowledgement)."""
