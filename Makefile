@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/koppel lint include/connections
+	$(BIN)/koppel dags --check
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -66,6 +66,20 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("message_id", type=int)
     _store_option(replay)
     replay.set_defaults(handler=_replay)
+
+    dags = commands.add_parser(
+        "dags", help="write one DAG file per connection file into the DAGs folder"
+    )
+    dags.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 when a DAG file is out of step"
+    )
+    dags.add_argument(
+        "--dags-folder",
+        type=Path,
+        default=None,
+        help="the Airflow DAGs folder (default: the project's dags/)",
+    )
+    dags.set_defaults(handler=_dags)
     return parser
 
 
@@ -175,6 +189,35 @@ def _replay(args: argparse.Namespace) -> int:
         f"message {message.id} queued: the next run of {message.connection_id}__{message.flow} "
         "processes it again, with every check"
     )
+    return EXIT_OK
+
+
+def _dags(args: argparse.Namespace) -> int:
+    """Sync (or with ``--check`` compare) ``<dags>/connections`` with the connection files."""
+    from koppel import PROJECT_ROOT
+    from koppel.dag_files import COMMAND, plan_dag_files, sync_dag_files
+    from koppel.settings import connections_dir
+
+    stubs = (args.dags_folder or PROJECT_ROOT / "dags") / "connections"
+    if args.check:
+        changes = plan_dag_files(stubs, connections_dir())
+        for line in changes.describe(done=False):
+            print(line)
+        if changes:
+            print(
+                f"DAG files out of step with the connection files: run `{COMMAND}`", file=sys.stderr
+            )
+            return EXIT_PROBLEMS
+    else:
+        try:
+            changes = sync_dag_files(stubs, connections_dir())
+        except OSError as exc:
+            print(f"koppel dags: cannot write the DAG files: {exc}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        for line in changes.describe(done=True):
+            print(line)
+    if not changes:
+        print(f"{stubs}: DAG files up to date")
     return EXIT_OK
 
 

@@ -1,10 +1,11 @@
 """Build one Airflow DAG per (connection, flow) from the connection files.
 
-Runs at every DAG parse, for every connection: it reads YAML and builds DAG
-objects, nothing more (no database, no network, no Airflow config). A broken
-connection file never hides the others: it becomes one DAG whose
-``validate()`` fails, which Airflow records as an import error of the
-generating file (the "broken DAG" banner) while every other DAG loads.
+Each connection file has its own generated DAG file (``dags/connections/<id>.py``,
+see :mod:`koppel.dag_files`) that calls :func:`connection_dags`: it reads one
+YAML file and builds DAG objects, nothing more (no database, no network, no
+Airflow config). A broken connection file raises in its own DAG file only, so
+Airflow records one import error naming it and stales none of the other
+connections' DAGs.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from koppel.config import (
     Endpoint,
     FileEndpoint,
     FlowConfig,
-    load_all,
     load_connection,
 )
+from koppel.config.yaml_files import YAML_SUFFIXES
 from koppel.operators.alerts import FlowFailureAlert
 from koppel.operators.api_flow import FinishApiOperator, ReceiveApiOperator
 from koppel.operators.base import ACKNOWLEDGE_TASK, PROCESS_TASK, RECEIVE_TASK
@@ -36,58 +37,49 @@ from koppel.operators.file_flow import (
 )
 from koppel.settings import connections_dir
 
-#: The id of the stand-in DAG that carries the errors of broken connection files.
-BROKEN_DAG_ID = "koppel__broken_connection_files"
 
-
-class BrokenConnectionFiles(DAG):
-    """A DAG that exists only to fail validation with every broken file's problems.
-
-    Airflow keys import errors by generating file, so a second error would
-    replace the first: all broken files are named in one message.
-    """
-
-    def __init__(self, errors: list[ConnectionFileError]) -> None:
-        super().__init__(dag_id=BROKEN_DAG_ID, schedule=None)
-        self.errors = errors
-
-    def validate(self) -> None:
-        details = "\n".join(str(problem) for error in self.errors for problem in error.problems)
-        raise ValueError(f"{len(self.errors)} broken Koppel connection file(s):\n{details}")
-
-
-def build_dags(directory: Path | None = None, *, only: str | None = None) -> dict[str, DAG]:
-    """Every generated DAG by id, plus the broken-files stand-in when any file is broken.
+def connection_dags(
+    connection_id: str, *, only: str | None = None, directory: Path | None = None
+) -> dict[str, DAG]:
+    """The DAGs of one connection file by id: what its generated DAG file exposes.
 
     Args:
+        connection_id: the connection file's name without its suffix.
+        only: build just this DAG id. A worker running one task parses the DAG
+            file of that one DAG (Airflow's parsing context says which): the
+            connection's other flows need not be built.
         directory: the connection files (default: ``connections_dir()``).
-        only: build just this DAG id. A worker running one task parses the
-            DAG file for that one DAG (Airflow's parsing context says which):
-            building a thousand others first would cost seconds per task.
+
+    Returns:
+        Nothing when the file is gone: the connection was removed and its DAGs
+        go stale as Airflow does for any removed DAG.
+
+    Raises:
+        ConnectionFileError: the file is broken; the message names file, field
+            and reason. It is raised without its cause, whose pydantic text
+            would show the raw values (maybe a secret) in Airflow's import
+            errors and logs.
     """
-    folder = directory or connections_dir()
-    if only is not None and DAG_ID_SEPARATOR in only:
-        return _build_one(folder, only)
-    result = load_all(folder)
-    dags: dict[str, DAG] = {}
-    for connection in result.connections:
-        for flow in connection.flows.values():
-            dag = build_flow_dag(connection, flow)
-            dags[dag.dag_id] = dag
-    if result.errors:
-        dags[BROKEN_DAG_ID] = BrokenConnectionFiles(result.errors)
-    return dags
+    if only is not None and not only.startswith(f"{connection_id}{DAG_ID_SEPARATOR}"):
+        return {}
+    path = _connection_file(directory or connections_dir(), connection_id)
+    if path is None:
+        return {}
+    try:
+        connection = load_connection(path)
+    except ConnectionFileError as exc:
+        raise ConnectionFileError(exc.path, exc.problems) from None
+    flows = [f for f in connection.flows.values() if only in (None, connection.dag_id(f.name))]
+    return {connection.dag_id(flow.name): build_flow_dag(connection, flow) for flow in flows}
 
 
-def _build_one(folder: Path, dag_id: str) -> dict[str, DAG]:
-    """The one DAG a task belongs to, from its own connection file alone."""
-    connection_id, flow_name = dag_id.split(DAG_ID_SEPARATOR, 1)
-    for path in (folder / f"{connection_id}.yaml", folder / f"{connection_id}.yml"):
+def _connection_file(folder: Path, connection_id: str) -> Path | None:
+    """``<id>.yaml`` (or ``.yml``) in ``folder``, if it exists."""
+    for suffix in YAML_SUFFIXES:
+        path = folder / f"{connection_id}{suffix}"
         if path.is_file():
-            connection = load_connection(path)
-            flow = connection.flows.get(flow_name)
-            return {} if flow is None else {dag_id: build_flow_dag(connection, flow)}
-    return {}
+            return path
+    return None
 
 
 def build_flow_dag(connection: ConnectionConfig, flow: FlowConfig) -> DAG:

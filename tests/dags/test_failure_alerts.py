@@ -5,16 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 
 from koppel.sandbox import samples
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.sandbox.smtp_server import SMTPServer
+from tests.fixtures.airflow_env import dag_bag
 from tests.fixtures.alerts import WebhookReceiver
 
 pytestmark = pytest.mark.dagrun
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 MERCHANT = """\
 extends: _itsperfect_monta
@@ -50,7 +48,7 @@ def test_a_rejected_file_fails_the_run_and_alerts_both_channels(
     (inbound / "order_1.xml").write_bytes(samples.good_order("1"))
     (inbound / "order_2.xml").write_bytes(samples.xsd_violation())
 
-    run = DagBag(str(PROJECT_ROOT / "dags")).dags["itsperfect_bellamoda__orders"].test()
+    run = dag_bag().dags["itsperfect_bellamoda__orders"].test()
 
     assert str(run.state) == "failed"
     (mail,) = smtp_server.messages

@@ -12,11 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 
 from koppel.sandbox.ipsoft import IPSoftServer, Product
 from koppel.sandbox.lenewblack import LeNewBlackServer
 from koppel.store import Direction, MessageStatus, MessageStore
+from tests.fixtures.airflow_env import dag_bag
 from tests.fixtures.ipsoft import IPSOFT_CONN_ID
 from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID
 
@@ -61,7 +61,7 @@ def noordzee(
 
 
 def run(flow: str, conf: dict[str, object] | None = None) -> str:
-    bag = DagBag(str(PROJECT_ROOT / "dags"))
+    bag = dag_bag()
     assert bag.import_errors == {}
     return str(bag.dags[f"{CONNECTION}__{flow}"].test(run_conf=conf).state)
 

@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 from lxml import etree
 
 from koppel.config import FlowConfig, load_connection
@@ -21,6 +20,7 @@ from koppel.formats import default_registry
 from koppel.sandbox import samples, samples_catalogue, samples_warehouse
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.store import Direction, MasterDataStore, MessageStatus, MessageStore
+from tests.fixtures.airflow_env import dag_bag
 
 pytestmark = pytest.mark.dagrun
 
@@ -66,7 +66,7 @@ class Merchant:
         return {p.name: p.read_bytes() for p in sorted(self.local(folder).glob("*.xml"))}
 
     def run(self, flow: str) -> str:
-        bag = DagBag(str(PROJECT_ROOT / "dags"))
+        bag = dag_bag()
         assert bag.import_errors == {}
         return str(bag.dags[self.connection.dag_id(flow)].test().state)
 

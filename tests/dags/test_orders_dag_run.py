@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 from lxml import etree
 
 from koppel.sandbox import samples
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.store import Direction, MessageStatus, MessageStore
+from tests.fixtures.airflow_env import dag_bag
 
 pytestmark = pytest.mark.dagrun
 
@@ -49,7 +49,7 @@ def acme_dag_env(
 
 
 def _run_dag() -> str:
-    bag = DagBag(str(PROJECT_ROOT / "dags"))
+    bag = dag_bag()
     assert bag.import_errors == {}
     run = bag.dags[DAG_ID].test()
     return str(run.state)

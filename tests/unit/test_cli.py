@@ -147,3 +147,36 @@ def test_lint_names_an_unknown_rule(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["lint", str(tmp_path)]) == EXIT_PROBLEMS
     out = capsys.readouterr().out
     assert "itsperfect_typo.yaml: flows.orders.rules: unknown rule 'stock_alocation'" in out
+
+
+def test_dags_writes_one_dag_file_per_connection_and_check_then_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    connections = tmp_path / "connections"
+    shutil.copytree(PROJECT_ROOT / "include" / "connections", connections)
+    monkeypatch.setenv("KOPPEL_CONNECTIONS_DIR", str(connections))
+    dags = tmp_path / "dags"
+
+    assert main(["dags", "--check", "--dags-folder", str(dags)]) == EXIT_PROBLEMS
+    captured = capsys.readouterr()
+    assert f"{connections / 'itsperfect_acme.yaml'}: no DAG file" in captured.out
+    assert "run `koppel dags`" in captured.err
+    assert not dags.exists()
+
+    assert main(["dags", "--dags-folder", str(dags)]) == EXIT_OK
+    assert f"wrote {dags / 'connections' / 'itsperfect_acme.py'}" in capsys.readouterr().out
+    assert main(["dags", "--check", "--dags-folder", str(dags)]) == EXIT_OK
+    assert "up to date" in capsys.readouterr().out
+
+    (connections / "itsperfect_acme.yaml").unlink()
+    assert main(["dags", "--dags-folder", str(dags)]) == EXIT_OK
+    assert f"removed {dags / 'connections' / 'itsperfect_acme.py'}" in capsys.readouterr().out
+
+
+def test_dags_check_passes_on_the_project(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What `make lint` runs: the committed DAG files match include/connections."""
+    monkeypatch.delenv("KOPPEL_CONNECTIONS_DIR", raising=False)
+    assert main(["dags", "--check"]) == EXIT_OK
+    assert "up to date" in capsys.readouterr().out
