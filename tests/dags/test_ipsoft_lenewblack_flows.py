@@ -12,10 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import or_, update
 
 from koppel.sandbox.ipsoft import IPSoftServer, Product
 from koppel.sandbox.lenewblack import LeNewBlackServer
 from koppel.store import Direction, MessageStatus, MessageStore
+from koppel.store.schema import messages
 from tests.fixtures.airflow_env import dag_bag
 from tests.fixtures.ipsoft import IPSOFT_CONN_ID
 from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID
@@ -262,3 +264,72 @@ def test_a_change_after_export_is_recorded_not_exported(
     (warning,) = [p for p in later.problems if p.code == "delivery.already_exported"]
     assert warning.severity.value == "warning"
     assert "not exported again" in warning.message
+
+
+def test_orders_koppel_marked_exported_are_not_stored_again(
+    noordzee: tuple[IPSoftServer, LeNewBlackServer], store: MessageStore
+) -> None:
+    """Issue 7: the mark moves the order's updated_at; that is not a change to record."""
+    _, portal = noordzee
+    assert run("orders") == "success"
+    marked = {ref for ref, order in portal.state.orders.items() if order.status == "exported"}
+    assert marked == {"LNB-100045", "LNB-100047"}
+    stored = {m.id for m in inbound(store, "orders")}
+
+    assert run("orders") == "success"
+    assert run("orders") == "success"
+
+    assert {m.id for m in inbound(store, "orders")} == stored
+
+    portal.change_order("LNB-100047", remarks="Toch 3 jassen")  # a real change still counts
+    assert run("orders") == "success"
+    (later,) = [m for m in inbound(store, "orders") if m.id not in stored]
+    assert (later.document_key, later.status) == ("LNB-100047", MessageStatus.SKIPPED)
+    (warning,) = [p for p in later.problems if p.code == "delivery.already_exported"]
+    assert warning.severity.value == "warning"
+
+
+def lose_order_numbers(store: MessageStore, portal: LeNewBlackServer, reference: str) -> None:
+    """The state a crash between recording `delivered` and IPSoft's order number leaves."""
+    (message,) = [m for m in inbound(store, "orders") if m.document_key == reference]
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(messages)
+            .where(or_(messages.c.id == message.id, messages.c.parent_id == message.id))
+            .values(disposition=None)
+        )
+    order = portal.state.orders[reference]
+    order.status, order.erp_order_number = "confirmed", None  # never marked exported
+
+
+def test_a_lost_erp_order_number_is_fetched_back_and_blocks_no_other_order(
+    noordzee: tuple[IPSoftServer, LeNewBlackServer],
+    store: MessageStore,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    ipsoft, portal = noordzee
+    export = {"references": ["LNB-100045", "LNB-100047"]}
+    assert run("orders", export) == "success"
+    numbers = {ref: ipsoft.state.orders[ref].order_number for ref in export["references"]}
+    for reference in export["references"]:
+        lose_order_numbers(store, portal, reference)
+    gone = ipsoft.state.orders.pop("LNB-100047")  # and IPSoft does not know this one
+
+    assert run("orders", export) == "failed"
+
+    assert portal.state.orders["LNB-100045"].erp_order_number == numbers["LNB-100045"]
+    assert portal.state.orders["LNB-100047"].status == "confirmed"
+    (problem,) = [
+        p
+        for m in inbound(store, "orders")
+        if m.document_key == "LNB-100047"
+        for p in m.problems
+        if p.code == "export.unconfirmed"
+    ]
+    assert "IPSoft has no order LNB-100047" in problem.message
+    failure = "1 delivered order(s) could not be marked exported: message"
+    assert failure in "".join(capfd.readouterr())  # the run fails with the reason
+
+    ipsoft.state.orders["LNB-100047"] = gone  # found again in IPSoft
+    assert run("orders", export) == "success"
+    assert portal.state.orders["LNB-100047"].erp_order_number == numbers["LNB-100047"]

@@ -308,6 +308,16 @@ class IPSoftHook(BaseHook):
         serialized: dict[str, Any] = serialize_object(order, target_cls=dict)  # type: ignore[no-untyped-call]
         return serialized
 
+    def order_number(self, reference: str) -> str | None:
+        """IPSoft's order number for a portal reference, or ``None`` when IPSoft has no such order.
+
+        GetOrder is keyed by the portal reference CreateOrder was called with,
+        so this recovers a number whose recording was lost (a crash right
+        after the order was created).
+        """
+        order = self.get_order(reference)
+        return None if order is None else str(order["OrderNumber"])
+
     def test_connection(self) -> tuple[bool, str]:
         """Check from the Airflow UI that IPSoft answers with these credentials."""
         try:

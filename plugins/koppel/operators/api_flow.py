@@ -15,13 +15,16 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from airflow.sdk import Context
+from airflow.sdk.exceptions import AirflowFailException
 
 from koppel.config import ApiEndpoint, ConnectionConfig, FlowConfig, api_endpoint
-from koppel.errors import ConfigError
+from koppel.errors import TransportError
 from koppel.hooks.store import KoppelStoreHook
 from koppel.operators.base import RECEIVE_TASK, FlowOperator, resends
 from koppel.pipeline.api_receive import Received, page_name, receive_answers
-from koppel.store import Direction, MessageStatus, MessageStore
+from koppel.pipeline.export_confirmation import Confirmation, ExportSystems, confirm_exports
+from koppel.pipeline.portal_changes import changed_exports, order_source_name
+from koppel.store import MessageStore
 
 
 def run_window(context: Context, watermark: str | None, start: date) -> tuple[datetime, datetime]:
@@ -60,7 +63,11 @@ class ReceiveApiOperator(FlowOperator):
         else:
             changed_since = window[0] if watermark else None
             answers = _portal_orders(
-                source, list(params.get("references") or ()), changed_since=changed_since
+                store,
+                connection,
+                flow,
+                list(params.get("references") or ()),
+                changed_since=changed_since,
             )
         outcome = receive_answers(answers, store, connection, flow, run_id=context["run_id"])
         return {**outcome.as_dict(), "until": window[1].isoformat()}
@@ -78,7 +85,12 @@ def _soap_pages(source: ApiEndpoint, since: datetime, until: datetime) -> Iterat
 
 
 def _portal_orders(
-    source: ApiEndpoint, references: list[str], *, changed_since: datetime | None
+    store: MessageStore,
+    connection: ConnectionConfig,
+    flow: FlowConfig,
+    references: list[str],
+    *,
+    changed_since: datetime | None,
 ) -> Iterator[Received]:
     """Each order waiting in the portal (or only those asked for), fetched and stored one by one.
 
@@ -86,31 +98,32 @@ def _portal_orders(
     that customer's orders and nobody else's. Orders already exported but
     changed since the last run are fetched too: the change is not exported
     again, but it is recorded (from the second run on: a first run must not
-    take orders some other tool exported before for changes). The listings are
-    read completely before any order is fetched: nothing is marked exported
-    while paging.
+    take orders some other tool exported before for changes). Being marked
+    exported by Koppel is not such a change (``portal_changes``). The listings
+    are read completely before any order is fetched: nothing is marked
+    exported while paging.
     """
     from koppel.hooks.lenewblack import LeNewBlackHook, api_path
 
+    source = api_endpoint(flow.source, "source")
     hook = LeNewBlackHook(source.conn_id)
     if not references:
-        pages = list(
+        waiting = list(
             hook.list_orders(
                 status=source.params.get("status"), updated_since=None, page_size=source.page_size
             )
         )
+        references = [o["reference"] for page in waiting for o in json.loads(page.body)["orders"]]
         if changed_since is not None:
-            pages += hook.list_orders(
+            exported = hook.list_orders(
                 status="exported", updated_since=changed_since, page_size=source.page_size
             )
-        references = list(
-            dict.fromkeys(
-                order["reference"] for page in pages for order in json.loads(page.body)["orders"]
-            )
-        )
+            pages = [page.body for page in exported]
+            references += changed_exports(store, connection.id, flow.name, source.operation, pages)
+        references = list(dict.fromkeys(references))
     for reference in references:
         path = api_path("orders", reference)
-        yield Received(f"{source.operation}/{reference}", hook.get_bytes(path))
+        yield Received(order_source_name(source.operation, reference), hook.get_bytes(path))
 
 
 class FinishApiOperator(FlowOperator):
@@ -121,46 +134,54 @@ class FinishApiOperator(FlowOperator):
         source = api_endpoint(flow.source, "source")
         store = KoppelStoreHook(self.store_conn_id).get_store()
         extra: dict[str, Any] = {}
+        confirmation = Confirmation()
         if source.transport == "http":
-            extra["confirmed"] = _confirm_exports(store, connection, flow, source)
+            confirmation = _confirm_exports(store, connection, flow, source)
+            extra["confirmed"] = confirmation.confirmed
+            extra["recovered"] = confirmation.recovered
         received = context["ti"].xcom_pull(task_ids=RECEIVE_TASK) or {}
         if until := received.get("until"):
             current = store.get_watermark(connection.id, flow.name)
             if current is None or datetime.fromisoformat(current) < datetime.fromisoformat(until):
                 store.set_watermark(connection.id, flow.name, until)
             extra["watermark"] = store.get_watermark(connection.id, flow.name)
-        return self.finish(context, extra, where="see the messages")
+        summary = self.finish(context, extra, where="see the messages")
+        _fail_unconfirmed(confirmation)
+        return summary
 
 
 def _confirm_exports(
     store: MessageStore, connection: ConnectionConfig, flow: FlowConfig, source: ApiEndpoint
-) -> int:
-    """Mark each order exported in the portal with the ERP's order number, once."""
+) -> Confirmation:
+    """Mark each delivered order exported in the portal with the ERP's order number, once."""
+    from koppel.hooks.ipsoft import IPSoftHook
     from koppel.hooks.lenewblack import LeNewBlackHook
 
-    hook = LeNewBlackHook(source.conn_id)
-    confirmed = 0
-    for message in store.find(
-        connection_id=connection.id,
-        flow=flow.name,
-        direction=Direction.IN,
-        statuses=[MessageStatus.DELIVERED],
-        disposed=False,
-    ):
-        numbers = [
-            out.disposition.split(":", 1)[1]
-            for out in store.find(
-                connection_id=connection.id,
-                flow=flow.name,
-                direction=Direction.OUT,
-                parent_id=message.id,
-                statuses=[MessageStatus.DELIVERED],
-            )
-            if out.disposition and ":" in out.disposition
-        ]
-        if not numbers or not message.document_key:
-            raise ConfigError(f"message {message.id} was delivered without an ERP order number")
-        hook.mark_exported(message.document_key, numbers[0])
-        store.set_disposition(message.id, f"exported:{numbers[0]}")
-        confirmed += 1
-    return confirmed
+    target = api_endpoint(flow.target, "target")
+    portal_name, erp_name = flow.systems(connection)
+    systems = ExportSystems(
+        portal=LeNewBlackHook(source.conn_id),
+        erp=IPSoftHook(target.conn_id),
+        portal_name=portal_name,
+        erp_name=erp_name,
+        erp_transport=target.transport,
+    )
+    return confirm_exports(store, connection.id, flow.name, systems)
+
+
+def _fail_unconfirmed(confirmation: Confirmation) -> None:
+    """Fail the run, after every other order was marked, for the orders that could not be.
+
+    An order that needs someone to look at it fails the run without retries;
+    one that waits only for the ERP to answer again lets the task retry.
+    """
+    if confirmation.failed:
+        raise AirflowFailException(
+            f"{len(confirmation.failed)} delivered order(s) could not be marked exported: "
+            + "; ".join(confirmation.failed + confirmation.retry)
+        )
+    if confirmation.retry:
+        raise TransportError(
+            f"{len(confirmation.retry)} delivered order(s) not marked exported yet: "
+            + "; ".join(confirmation.retry)
+        )
