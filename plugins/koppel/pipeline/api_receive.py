@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from koppel.config import ConnectionConfig, FlowConfig
+from koppel.faults import failpoint
 from koppel.pipeline.outcome import ReceiveOutcome
 from koppel.store import MessageStore
 
@@ -45,6 +46,7 @@ def receive_answers(
             payload=answer.payload,
             run_id=run_id,
         )
+        failpoint("receive.stored")
         if receipt.created:
             outcome.received += 1
             outcome.message_ids.append(receipt.message_id)
