@@ -14,7 +14,14 @@ from koppel.documents.orders import (
     OrderLine,
 )
 from koppel.documents.parties import Address, Contact, Party, PartyIdentifier
-from koppel.documents.problems import Problem, Severity, has_errors
+from koppel.documents.problems import (
+    PROBLEM_LIMIT,
+    TRUNCATED,
+    Problem,
+    Severity,
+    cap_problems,
+    has_errors,
+)
 from koppel.documents.products import Price, Product, StockLevel, StockMode
 from koppel.documents.status import (
     InboundDelivery,
@@ -48,6 +55,8 @@ DOCUMENT_TYPES: dict[str, type[CanonicalModel]] = {
 
 __all__ = [
     "DOCUMENT_TYPES",
+    "PROBLEM_LIMIT",
+    "TRUNCATED",
     "Address",
     "CanonicalModel",
     "Channel",
@@ -79,5 +88,6 @@ __all__ = [
     "StockMode",
     "Waybill",
     "WaybillLine",
+    "cap_problems",
     "has_errors",
 ]
