@@ -10,19 +10,15 @@ Airflow retries a task) and the next scheduled run follows.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from koppel.faults import ENV_VAR
 from koppel.sandbox import samples
 from koppel.sandbox.ipsoft import IPSoftServer, Product
 from koppel.sandbox.lenewblack import LeNewBlackServer
@@ -31,6 +27,7 @@ from koppel.sandbox.smtp_server import SMTPServer
 from koppel.store import Direction, MessageStatus, MessageStore
 from tests.fixtures.ipsoft import IPSOFT_CONN_ID
 from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID
+from tests.integration.flow_processes import Partner, run_flow, states
 
 pytestmark = pytest.mark.integration
 
@@ -82,41 +79,6 @@ API_POINTS = [
     ("finish.marked_exported", 1),
 ]
 GOOD_ORDERS = ("7001", "7002", "7003")
-
-
-def run_flow(
-    connection_file: Path, flow: str, *run_ids: str, failpoint: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the flow in a process of its own, as a worker would; armed, it dies at ``failpoint``."""
-    env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
-    if failpoint is not None:
-        env[ENV_VAR] = failpoint
-    command = [sys.executable, "-m", "koppel.sandbox.flow_runner", str(connection_file), flow]
-    return subprocess.run(
-        [*command, *run_ids], env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-
-
-def states(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
-    assert result.returncode == 0, result.stderr[-3000:]
-    runs = [line.split() for line in result.stdout.splitlines() if line.startswith("RUN ")]
-    return {run_id: state for _, run_id, state in runs}
-
-
-class Partner:
-    """Monta collecting what Koppel delivered: every file it takes is counted by name."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.collected: Counter[str] = Counter()
-
-    def collect(self) -> None:
-        if not self.folder.exists():
-            return
-        for path in self.folder.iterdir():
-            if path.is_file() and not path.name.startswith("."):
-                self.collected[path.name] += 1
-                path.unlink()
 
 
 @pytest.fixture

@@ -9,13 +9,14 @@ XCom of the earlier tasks, and the DAG's failure callbacks (the alert) when a
 task fails.
 
 Usage: ``python -m koppel.sandbox.flow_runner CONNECTION_FILE FLOW RUN_ID [RUN_ID ...]``
-runs one flow run per run id, one after the other, and prints ``RUN RUN_ID STATE``
-for each (task logs may be interleaved). Connections come from ``AIRFLOW_CONN_*``
-variables as usual.
+runs one flow run per run id, one after the other, and prints ``RUN RUN_ID STATE
+XCOMS`` (the tasks' results as JSON) for each; task logs may come in between.
+Connections come from ``AIRFLOW_CONN_*`` variables as usual.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -46,8 +47,8 @@ class _DagRun:
     run_type: str = "manual"
 
 
-def run_flow(connection_file: Path, flow_name: str, run_id: str) -> str:
-    """Run every task of the flow's DAG once; return ``success`` or ``failed``.
+def run_flow(connection_file: Path, flow_name: str, run_id: str) -> tuple[str, dict[str, Any]]:
+    """Run every task of the flow's DAG once; return ``success`` or ``failed`` and the XComs.
 
     A failing task runs the DAG's failure callbacks (the alert) with the
     exception, as Airflow does, and stops the run.
@@ -74,8 +75,8 @@ def run_flow(connection_file: Path, flow_name: str, run_id: str) -> str:
             log.warning("%s %s failed: %s", run_id, task.task_id, exc)
             for callback in task.on_failure_callback or []:
                 callback.notify({**context, "exception": exc})
-            return "failed"
-    return "success"
+            return "failed", xcoms
+    return "success", xcoms
 
 
 def main(argv: list[str]) -> int:
@@ -83,7 +84,8 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     connection_file, flow_name, *run_ids = argv
     for run_id in run_ids:
-        print("RUN", run_id, run_flow(Path(connection_file), flow_name, run_id), flush=True)
+        state, xcoms = run_flow(Path(connection_file), flow_name, run_id)
+        print("RUN", run_id, state, json.dumps(xcoms, default=str), flush=True)
     return 0
 
 
