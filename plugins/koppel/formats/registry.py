@@ -20,7 +20,7 @@ from pathlib import Path
 from lxml import etree
 
 from koppel import INCLUDE_DIR
-from koppel.documents import CanonicalModel, Problem
+from koppel.documents import CanonicalModel, Problem, cap_problems
 from koppel.errors import ConfigError, MappingError
 from koppel.formats.json_schema import load_json_schema, validate_json
 from koppel.formats.jsondoc import JsonDocumentError, parse_json
@@ -95,7 +95,7 @@ class Format:
         """Schema problems of the whole tree, or of the one element ``validate:`` names."""
         schema = load_schema(self.schema_path)
         if self.definition.validate is None:
-            return validate(tree, schema, source=source)
+            return validate(tree, schema, source=source, format_name=self.name)
         found = self.definition.validate(tree)
         nodes = (
             [node for node in found if isinstance(node, etree._Element)]
@@ -105,18 +105,26 @@ class Format:
         if len(nodes) != 1:
             message = f"expected one element at {self.definition.validate.path}, found {len(nodes)}"
             return [Problem(code="xsd.invalid", message=message, file=source)]
-        return validate(etree.ElementTree(copy.deepcopy(nodes[0])), schema, source=source)
+        subtree = etree.ElementTree(copy.deepcopy(nodes[0]))
+        return validate(subtree, schema, source=source, format_name=self.name)
 
     def _parse_and_validate(
         self, data: bytes, source: str, max_bytes: int
     ) -> tuple[object, list[Problem]]:
-        """The parsed document (None when it cannot be parsed) and its schema problems."""
+        """The parsed document (None when it cannot be parsed) and its schema problems.
+
+        The problems are capped at :data:`~koppel.documents.PROBLEM_LIMIT`
+        plus one count of the rest (the XSD validation caps its own, building
+        readable paths only for those kept), so a hostile file cannot make us
+        store an unbounded list.
+        """
         if self.syntax == "json":
             try:
                 body = parse_json(data, source=source, max_bytes=max_bytes)
             except JsonDocumentError as exc:
                 return None, [exc.problem]
-            return body, validate_json(body, load_json_schema(self.schema_path), source=source)
+            schema = load_json_schema(self.schema_path)
+            return body, cap_problems(validate_json(body, schema, source=source))
         try:
             tree = parse_xml(data, source=source, max_bytes=max_bytes)
         except XmlDocumentError as exc:
@@ -144,7 +152,7 @@ class Format:
             documents, mapping_problems = read_json_documents(
                 self.definition, parsed, source=source
             )
-        return ReadResult(documents=documents, problems=mapping_problems)
+        return ReadResult(documents=documents, problems=cap_problems(mapping_problems))
 
     def write(self, document: CanonicalModel, *, context: Mapping[str, str]) -> bytes:
         """The wire bytes for one document; check them with :meth:`validate` before delivery.

@@ -3,35 +3,83 @@
 A partner fixing a rejected file wants the whole list at once, not the first
 error per attempt, so :func:`validate` turns the schema's complete error log
 into problems. Schemas are compiled once per path: compiling is far slower
-than validating.
+than validating. A document of another type gets one problem naming the root
+it has and the root(s) the schema declares, instead of libxml2's "no matching
+global declaration".
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from lxml import etree
 
-from koppel.documents import Problem
+from koppel.documents import PROBLEM_LIMIT, Problem, cap_problems
 from koppel.errors import ConfigError
+from koppel.formats.paths import ReadablePaths
 
 # An XMLSchema keeps its error log on the object, so two threads validating
 # with one schema at once would mix their errors; this lock keeps them apart.
 _VALIDATION_LOCK = threading.Lock()
 
+_XSD = "{http://www.w3.org/2001/XMLSchema}"
+_SCHEMA_REFERENCES = (f"{_XSD}include", f"{_XSD}redefine", f"{_XSD}import")
+
+
+class Schema(etree.XMLSchema):  # type: ignore[misc]  # lxml ships no type stubs
+    """A compiled XSD that also knows which root elements it accepts.
+
+    ``roots`` holds the global element declarations in Clark notation
+    (``{namespace}name``), read from the XSD once, for the message that
+    names the expected root of a document of the wrong type.
+    """
+
+    def __init__(self, document: etree._ElementTree, roots: tuple[str, ...]) -> None:
+        super().__init__(document)
+        self.roots = roots
+
+
+def _parse_xsd(path: Path) -> etree._ElementTree:
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    return etree.parse(str(path), parser)
+
+
+def _global_elements(
+    document: etree._ElementTree, path: Path, namespace: str | None, seen: set[Path]
+) -> list[str]:
+    """Clark names of the top-level ``xs:element`` declarations here and in referenced XSDs.
+
+    An included schema without a target namespace takes the including one's
+    (a "chameleon" include); an imported one keeps its own.
+    """
+    seen.add(path)
+    root = document.getroot()
+    namespace = root.get("targetNamespace", namespace)
+    prefix = f"{{{namespace}}}" if namespace else ""
+    names = [f"{prefix}{el.get('name')}" for el in root.iterchildren(f"{_XSD}element")]
+    for reference in root.iterchildren(*_SCHEMA_REFERENCES):
+        location = reference.get("schemaLocation")
+        target = (path.parent / location).resolve() if location else None
+        if target is None or target in seen or not target.is_file():
+            continue
+        inherited = None if reference.tag == f"{_XSD}import" else namespace
+        names += _global_elements(_parse_xsd(target), target, inherited, seen)
+    return names
+
 
 @lru_cache(maxsize=64)
-def _load(path: Path) -> etree.XMLSchema:
-    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+def _load(path: Path) -> Schema:
     try:
-        return etree.XMLSchema(etree.parse(str(path), parser))
+        document = _parse_xsd(path)
+        return Schema(document, tuple(_global_elements(document, path, None, set())))
     except (OSError, etree.XMLSyntaxError, etree.XMLSchemaParseError) as exc:
         raise ConfigError(f"{path}: cannot load XML schema: {exc}") from exc
 
 
-def load_schema(path: Path) -> etree.XMLSchema:
+def load_schema(path: Path) -> Schema:
     """The compiled schema at ``path``, loaded once; includes resolve relative to it.
 
     Raises:
@@ -40,34 +88,73 @@ def load_schema(path: Path) -> etree.XMLSchema:
     return _load(path.resolve())
 
 
-def _readable_path(tree: etree._ElementTree, raw_path: str | None) -> str | None:
-    """Turn libxml2's ``/*/*[2]`` into ``/Orders/Order[2]`` so a person can follow it."""
-    if not raw_path:
-        return None
-    try:
-        found = tree.xpath(raw_path)
-    except etree.XPathError:
-        return raw_path
-    if not isinstance(found, list) or not found or not isinstance(found[0], etree._Element):
-        return raw_path
-    steps: list[str] = []
-    element: etree._Element | None = found[0]
-    while element is not None:
-        name = etree.QName(element).localname
-        parent = element.getparent()
-        siblings = [] if parent is None else [c for c in parent if c.tag == element.tag]
-        steps.append(f"{name}[{siblings.index(element) + 1}]" if len(siblings) > 1 else name)
-        element = parent
-    return "/" + "/".join(reversed(steps))
+def _readable_names(names: Sequence[str]) -> str:
+    """``<A>, <B> in namespace urn:…`` for Clark names: local names grouped by namespace.
+
+    The namespace is spelled out because a root with the right local name in
+    the wrong (or no) namespace is a common mistake that ``<Orders>`` alone
+    would hide.
+    """
+    groups: dict[str | None, list[str]] = {}
+    for name in names:
+        qname = etree.QName(name)
+        groups.setdefault(qname.namespace, []).append(f"<{qname.localname}>")
+    return " or ".join(
+        f"{', '.join(locals_)} in namespace {namespace}"
+        if namespace
+        else f"{', '.join(locals_)} without a namespace"
+        for namespace, locals_ in groups.items()
+    )
 
 
-def validate(tree: etree._ElementTree, schema: etree.XMLSchema, *, source: str) -> list[Problem]:
-    """Every schema violation in ``tree`` as a problem (code ``xsd.invalid``).
+def _wrong_root(
+    tree: etree._ElementTree, schema: Schema, source: str, format_name: str | None
+) -> Problem:
+    """The document's root is no element the schema declares: say which it is and which fit."""
+    root = tree.getroot()
+    who = f"format {format_name}" if format_name else "the schema"
+    expected = schema.roots
+    wants = ("one of " if len(expected) > 1 else "") + _readable_names(expected)
+    return Problem(
+        code="xsd.wrong_root",
+        message=f"the document is a {_readable_names([root.tag])}, but {who} expects {wants}",
+        file=source,
+        line=root.sourceline,
+    )
+
+
+def _is_wrong_root(entry: etree._LogEntry) -> bool:
+    """True for libxml2's "no matching global declaration" on the document element itself.
+
+    The same error type also marks an undeclared element under a strict
+    wildcard deeper down, which is an ordinary ``xsd.invalid``.
+    """
+    is_root = entry.path is not None and entry.path.count("/") == 1
+    return bool(entry.type == etree.ErrorTypes.SCHEMAV_CVC_ELT_1 and is_root)
+
+
+def validate(
+    tree: etree._ElementTree,
+    schema: Schema,
+    *,
+    source: str,
+    format_name: str | None = None,
+    limit: int = PROBLEM_LIMIT,
+) -> list[Problem]:
+    """The schema violations in ``tree`` as problems (code ``xsd.invalid``), capped.
+
+    libxml2 validates the whole document; the first ``limit`` violations
+    become problems with line and readable path, the rest are counted in one
+    ``problems.truncated`` problem (see :func:`~koppel.documents.cap_problems`).
+    A root element the schema does not declare gives one ``xsd.wrong_root``
+    problem instead, naming the root found and the one(s) expected.
 
     Args:
         tree: A document parsed with :func:`koppel.formats.xml.parse_xml`.
         schema: A schema from :func:`load_schema`.
         source: Name of the file or message, recorded on each problem.
+        format_name: The format the document was given to, named in ``xsd.wrong_root``.
+        limit: How many violations to report one by one.
 
     Returns:
         An empty list when the document is valid.
@@ -76,13 +163,20 @@ def validate(tree: etree._ElementTree, schema: etree.XMLSchema, *, source: str) 
         if schema.validate(tree):
             return []
         entries = list(schema.error_log)
-    return [
-        Problem(
-            code="xsd.invalid",
-            message=entry.message,
-            file=source,
-            line=entry.line or None,
-            field=_readable_path(tree, entry.path),
-        )
-        for entry in entries
-    ]
+    if any(_is_wrong_root(entry) for entry in entries):
+        return [_wrong_root(tree, schema, source, format_name)]
+    paths = ReadablePaths(tree)
+    # Paths only for the problems kept: the others are only counted.
+    kept = [_problem(entry, source, paths.readable(entry.path)) for entry in entries[:limit]]
+    counted = [_problem(entry, source, None) for entry in entries[limit:]]
+    return cap_problems(kept + counted, limit)
+
+
+def _problem(entry: etree._LogEntry, source: str, field: str | None) -> Problem:
+    return Problem(
+        code="xsd.invalid",
+        message=entry.message,
+        file=source,
+        line=entry.line or None,
+        field=field,
+    )

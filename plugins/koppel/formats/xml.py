@@ -3,7 +3,8 @@
 Partners send us files we did not write, so the parser trusts nothing: no
 DTDs at all (defusedxml's ``forbid_dtd`` stance, which rules out entity bombs
 and XXE in one stroke), no entity resolution, no network, libxml2's default
-size limits (``huge_tree=False``) and our own byte limit checked before a
+size limits (``huge_tree=False``: 256 levels of nesting, 10,000,000 bytes per
+text or value, reported in our words) and our own byte limit checked before a
 single byte is parsed. Every refusal is a :class:`XmlDocumentError` carrying
 one :class:`~koppel.documents.Problem`, so the caller can store the message
 with a clear reason instead of crashing.
@@ -30,6 +31,25 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 )
 
 
+# libxml2 words its safety limits as advice to lift them ("use XML_PARSE_HUGE
+# option"). A partner cannot act on that and we will not lift them, so each
+# limit is said in our words: what is too big, and the limit it broke.
+_DEPTH = re.compile(r"Excessive depth in document: (\d+)")
+_TOO_LONG: tuple[tuple[str, str], ...] = (
+    ("Text node too long", "a text is longer than the limit of 10,000,000 bytes"),
+    ("AttValue length too long", "an attribute value is longer than the limit of 10,000,000 bytes"),
+    (
+        "Buffer size limit exceeded",
+        "an attribute value, CDATA section or processing instruction is longer than "
+        "the limit of 10,000,000 bytes",
+    ),
+    ("Comment too big", "a comment is longer than the limit of 10,000,000 bytes"),
+    ("CData section too big", "a CDATA section is longer than the limit of 10,000,000 bytes"),
+    ("too big found", "a processing instruction is longer than the limit of 10,000,000 bytes"),
+    ("Name too long", "an element or attribute name is longer than the limit of 50,000 bytes"),
+)
+
+
 class XmlDocumentError(FatalSyncError):
     """A document that must not or cannot be parsed; ``problem`` says why and where."""
 
@@ -40,6 +60,22 @@ class XmlDocumentError(FatalSyncError):
 
 def _refuse(code: str, message: str, source: str, line: int | None = None) -> XmlDocumentError:
     return XmlDocumentError(Problem(code=code, message=message, file=source, line=line))
+
+
+def _parse_refusal(exc: etree.XMLSyntaxError, source: str) -> XmlDocumentError:
+    """libxml2's complaint as one problem with its line; a broken limit in our words."""
+    text = str(exc.msg)
+    depth = _DEPTH.search(text)
+    if depth:
+        message = f"elements are nested deeper than the limit of {int(depth[1]):,} levels"
+        return _refuse("xml.too_deep", message, source, exc.lineno)
+    for needle, message in _TOO_LONG:
+        if needle in text:
+            return _refuse("xml.too_long", message, source, exc.lineno)
+    if exc.code == etree.ErrorTypes.ERR_RESOURCE_LIMIT or "XML_PARSE_HUGE" in text:
+        message = "the document exceeds a size limit of the XML parser"
+        return _refuse("xml.limit", message, source, exc.lineno)
+    return _refuse("xml.syntax", text, source, exc.lineno)
 
 
 def _new_parser() -> etree.XMLParser:
@@ -117,7 +153,8 @@ def parse_xml(
 
     Raises:
         XmlDocumentError: With code ``xml.too_large``, ``xml.encoding``,
-            ``xml.doctype`` or ``xml.syntax``.
+            ``xml.doctype``, ``xml.too_deep``, ``xml.too_long``, ``xml.limit``
+            or ``xml.syntax``.
     """
     if len(data) > max_bytes:
         message = f"document is {len(data)} bytes, more than the limit of {max_bytes}"
@@ -130,7 +167,7 @@ def parse_xml(
     try:
         root = etree.fromstring(data, _new_parser())
     except etree.XMLSyntaxError as exc:
-        raise _refuse("xml.syntax", str(exc.msg), source, exc.lineno) from exc
+        raise _parse_refusal(exc, source) from exc
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise _refuse("xml.doctype", "DOCTYPE declarations are not allowed", source, 1)

@@ -160,3 +160,66 @@ def test_a_valid_document_keeps_source_lines() -> None:
     tree = parse_xml(b'<?xml version="1.0"?>\n<a>\n  <b>1</b>\n</a>\n', source="ok.xml")
     (b,) = tree.getroot()
     assert b.sourceline == 3
+
+
+def test_nesting_deeper_than_256_levels_is_refused_in_our_words() -> None:
+    data = b'<?xml version="1.0"?>\n' + b"<a>\n" * 300 + b"</a>" * 300
+    error = _refusal(data)
+    assert error.problem.code == "xml.too_deep"
+    assert error.problem.message == "elements are nested deeper than the limit of 256 levels"
+    assert error.problem.line == 258  # the 257th <a>, after the declaration line
+    assert "XML_PARSE_HUGE" not in str(error)
+
+
+def test_256_levels_of_nesting_are_allowed() -> None:
+    parse_xml(b"<a>" * 256 + b"</a>" * 256, source="deep.xml")
+
+
+def test_a_too_deep_document_read_by_a_format_yields_only_that_problem() -> None:
+    data = b'<Orders xmlns="urn:koppel:itsperfect:order:1">' + b"<Order>" * 300
+    result = default_registry().get("itsperfect.order").read(data, source="deep.xml")
+    assert [(p.code, p.line) for p in result.problems] == [("xml.too_deep", 1)]
+
+
+_TEN_MILLION_AND_ONE = b"x" * 10_000_001
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            b"<a>" + _TEN_MILLION_AND_ONE + b"</a>",
+            "a text is longer than the limit of 10,000,000 bytes",
+        ),
+        (
+            b'<a b="' + _TEN_MILLION_AND_ONE + b'"/>',
+            "an attribute value, CDATA section or processing instruction is longer than "
+            "the limit of 10,000,000 bytes",
+        ),
+        (
+            b"<a><![CDATA[" + _TEN_MILLION_AND_ONE + b"]]></a>",
+            "an attribute value, CDATA section or processing instruction is longer than "
+            "the limit of 10,000,000 bytes",
+        ),
+        (
+            b"<a><!--" + _TEN_MILLION_AND_ONE + b"--></a>",
+            "a comment is longer than the limit of 10,000,000 bytes",
+        ),
+        (
+            b"<" + b"a" * 50_001 + b"/>",
+            "an element or attribute name is longer than the limit of 50,000 bytes",
+        ),
+    ],
+    ids=["text", "attribute", "cdata", "comment", "name"],
+)
+def test_a_value_beyond_the_parser_limits_is_refused_in_our_words(
+    data: bytes, message: str
+) -> None:
+    # Each fits the default 10 MiB file limit, so the parser's own limit is what refuses it.
+    error = _refusal(data)
+    assert (error.problem.code, error.problem.message, error.problem.line) == (
+        "xml.too_long",
+        message,
+        1,
+    )
+    assert "XML_PARSE_HUGE" not in str(error)

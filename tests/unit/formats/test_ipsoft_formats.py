@@ -165,7 +165,12 @@ def test_a_soap_fault_is_not_a_list_response() -> None:
 </soap:Fault></soap:Body></soap:Envelope>"""
     result = _format("ipsoft.prices").read(data, source="f")
     assert result.documents == []
-    assert [p.code for p in result.problems] == ["xsd.invalid"]
+    (problem,) = result.problems
+    assert problem.code == "xsd.wrong_root"
+    assert problem.message.startswith(
+        "the document is a <Fault> in namespace http://schemas.xmlsoap.org/soap/envelope/, "
+        "but format ipsoft.prices expects one of <ListCustomersRequest>, "
+    )
 
 
 def _order(**changes: object) -> Order:
