@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,28 +30,6 @@ pytestmark = pytest.mark.integration
 BINARY = bytes(range(256)) * 2 + b"\x00\xff"
 CONN = "acme"
 FLOW = "orders"
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    """A migrated SQLite store in a temporary file."""
-    engine = create_store_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(params=["postgres", "sqlite"])
-def any_engine(request: pytest.FixtureRequest) -> Engine:
-    """The store's engine on each supported database in turn."""
-    name = "store_engine" if request.param == "postgres" else "sqlite_engine"
-    engine: Engine = request.getfixturevalue(name)
-    return engine
-
-
-@pytest.fixture
-def any_store(any_engine: Engine) -> MessageStore:
-    return MessageStore(any_engine)
 
 
 def _scalar(engine: Engine, query: Select[tuple[int]]) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from koppel.documents import Problem
+from koppel.documents import Problem, cap_problems
 from koppel.store.statuses import AttemptOutcome, Direction, MessageStatus
 
 
@@ -101,8 +101,12 @@ class DeliveryAttempt:
 
 
 def dump_problems(problems: list[Problem]) -> list[dict[str, Any]]:
-    """Problems as the plain JSON the ``problems`` column holds."""
-    return [problem.model_dump(mode="json") for problem in problems]
+    """Problems as the plain JSON the ``problems`` column holds: the first 100 and a count.
+
+    Every write of problems goes through here, so what one message costs the
+    store stays bounded whatever a partner sends.
+    """
+    return [problem.model_dump(mode="json") for problem in cap_problems(problems)]
 
 
 def _summary_fields(row: RowMapping) -> dict[str, Any]:
