@@ -297,6 +297,14 @@ def test_get_order_returns_the_created_order_or_none(ipsoft_server: IPSoftServer
     assert hook.get_order("LNB-999999") is None
 
 
+def test_order_number_is_found_by_the_portal_reference(ipsoft_server: IPSoftServer) -> None:
+    """What recovers a number whose recording a crash lost (GetOrder is keyed by reference)."""
+    hook = IPSoftHook(CONN_ID)
+    created = hook.create_order(_order_request("LNB-100047"))
+    assert hook.order_number("LNB-100047") == created.order_number
+    assert hook.order_number("LNB-999999") is None
+
+
 def test_a_retry_after_a_timeout_finds_the_order_instead_of_creating_another(
     ipsoft_server: IPSoftServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
