@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -27,19 +27,9 @@ _STEP = re.compile(
 )
 
 
-def _local(element: etree._Element) -> str:
-    return str(etree.QName(element).localname)
-
-
-def _named_key(element: etree._Element) -> tuple[str | None, str] | None:
-    """How libxml2 names ``element`` in a path step, or None when it writes ``*``.
-
-    An element in a default namespace (no prefix) is written ``*`` and counted
-    among all element siblings; others by ``prefix:name`` or plain ``name``.
-    """
-    if element.prefix is None and etree.QName(element).namespace is not None:
-        return None
-    return (element.prefix, _local(element))
+def _local(tag: str) -> str:
+    """``Orders`` for ``{urn:…}Orders``: plain string work, no QName per element."""
+    return tag.rpartition("}")[2]
 
 
 @dataclass
@@ -49,32 +39,41 @@ class _Children:
     elements: list[etree._Element]
     steps: list[str]
     """The readable step of each child: ``name``, or ``name[n]`` when the name repeats."""
-    named: dict[tuple[str | None, str], list[int]]
-    """Positions in ``elements`` per libxml2 step name, for ``prefix:name[n]`` steps."""
+    _named: dict[tuple[str | None, str], list[int]] | None = field(default=None, init=False)
 
     @classmethod
     def of(cls, parent: etree._Element) -> _Children:
         """Index ``parent``'s element children (comments and PIs are no path steps)."""
         elements = [child for child in parent if isinstance(child.tag, str)]
-        totals = Counter(child.tag for child in elements)
+        tags = [child.tag for child in elements]
+        totals = Counter(tags)
         seen: Counter[str] = Counter()
         steps: list[str] = []
-        named: dict[tuple[str | None, str], list[int]] = {}
-        for position, child in enumerate(elements):
-            seen[child.tag] += 1
-            repeated = totals[child.tag] > 1
-            steps.append(f"{_local(child)}[{seen[child.tag]}]" if repeated else _local(child))
-            key = _named_key(child)
-            if key is not None:
-                named.setdefault(key, []).append(position)
-        return cls(elements, steps, named)
+        for tag in tags:
+            seen[tag] += 1
+            steps.append(f"{_local(tag)}[{seen[tag]}]" if totals[tag] > 1 else _local(tag))
+        return cls(elements, steps)
 
     def position(self, prefix: str | None, name: str, index: int) -> int | None:
         """Position in ``elements`` of the child a libxml2 step names, or None."""
-        candidates = (
-            range(len(self.elements)) if name == "*" else self.named.get((prefix, name), [])
-        )
-        return candidates[index - 1] if 0 < index <= len(candidates) else None
+        candidates = range(len(self.elements)) if name == "*" else self.named().get((prefix, name))
+        return candidates[index - 1] if candidates and 0 < index <= len(candidates) else None
+
+    def named(self) -> dict[tuple[str | None, str], list[int]]:
+        """Positions per ``prefix:name`` step, built on the first such step.
+
+        libxml2 writes ``*`` for an element in a default namespace and counts
+        it among all element siblings; only other elements have a name step.
+        Common documents use a default namespace, so this is rarely needed.
+        """
+        if self._named is None:
+            self._named = {}
+            for position, child in enumerate(self.elements):
+                in_default_namespace = child.prefix is None and child.tag.startswith("{")
+                if not in_default_namespace:
+                    key = (child.prefix, _local(child.tag))
+                    self._named.setdefault(key, []).append(position)
+        return self._named
 
 
 @dataclass
@@ -133,8 +132,9 @@ class ReadablePaths:
             return None
         index = int(step["index"] or 1)
         if not head:
-            is_root = step["name"] in ("*", _local(self._root)) and index == 1
-            return _Resolved(self._root, f"/{_local(self._root)}") if is_root else None
+            local = _local(self._root.tag)
+            is_root = step["name"] in ("*", local) and index == 1
+            return _Resolved(self._root, f"/{local}") if is_root else None
         if parent is None:
             return None
         children = parent.child_index()
