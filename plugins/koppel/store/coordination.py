@@ -221,18 +221,18 @@ class RunCoordination:
             )
 
     def waiting_counts(self, *, connection_id: str, flow: str) -> dict[MessageStatus, int]:
-        """How many of the flow's messages wait in each unfinished status (failed, held, …)."""
-        waiting = [
-            MessageStatus.RECEIVED,
-            MessageStatus.PENDING,
-            MessageStatus.FAILED,
-            MessageStatus.HELD,
-        ]
+        """How many of the flow's inbound messages wait in each unfinished status (failed, held, …).
+
+        Inbound only: an outbound copy waits with its inbound message and is
+        retried with it, so counting both would count one order twice.
+        """
+        waiting = [MessageStatus.RECEIVED, MessageStatus.FAILED, MessageStatus.HELD]
         query = (
             select(messages.c.status, func.count())
             .where(
                 messages.c.connection_id == connection_id,
                 messages.c.flow == flow,
+                messages.c.direction == Direction.IN.value,
                 messages.c.status.in_([s.value for s in waiting]),
             )
             .group_by(messages.c.status)
