@@ -110,7 +110,7 @@ def test_migration_0002_applies_on_top_of_0001_and_twice_is_a_no_op(
     )
     migrate(engine)
 
-    assert _versions(engine) == ["0002"]
+    assert _versions(engine) == ["0003"]
     assert set(inspect(engine).get_table_names()) >= MASTER_TABLES
     assert MessageStore(engine).get(message_id).source_name == "kept.xml"
     assert MasterDataStore(engine).stock(CONN) == {"A": Decimal(1)}

@@ -6,9 +6,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
 
 from koppel.documents import Problem, Severity
-from koppel.store import AttemptOutcome, MessageStatus, MessageStore
+from koppel.store import AttemptOutcome, MessageStatus, MessageStore, migrate
+from koppel.store.migrate import MIGRATIONS_DIR
 
 pytestmark = pytest.mark.integration
 
@@ -152,3 +156,22 @@ def test_a_message_stores_its_first_hundred_problems_and_a_count(any_store: Mess
     assert stored[-1].code == "problems.truncated"
     assert "7,900 more" in stored[-1].message
     assert stored[-1].severity is Severity.ERROR
+
+
+def test_migration_0003_counts_earlier_rejections_as_alerted(any_engine: Engine) -> None:
+    """A store upgraded in place must not alert again about what its old runs alerted."""
+    store = MessageStore(any_engine)
+    rejected = _receive(store, "old-bad.xml")
+    store.update(rejected, status=MessageStatus.REJECTED)
+    waiting = _receive(store, "old-new.xml")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with any_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+
+    migrate(any_engine)
+
+    assert store.get(rejected).alerted_at is not None
+    assert store.get(waiting).alerted_at is None
+    assert store.claim_owed_alerts(connection_id=CONN, flow=FLOW, run_id="r", lease_seconds=9) == []

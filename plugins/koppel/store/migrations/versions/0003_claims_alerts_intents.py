@@ -25,11 +25,10 @@ depends_on = None
 
 def upgrade() -> None:
     """Add the four columns and the index; mark earlier rejections as alerted."""
-    with op.batch_alter_table("messages") as batch:
-        batch.add_column(sa.Column("claimed_by", sa.String(250), nullable=True))
-        batch.add_column(sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("alerted_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("disposal", sa.Text(), nullable=True))
+    op.add_column("messages", sa.Column("claimed_by", sa.String(250), nullable=True))
+    op.add_column("messages", sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("messages", sa.Column("alerted_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("messages", sa.Column("disposal", sa.Text(), nullable=True))
     op.create_index("ix_messages_parent_id", "messages", ["parent_id"])
     op.execute(
         "UPDATE messages SET alerted_at = updated_at WHERE status = 'rejected' AND direction = 'in'"
@@ -37,10 +36,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop the index and the four columns."""
+    """Drop the index and the four columns.
+
+    Plain ``ALTER TABLE … DROP COLUMN`` (SQLite 3.35+ has it): a batch copy of
+    ``messages`` would have to drop a table other tables' foreign keys point at.
+    """
     op.drop_index("ix_messages_parent_id", table_name="messages")
-    with op.batch_alter_table("messages") as batch:
-        batch.drop_column("disposal")
-        batch.drop_column("alerted_at")
-        batch.drop_column("claimed_until")
-        batch.drop_column("claimed_by")
+    for column in ("disposal", "alerted_at", "claimed_until", "claimed_by"):
+        op.drop_column("messages", column)
