@@ -6,6 +6,7 @@ Airflow): good and bad files, hostile XML, reruns and crashes between steps.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -130,7 +131,11 @@ def assert_valid_monta(path: Path) -> etree._ElementTree:
 
 
 def test_good_files_are_delivered_and_bad_ones_rejected(
-    store: MessageStore, acme: ConnectionConfig, orders: FlowConfig, folders: Folders
+    store: MessageStore,
+    acme: ConnectionConfig,
+    orders: FlowConfig,
+    folders: Folders,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     folders.drop("order_1.xml", samples.good_order("1001", channel="webshop", lines=3))
     folders.drop("order_2.xml", samples.good_order("1002", channel="wholesale", lines=2))
@@ -138,8 +143,14 @@ def test_good_files_are_delivered_and_bad_ones_rejected(
     folders.drop("order_4.xml", samples.xsd_violation())
     folders.drop("order_5.xml", samples.unknown_value())
     folders.drop("notes.txt", b"not an order")
+    # Airflow's logging set-up replaces the root handlers when the hooks first load it.
+    task_log = logging.getLogger("koppel.pipeline.process")
+    task_log.addHandler(caplog.handler)
 
-    run(store, acme, orders)
+    try:
+        run(store, acme, orders)
+    finally:
+        task_log.removeHandler(caplog.handler)
 
     assert folders.names(folders.target) == ["acme_order_1001.xml", "acme_order_1002.xml"]
     for name in folders.names(folders.target):
@@ -167,6 +178,13 @@ def test_good_files_are_delivered_and_bad_ones_rejected(
     assert by_source["order_1.xml"].payload == (folders.archive / "order_1.xml").read_bytes()
     report = (folders.error / "order_4.xml.problems.txt").read_text()
     assert "xsd." in report
+    # The task log names each rejected document and why, not just a count.
+    logged = [r.getMessage() for r in caplog.records if r.name == "koppel.pipeline.process"]
+    for name in ("order_3.xml", "order_4.xml", "order_5.xml"):
+        message = by_source[name]
+        (line,) = [x for x in logged if x.startswith(f"message {message.id} (")]
+        assert "rejected: " in line
+        assert message.problems[0].message.split(":")[0] in line
 
 
 def test_rerun_delivers_nothing_twice(
