@@ -174,7 +174,7 @@ def _messages(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from koppel.store import Direction, MessageStatus
+    from koppel.store import Direction
 
     store = _open_store(args.store_url)
     message = store.get(args.message_id)
@@ -184,7 +184,7 @@ def _replay(args: argparse.Namespace) -> int:
             f"replay its inbound message {message.parent_id}"
         )
         return EXIT_USAGE
-    store.update(message.id, status=MessageStatus.RECEIVED, problems=[])
+    store.requeue(message.id)
     print(
         f"message {message.id} queued: the next run of {message.connection_id}__{message.flow} "
         "processes it again, with every check"

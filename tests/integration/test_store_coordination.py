@@ -175,3 +175,21 @@ def test_migration_0003_counts_earlier_rejections_as_alerted(any_engine: Engine)
     assert store.get(rejected).alerted_at is not None
     assert store.get(waiting).alerted_at is None
     assert store.claim_owed_alerts(connection_id=CONN, flow=FLOW, run_id="r", lease_seconds=9) == []
+
+
+def test_a_replayed_message_rejected_again_is_owed_a_new_alert(any_store: MessageStore) -> None:
+    message_id = _receive(any_store)
+    any_store.update(message_id, status=MessageStatus.REJECTED)
+    any_store.mark_alerted([message_id])
+
+    any_store.requeue(message_id)
+    requeued = any_store.get(message_id)
+    assert (requeued.status, requeued.problems, requeued.alerted_at) == (
+        MessageStatus.RECEIVED,
+        [],
+        None,
+    )
+    any_store.update(message_id, status=MessageStatus.REJECTED)
+
+    owed = any_store.claim_owed_alerts(connection_id=CONN, flow=FLOW, run_id="r", lease_seconds=9)
+    assert [m.id for m in owed] == [message_id]

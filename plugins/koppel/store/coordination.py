@@ -220,6 +220,25 @@ class RunCoordination:
                 .values(alerted_at=utc_now(), claimed_by=None, claimed_until=None)
             )
 
+    def requeue(self, message_id: int) -> None:
+        """Put an inbound message back for the next run, as new: no problems, no alert owed yet.
+
+        A user's replay: if the checks reject it again, that is news worth a new alert.
+        """
+        with self._transaction() as conn:
+            conn.execute(
+                update(messages)
+                .where(messages.c.id == message_id)
+                .values(
+                    status=MessageStatus.RECEIVED.value,
+                    problems=[],
+                    alerted_at=None,
+                    claimed_by=None,
+                    claimed_until=None,
+                    updated_at=utc_now(),
+                )
+            )
+
     def waiting_counts(self, *, connection_id: str, flow: str) -> dict[MessageStatus, int]:
         """How many of the flow's inbound messages wait in each unfinished status (failed, held, …).
 
