@@ -291,9 +291,15 @@ def test_attempts_are_numbered_per_message(any_store: MessageStore) -> None:
     one = _outbound(any_store, None, "k1")
     two = _outbound(any_store, None, "k2")
 
-    assert any_store.record_attempt(one, target="ftp:/out", outcome="failed", error="timeout") == 1
-    assert any_store.record_attempt(two, target="ftp:/out", outcome="delivered") == 1
-    assert any_store.record_attempt(one, target="ftp:/out", outcome="already_present") == 2
+    assert any_store.start_attempt(one, target="ftp:/out") == 1
+    any_store.finish_attempt(
+        one, 1, outcome=AttemptOutcome.FAILED, status=MessageStatus.FAILED, error="timeout"
+    )
+    assert any_store.start_attempt(two, target="ftp:/out") == 1
+    assert any_store.start_attempt(one, target="ftp:/out") == 2
+    any_store.finish_attempt(
+        one, 2, outcome=AttemptOutcome.ALREADY_PRESENT, status=MessageStatus.DELIVERED
+    )
 
     attempts = any_store.attempts(one)
     assert [(a.attempt_no, a.outcome, a.error) for a in attempts] == [
@@ -301,10 +307,13 @@ def test_attempts_are_numbered_per_message(any_store: MessageStore) -> None:
         (2, AttemptOutcome.ALREADY_PRESENT, None),
     ]
     assert all(a.finished_at >= a.started_at for a in attempts)
-    with pytest.raises(ValueError, match="exploded"):
-        any_store.record_attempt(one, target="ftp:/out", outcome="exploded")
+    assert any_store.get(one).status is MessageStatus.DELIVERED
+    with pytest.raises(StoreError, match="has no delivery attempt 3"):
+        any_store.finish_attempt(
+            one, 3, outcome=AttemptOutcome.DELIVERED, status=MessageStatus.DELIVERED
+        )
     with pytest.raises(StoreError, match="does not exist"):
-        any_store.record_attempt(999_999, target="ftp:/out", outcome="delivered")
+        any_store.start_attempt(999_999, target="ftp:/out")
 
 
 def test_watermarks_are_kept_per_connection_and_flow(any_store: MessageStore) -> None:

@@ -132,11 +132,12 @@ def _deliver(run: FlowRun, out: Message) -> list[Problem]:
     cut_short = run.store.unfinished_attempt(out.id)
     attempt = cut_short.attempt_no if cut_short else run.store.start_attempt(out.id, target=where)
     receipt: str | None = None
+    outcome = AttemptOutcome.DELIVERED
     try:
         destination = run.destination(endpoint)
         if isinstance(destination, FileDestination):
             resumed = cut_short is not None and cut_short.outcome is AttemptOutcome.STAGED
-            _send_file(run, destination, out, attempt, resumed=resumed)
+            outcome = _send_file(run, destination, out, attempt, resumed=resumed)
         else:
             receipt = destination.deliver(out.target_name or "", out.payload)
             failpoint("deliver.sent")
@@ -163,7 +164,7 @@ def _deliver(run: FlowRun, out: Message) -> list[Problem]:
     run.store.finish_attempt(
         out.id,
         attempt,
-        outcome=AttemptOutcome.DELIVERED,
+        outcome=outcome,
         status=MessageStatus.DELIVERED,
         # Where the document ended up: the target's own id for it (an ERP order number).
         disposition=None if receipt is None else f"{endpoint.transport}:{receipt}",
@@ -173,19 +174,20 @@ def _deliver(run: FlowRun, out: Message) -> list[Problem]:
 
 def _send_file(
     run: FlowRun, destination: FileDestination, out: Message, attempt: int, *, resumed: bool
-) -> None:
+) -> AttemptOutcome:
     """Stage, record the upload as complete, publish; or settle a staged upload after a crash."""
     target = out.target_name or ""
     if resumed:
         destination.settle(target, out.payload)
-        return
+        return AttemptOutcome.DELIVERED
     if not destination.stage(target, out.payload):
-        destination.settle(target, out.payload)  # already there, byte for byte
-        return
+        destination.settle(target, out.payload)
+        return AttemptOutcome.ALREADY_PRESENT  # the target had it, byte for byte
     run.store.stage_attempt(out.id, attempt)
     failpoint("deliver.staged")
     destination.publish(target)
     failpoint("deliver.published")
+    return AttemptOutcome.DELIVERED
 
 
 def _duplicate_problem(endpoint: Endpoint, item: Outbound, existing: Message) -> Problem:

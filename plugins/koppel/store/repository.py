@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -37,7 +36,7 @@ from koppel.store.schema import (
     utc_now,
     watermarks,
 )
-from koppel.store.statuses import AttemptOutcome, Direction, MessageStatus
+from koppel.store.statuses import Direction, MessageStatus
 
 
 class StoreConflictError(StoreError):
@@ -345,42 +344,6 @@ class MessageStore(RunCoordination):
             _update_message(conn, message_id, {"disposition": disposition, "disposal": None})
 
     # -- delivery attempts -------------------------------------------------------------------
-
-    def record_attempt(
-        self,
-        message_id: int,
-        *,
-        target: str,
-        outcome: AttemptOutcome | str,
-        error: str | None = None,
-        started_at: datetime | None = None,
-    ) -> int:
-        """Record one delivery attempt and return its number (1 for the first).
-
-        ``started_at`` defaults to now, for callers that only record the result.
-        """
-        outcome_value = AttemptOutcome(outcome).value
-        finished_at = utc_now()
-        with self._transaction() as conn:
-            _lock_message(conn, message_id, messages.c.id)
-            previous = conn.execute(
-                select(func.max(delivery_attempts.c.attempt_no)).where(
-                    delivery_attempts.c.message_id == message_id
-                )
-            ).scalar_one()
-            attempt_no = int(previous or 0) + 1
-            conn.execute(
-                insert(delivery_attempts).values(
-                    message_id=message_id,
-                    attempt_no=attempt_no,
-                    target=target,
-                    outcome=outcome_value,
-                    error=error,
-                    started_at=started_at or finished_at,
-                    finished_at=finished_at,
-                )
-            )
-        return attempt_no
 
     def attempts(self, message_id: int) -> list[DeliveryAttempt]:
         """Return a message's delivery attempts, first attempt first."""
