@@ -40,7 +40,8 @@ from koppel.store import Direction, MessageStatus, MessageStore, create_store_en
 
 RESULTS = Path(__file__).resolve().parent / "chaos.json"
 FILES, BAD_FILES, PORTAL_ORDERS = 1000, 12, 200
-KILLS_PER_FLOW = 12
+KILLS_PER_FLOW = 15
+MAX_RUNS = 150
 MAX_FILE_BYTES = 50_000
 SKUS = (
     "JL-DRESS-001-BLK-M",
@@ -78,7 +79,7 @@ vars:
 alert_emails: [ops@acme.example]
 flows:
   orders:
-    batch_size: 250
+    batch_size: 40
     max_file_bytes: {max_bytes}
     source:
       stable_seconds: 0
@@ -186,22 +187,24 @@ class Chaos:
         return line.split()[2]
 
     def kill_and_recover(self, connection: str, points: tuple[str, ...]) -> None:
-        """Kill runs at random steps until enough kills landed, then run until all is done."""
+        """Run until all is done, every run armed at a random step until enough kills landed.
+
+        Kills can only land while work is left (a failpoint on a step nobody
+        reaches never fires), so the work is spread over small batches.
+        """
         number, kills = 1, 0
-        while kills < KILLS_PER_FLOW:
-            point = self.rng.choice(points)
-            hit = self.rng.randint(1, 40)
-            state = self.run(connection, f"chaos__{number}", f"{point}:{hit}")
-            if state == "killed":
+        for _ in range(MAX_RUNS):
+            armed = kills < KILLS_PER_FLOW
+            failpoint = f"{self.rng.choice(points)}:{self.rng.randint(1, 30)}" if armed else None
+            state = self.run(connection, f"chaos__{number}", failpoint)
+            if state == "killed" and failpoint:
                 kills += 1
-                self.kills[f"{connection}:{point}"] += 1
-            else:
-                number += 1  # a finished run; a killed one is retried under its own id
-        for _ in range(12):
+                self.kills[f"{connection}:{failpoint.split(':')[0]}"] += 1
+                continue  # retried under the same run id, as Airflow retries a task
             number += 1
-            if self.run(connection, f"chaos__{number}") == "success" and self._settled(connection):
+            if state == "success" and self._settled(connection):
                 return
-        raise RuntimeError(f"{connection} did not settle after the kills")
+        raise RuntimeError(f"{connection} did not settle within {MAX_RUNS} runs")
 
     def _settled(self, connection: str) -> bool:
         messages = self.store.find(connection_id=connection, flow="orders", direction=Direction.IN)
@@ -211,7 +214,7 @@ class Chaos:
         if connection == "itsperfect_acme":
             inbound = self.sftp.root / "acme" / "itsperfect" / "orders"
             return not any(p.is_file() for p in inbound.iterdir())
-        return True
+        return all(self.portal.state.orders[ref].status == "exported" for ref in self.orders)
 
     def _collect(self) -> None:
         target = self.sftp.root / "acme" / "monta" / "orders"
