@@ -1,7 +1,8 @@
 """``make chaos``: kill flow runs at random steps; check nothing was lost, doubled or unalerted.
 
-1,000 order files (a few of them bad) go from IT's Perfect to Monta over SFTP,
-and 200 portal orders from Le New Black to IPSoft, while runs are killed with
+1,000 order files (a few of them bad) go from IT's Perfect to Monta over SFTP
+in batches of 40, and 200 portal orders, arriving a few before each run, from
+Le New Black to IPSoft, while runs are killed with
 SIGKILL at random failpoints (``koppel.faults``) and random points of the
 batch. A killed run is retried under the same run id, as Airflow retries a
 task; a run that finishes is followed by the next one. Once enough runs were
@@ -41,6 +42,8 @@ from koppel.store import Direction, MessageStatus, MessageStore, create_store_en
 RESULTS = Path(__file__).resolve().parent / "chaos.json"
 FILES, BAD_FILES, PORTAL_ORDERS = 1000, 12, 200
 KILLS_PER_FLOW = 15
+#: Portal orders arrive in waves of this many, one wave before each run, as orders come in.
+ORDER_WAVE = 8
 MAX_RUNS = 150
 MAX_FILE_BYTES = 50_000
 SKUS = (
@@ -50,24 +53,26 @@ SKUS = (
     "JL-JEANS-077-IND-28",
     "JL-COAT-230-CAM-M",
 )
-FILE_POINTS = (
-    "receive.stored",
-    "process.decided",
-    "deliver.staged",
-    "deliver.published",
-    "process.delivered",
-    "acknowledge.intended",
-    "acknowledge.reported",
-    "acknowledge.moved",
-    "alert.sent",
-)
-API_POINTS = (
-    "receive.stored",
-    "process.decided",
-    "deliver.sent",
-    "process.delivered",
-    "finish.marked_exported",
-)
+#: Each failpoint with how many times a run may pass it before it fires: a step taken
+#: once per file or order may fire anywhere in a batch, one taken once per run only first.
+FILE_POINTS = {
+    "receive.stored": 30,
+    "process.decided": 30,
+    "deliver.staged": 30,
+    "deliver.published": 30,
+    "process.delivered": 30,
+    "acknowledge.intended": 30,
+    "acknowledge.reported": 1,
+    "acknowledge.moved": 30,
+    "alert.sent": 1,
+}
+API_POINTS = {
+    "receive.stored": ORDER_WAVE,
+    "process.decided": ORDER_WAVE,
+    "deliver.sent": ORDER_WAVE,
+    "process.delivered": ORDER_WAVE,
+    "finish.marked_exported": ORDER_WAVE,
+}
 ACME = """\
 extends: _itsperfect_monta
 name: Acme Fashion
@@ -152,14 +157,20 @@ class Chaos:
         for sku in SKUS:
             self.ipsoft.state.put(Product(article_id=f"A-{sku}", name=sku, sku=sku))
         self.portal.seed_demo()
-        self.orders = {f"LNB-{300000 + n}" for n in range(PORTAL_ORDERS)}
-        for n, reference in enumerate(sorted(self.orders)):
+        self.arriving = [f"LNB-{300000 + n}" for n in range(PORTAL_ORDERS)]
+        self.orders = {"LNB-100045", "LNB-100047"}  # the demo's exportable ones; two are held
+
+    def _next_wave(self) -> None:
+        """The next few portal orders come in."""
+        wave, self.arriving = self.arriving[:ORDER_WAVE], self.arriving[ORDER_WAVE:]
+        for reference in wave:
+            n = int(reference.removeprefix("LNB-"))
             customer = ("C10023", "C10031")[n % 2]
             sku = SKUS[n % len(SKUS)]
             self.portal.add_order(
                 reference, customer_id=customer, lines=[(sku, str(1 + n % 5), "49.95")]
             )
-        self.orders |= {"LNB-100045", "LNB-100047"}  # the demo's exportable ones; two are held
+            self.orders.add(reference)
 
     def run(self, connection: str, run_id: str, failpoint: str | None = None) -> str:
         """One flow run in a process of its own; ``killed``, ``success`` or ``failed``."""
@@ -186,7 +197,7 @@ class Chaos:
         (line,) = [x for x in result.stdout.splitlines() if x.startswith("RUN ")]
         return line.split()[2]
 
-    def kill_and_recover(self, connection: str, points: tuple[str, ...]) -> None:
+    def kill_and_recover(self, connection: str, points: dict[str, int]) -> None:
         """Run until all is done, every run armed at a random step until enough kills landed.
 
         Kills can only land while work is left (a failpoint on a step nobody
@@ -194,8 +205,11 @@ class Chaos:
         """
         number, kills = 1, 0
         for _ in range(MAX_RUNS):
+            if connection == "ipsoft_noordzee":
+                self._next_wave()
             armed = kills < KILLS_PER_FLOW
-            failpoint = f"{self.rng.choice(points)}:{self.rng.randint(1, 30)}" if armed else None
+            point = self.rng.choice(sorted(points))
+            failpoint = f"{point}:{self.rng.randint(1, points[point])}" if armed else None
             state = self.run(connection, f"chaos__{number}", failpoint)
             if state == "killed" and failpoint:
                 kills += 1
@@ -214,7 +228,8 @@ class Chaos:
         if connection == "itsperfect_acme":
             inbound = self.sftp.root / "acme" / "itsperfect" / "orders"
             return not any(p.is_file() for p in inbound.iterdir())
-        return all(self.portal.state.orders[ref].status == "exported" for ref in self.orders)
+        exported = all(self.portal.state.orders[r].status == "exported" for r in self.orders)
+        return exported and not self.arriving
 
     def _collect(self) -> None:
         target = self.sftp.root / "acme" / "monta" / "orders"
