@@ -34,6 +34,7 @@ from koppel.faults import ENV_VAR
 from koppel.sandbox import samples
 from koppel.sandbox.ipsoft import IPSoftServer, IPSoftState, Product, seed_demo
 from koppel.sandbox.lenewblack import LeNewBlackServer
+from koppel.sandbox.lenewblack.seed import demo_order_skus
 from koppel.sandbox.postgres import PostgresServer
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.sandbox.smtp_server import SMTPServer
@@ -46,13 +47,7 @@ KILLS_PER_FLOW = 15
 ORDER_WAVE = 8
 MAX_RUNS = 150
 MAX_FILE_BYTES = 50_000
-SKUS = (
-    "JL-DRESS-001-BLK-M",
-    "JL-DRESS-001-BLK-L",
-    "JL-BLOUSE-014-WHT-S",
-    "JL-JEANS-077-IND-28",
-    "JL-COAT-230-CAM-M",
-)
+SKUS = tuple(demo_order_skus())
 #: Each failpoint with how many times a run may pass it before it fires: a step taken
 #: once per file or order may fire anywhere in a batch, one taken once per run only first.
 FILE_POINTS = {

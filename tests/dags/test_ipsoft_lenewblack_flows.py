@@ -16,6 +16,7 @@ from sqlalchemy import or_, update
 
 from koppel.sandbox.ipsoft import IPSoftServer, Product
 from koppel.sandbox.lenewblack import LeNewBlackServer
+from koppel.sandbox.lenewblack.seed import demo_order_skus
 from koppel.store import Direction, MessageStatus, MessageStore
 from koppel.store.schema import messages
 from tests.fixtures.airflow_env import dag_bag
@@ -51,13 +52,7 @@ def noordzee(
     )
     (connections_dir / f"{CONNECTION}.yaml").write_text(MERCHANT)
     lenewblack_server.seed_demo()
-    for sku in (
-        "JL-DRESS-001-BLK-M",
-        "JL-DRESS-001-BLK-L",
-        "JL-BLOUSE-014-WHT-S",
-        "JL-JEANS-077-IND-28",
-        "JL-COAT-230-CAM-M",
-    ):
+    for sku in demo_order_skus():
         ipsoft_server.state.put(Product(article_id=f"A-{sku}", name=sku, sku=sku))
     return ipsoft_server, lenewblack_server
 

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from koppel.sandbox import samples
 from koppel.sandbox.ipsoft import IPSoftServer, Product
 from koppel.sandbox.lenewblack import LeNewBlackServer
+from koppel.sandbox.lenewblack.seed import demo_order_skus
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.sandbox.smtp_server import SMTPServer
 from koppel.store import Direction, MessageStatus, MessageStore
@@ -182,13 +183,7 @@ def noordzee_file(
     path = connections_dir / "ipsoft_noordzee.yaml"
     path.write_text(API_MERCHANT)
     lenewblack_server.seed_demo()
-    for sku in (
-        "JL-DRESS-001-BLK-M",
-        "JL-DRESS-001-BLK-L",
-        "JL-BLOUSE-014-WHT-S",
-        "JL-JEANS-077-IND-28",
-        "JL-COAT-230-CAM-M",
-    ):
+    for sku in demo_order_skus():
         ipsoft_server.state.put(Product(article_id=f"A-{sku}", name=sku, sku=sku))
     return path
 

@@ -43,6 +43,11 @@ def seed_demo(portal: LeNewBlackPortal) -> None:
         )
 
 
+def demo_order_skus() -> list[str]:
+    """The SKUs the demo's orders ask for: an ERP must know them before the orders can go in."""
+    return sorted({line[0] for order in _DEMO_ORDERS for line in order[4]})
+
+
 def _address(street: str, number: str, postal_code: str, city: str) -> dict[str, Any]:
     return {
         "street": street,
