@@ -68,14 +68,23 @@ class SFTPServer(LocalServer):
         username: str = "koppel",
         password: str = "koppel-sandbox",
         conn_id: str = "koppel_sandbox_sftp",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bind: str | None = None,
     ) -> None:
-        """Prepare (but do not start) a server serving ``root``."""
+        """Prepare (but do not start) a server serving ``root``.
+
+        ``host`` is the address clients are told to use; the server listens on
+        ``bind`` (default: ``host``) and ``port`` (default: a free one).
+        """
         self.root = Path(root)
         self.username = username
         self.password = password
         self.conn_id = conn_id
-        self.host = "127.0.0.1"
-        self.port = 0
+        self.host = host
+        self.port = port
+        self._bind = bind or host
         self.login_count = 0
         self._host_key = asyncssh.generate_private_key("ssh-ed25519")
         self._connections: set[asyncssh.SSHServerConnection] = set()
@@ -116,8 +125,8 @@ class SFTPServer(LocalServer):
 
     async def _listen(self) -> int:
         self._acceptor = await asyncssh.listen(
-            self.host,
-            0,
+            self._bind,
+            self.port,
             server_factory=lambda: _PasswordServer(self),
             server_host_keys=[self._host_key],
             sftp_factory=lambda channel: asyncssh.SFTPServer(

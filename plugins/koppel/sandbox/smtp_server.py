@@ -34,14 +34,22 @@ class SMTPServer(LocalServer):
     """An SMTP sink on 127.0.0.1 with an Airflow connection that points at it."""
 
     def __init__(
-        self, *, conn_id: str = "smtp_default", from_email: str = "koppel@localhost"
+        self,
+        *,
+        conn_id: str = "smtp_default",
+        from_email: str = "koppel@localhost",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bind: str | None = None,
     ) -> None:
+        """Prepare a server: clients use ``host``; it listens on ``bind`` (default ``host``)."""
         self.conn_id = conn_id
         self.from_email = from_email
-        self.host = "127.0.0.1"
+        self.host = host
         self._collector = _Collector()
-        self.port = _free_port(self.host)
-        self._controller = Controller(self._collector, hostname=self.host, port=self.port)
+        listen = bind or host
+        self.port = port or _free_port(listen)
+        self._controller = Controller(self._collector, hostname=listen, port=self.port)
 
     @property
     def messages(self) -> list[EmailMessage]:

@@ -64,14 +64,22 @@ class IPSoftServer(LocalServer):
         username: str = "koppel",
         password: str = "ipsoft-sandbox",
         conn_id: str = "ipsoft_default",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bind: str | None = None,
     ) -> None:
-        """Prepare (but do not start) a server over ``state`` (empty when not given)."""
+        """Prepare (but do not start) a server over ``state`` (empty when not given).
+
+        ``host`` is the address clients are told to use; the server listens on
+        ``bind`` (default: ``host``) and ``port`` (default: a free one).
+        """
         self.state = state or IPSoftState()
         self.username = username
         self.password = password
         self.conn_id = conn_id
-        self.host = "127.0.0.1"
-        self.port = 0
+        self.host = host
+        self.port = port
+        self._bind = bind or host
         self.calls: list[tuple[str, dict[str, str]]] = []
         self._service = IPSoftService(self.state)
         self._schema = load_schema(SCHEMA_DIR / "ipsoft.xsd")
@@ -118,7 +126,11 @@ class IPSoftServer(LocalServer):
             raise RuntimeError("the IPSoft server is already running")
         self._stopping.clear()
         server = make_server(
-            self.host, 0, self._app, server_class=ThreadingWSGIServer, handler_class=QuietHandler
+            self._bind,
+            self.port,
+            self._app,
+            server_class=ThreadingWSGIServer,
+            handler_class=QuietHandler,
         )
         self._server, self.port = server, server.server_port
         self._thread = threading.Thread(

@@ -29,13 +29,24 @@ class LeNewBlackServer(LeNewBlackPortal, LocalServer):
     Args:
         conn_id: The Airflow connection id tests and the demo register it under.
         token: The bearer token it accepts; a random one by default.
+        host: The address clients are told to use.
+        port: The port to listen on; a free one by default.
+        bind: The address to listen on; ``host`` by default.
     """
 
-    def __init__(self, *, conn_id: str = "lenewblack_default", token: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        conn_id: str = "lenewblack_default",
+        token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bind: str | None = None,
+    ) -> None:
         self.conn_id = conn_id
         self.api = LeNewBlackApi(token or secrets.token_urlsafe(24))
-        self._http = _HTTPServer(("127.0.0.1", 0), _Handler, self.api)
-        self.host = "127.0.0.1"
+        self._http = _HTTPServer((bind or host, port), _Handler, self.api)
+        self.host = host
         self.port = int(self._http.server_address[1])
         self._thread = threading.Thread(
             target=self._http.serve_forever,
