@@ -1,8 +1,12 @@
 """The ``koppel`` command: lint connection files, inspect formats, parse files, browse the store.
 
-Exit codes: 0 all good, 1 the input has problems, 2 usage errors (argparse's
-own convention), so scripts and CI can tell "your file is wrong" from "you
-called it wrong".
+Exit codes: 0 all good, 1 the input has problems or the store cannot be
+reached, 2 usage and configuration errors (argparse's own convention), so
+scripts and CI can tell "your file is wrong" from "you called it wrong".
+Every error is one line on stderr, without a traceback.
+
+The help texts are argparse's own plain strings: docstrings here are written for
+Sphinx and would show their markup in ``koppel --help``.
 """
 
 from __future__ import annotations
@@ -11,15 +15,36 @@ import argparse
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from koppel.documents import has_errors
 from koppel.errors import ConfigError, KoppelError
 
+if TYPE_CHECKING:
+    from koppel.store import MessageStatus, MessageStore, MessageSummary
+
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
+
+DESCRIPTION = (
+    "Lint connection files, inspect formats, parse files, browse the message store "
+    "and write the DAG files."
+)
+EPILOG = (
+    "Exit codes: 0 all good, 1 the input has problems or the store cannot be reached, "
+    "2 usage or configuration errors."
+)
+#: What to set when no store is configured; the command does not read Airflow's metadata
+#: database, so a connection added there (UI, ``airflow connections add``) is not seen.
+NO_STORE = (
+    "no message store configured: pass --store-url or set KOPPEL_STORE_URL "
+    "(postgresql+psycopg://USER:PASSWORD@HOST/DB or sqlite:///PATH), "
+    "or set AIRFLOW_CONN_KOPPEL_STORE"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,16 +54,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except ConfigError as exc:
-        print(f"koppel: {exc}", file=sys.stderr)
+        print(f"koppel: {_first_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KoppelError as exc:
-        print(f"koppel: {exc}", file=sys.stderr)
+        print(f"koppel: {_first_line(exc)}", file=sys.stderr)
         return EXIT_PROBLEMS
     return code
 
 
+def _first_line(exc: Exception) -> str:
+    """The error's first line: database errors go on with driver hints and a link to SQLAlchemy."""
+    lines = str(exc).splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="koppel", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="koppel", description=DESCRIPTION, epilog=EPILOG)
     commands = parser.add_subparsers(dest="command", required=True)
 
     lint = commands.add_parser("lint", help="validate connection files and mappings")
@@ -54,16 +85,25 @@ def _parser() -> argparse.ArgumentParser:
     parse.set_defaults(handler=_parse)
 
     messages = commands.add_parser("messages", help="list the store's messages, newest first")
-    messages.add_argument("--connection")
-    messages.add_argument("--flow")
-    messages.add_argument("--status")
-    messages.add_argument("--limit", type=int, default=50)
+    messages.add_argument("--connection", help="only this connection's messages")
+    messages.add_argument("--flow", help="only this flow's messages")
+    messages.add_argument(
+        "--status", type=_status, help="only messages in this status (received, delivered, ...)"
+    )
+    messages.add_argument(
+        "--limit", type=_positive, default=50, help="show at most this many (default: 50)"
+    )
     messages.add_argument("--problems", action="store_true", help="show each message's problems")
     _store_option(messages)
     messages.set_defaults(handler=_messages)
 
     replay = commands.add_parser("replay", help="queue a stored message for its flow's next run")
-    replay.add_argument("message_id", type=int)
+    replay.add_argument(
+        "message_id", type=int, help="an inbound message's id, as koppel messages lists it"
+    )
+    replay.add_argument(
+        "--force", action="store_true", help="replay a delivered or skipped message too"
+    )
     _store_option(replay)
     replay.set_defaults(handler=_replay)
 
@@ -88,8 +128,29 @@ def _store_option(parser: argparse.ArgumentParser) -> None:
         "--store-url",
         default=os.environ.get("KOPPEL_STORE_URL"),
         help="SQLAlchemy URL of the store (default: $KOPPEL_STORE_URL, else the Airflow "
-        "connection koppel_store)",
+        "connection koppel_store from $AIRFLOW_CONN_KOPPEL_STORE or a secrets backend)",
     )
+
+
+def _status(text: str) -> MessageStatus:
+    """A ``--status`` value; statuses are imported only when one is given, to keep startup fast."""
+    from koppel.store import MessageStatus
+
+    try:
+        return MessageStatus(text)
+    except ValueError:
+        known = ", ".join(s.value for s in MessageStatus)
+        raise argparse.ArgumentTypeError(f"unknown status {text!r}; known: {known}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -140,17 +201,40 @@ def _parse(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if has_errors(result.problems) else EXIT_OK
 
 
-def _open_store(url: str | None):  # type: ignore[no-untyped-def]
-    """The store from an explicit URL, or through the Airflow connection ``koppel_store``."""
-    if url:
-        from koppel.store import MessageStore, create_store_engine, migrate
+def _open_store(url: str | None) -> MessageStore:
+    """The store at ``url``, else the one the Airflow connection ``koppel_store`` names.
 
-        engine = create_store_engine(url)
-        migrate(engine)
-        return MessageStore(engine)
+    Raises:
+        ConfigError: no store is configured, or the URL names none Koppel can open.
+        StoreError: the store cannot be reached or migrated; the message shows
+            the URL with its password masked.
+    """
+    if url:
+        return _store_at(url)
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
     from koppel.hooks.store import KoppelStoreHook
 
-    return KoppelStoreHook().get_store()
+    try:
+        return KoppelStoreHook().get_store()
+    except AirflowNotFoundException as exc:
+        raise ConfigError(NO_STORE) from exc
+
+
+def _store_at(url: str) -> MessageStore:
+    """The (migrated) store at a SQLAlchemy URL; a URL without a usable driver is a usage error."""
+    from sqlalchemy.exc import ArgumentError
+
+    from koppel.store import MessageStore, create_store_engine, migrate
+
+    try:
+        engine = create_store_engine(url)
+    except (ArgumentError, ImportError) as exc:  # an unparsable URL, an unknown or missing driver
+        raise ConfigError(
+            f"store URL: {exc} (use postgresql+psycopg://USER:PASSWORD@HOST/DB or sqlite:///PATH)"
+        ) from exc
+    migrate(engine)
+    return MessageStore(engine)
 
 
 def _messages(args: argparse.Namespace) -> int:
@@ -170,26 +254,82 @@ def _messages(args: argparse.Namespace) -> int:
         if args.problems:
             for problem in m.problems:
                 print(f"{'':8}- {problem}")
+    if len(rows) == args.limit:  # a shorter page is the whole list: no count needed
+        total = store.count_messages(
+            connection_id=args.connection, flow=args.flow, status=args.status
+        )
+        if total > len(rows):
+            print(
+                f"showing the newest {len(rows)} of {total}; use --limit to see more",
+                file=sys.stderr,
+            )
     return EXIT_OK
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from koppel.store import Direction
+    """Queue an inbound message again, after saying what its flow's next run will do with it."""
+    from koppel.store import Direction, MessageStatus
 
     store = _open_store(args.store_url)
-    message = store.get(args.message_id)
+    message = store.get_summary(args.message_id)
     if message.direction != Direction.IN:
         print(
             f"koppel replay: message {message.id} is outbound; "
-            f"replay its inbound message {message.parent_id}"
+            f"replay its inbound message {message.parent_id}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    dag_id = f"{message.connection_id}__{message.flow}"
+    if message.status is MessageStatus.RECEIVED:
+        print(f"message {message.id} already waits for the next run of {dag_id}; nothing changed")
+        return EXIT_OK
+    outcome = _replay_outcome(store, message)
+    if message.status in {MessageStatus.DELIVERED, MessageStatus.SKIPPED} and not args.force:
+        print(
+            f"koppel replay: message {message.id} was {message.status}; if replayed, {outcome}. "
+            "Pass --force to replay it anyway.",
+            file=sys.stderr,
         )
         return EXIT_USAGE
     store.requeue(message.id)
-    print(
-        f"message {message.id} queued: the next run of {message.connection_id}__{message.flow} "
-        "processes it again, with every check"
-    )
+    print(f"message {message.id} ({message.status}) queued for the next run of {dag_id}: {outcome}")
     return EXIT_OK
+
+
+def _replay_outcome(store: MessageStore, message: MessageSummary) -> str:
+    """What the next run does with the message once requeued, as ``process_pending`` decides it.
+
+    A message is decided once: if it already made outbound documents, the run
+    delivers those still pending or failed and nothing else, without reading
+    the message again. Otherwise it runs every check and the mapping afresh.
+    """
+    from koppel.store import Direction, MessageStatus
+
+    made = store.find(
+        connection_id=message.connection_id,
+        flow=message.flow,
+        direction=Direction.OUT,
+        parent_id=message.id,
+    )
+    if not made:
+        return (
+            "the next run checks and maps it again and delivers what comes out now; "
+            "a file or order whose delivery key (target file name, order reference) another "
+            "message holds is refused as a duplicate, not sent twice"
+        )
+    statuses = Counter(m.status for m in made)
+    counted = ", ".join(f"{n} {status.value}" for status, n in sorted(statuses.items()))
+    waiting = statuses[MessageStatus.PENDING] + statuses[MessageStatus.FAILED]
+    if not waiting:
+        return (
+            f"the next run sends nothing: its outbound documents were decided when it was first "
+            f"processed ({counted}) and only pending or failed ones are delivered; "
+            "its recorded notes are dropped"
+        )
+    return (
+        f"the next run delivers the {waiting} of its outbound documents still pending or failed "
+        f"({counted}) and sends none twice; its recorded notes are dropped"
+    )
 
 
 def _dags(args: argparse.Namespace) -> int:

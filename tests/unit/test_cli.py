@@ -121,7 +121,60 @@ def test_messages_lists_filters_and_shows_problems(
     assert "rejected" in out
 
 
-def test_replay_queues_the_message_for_the_next_run(
+def _inbound(store: MessageStore, name: str, status: MessageStatus) -> int:
+    receipt = store.receive(connection_id="acme", flow="orders", source_name=name, payload=b"<o/>")
+    store.update(receipt.message_id, status=status)
+    return receipt.message_id
+
+
+def _outbound(store: MessageStore, parent_id: int, name: str, status: MessageStatus) -> int:
+    receipt = store.create_outbound(
+        parent_id=parent_id,
+        connection_id="acme",
+        flow="orders",
+        delivery_key=f"target:{name}",
+        target_name=name,
+        payload=b"<order/>",
+        document={},
+        document_key="1001",
+    )
+    store.update(receipt.message_id, status=status)
+    return receipt.message_id
+
+
+def test_messages_says_when_the_limit_cut_the_list(
+    store: MessageStore, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for n in range(3):
+        _inbound(store, f"/in/{n}.xml", MessageStatus.DELIVERED)
+    _inbound(store, "/in/bad.xml", MessageStatus.REJECTED)
+
+    assert main(["messages", "--store-url", store_url, "--limit", "2"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 1 + 2
+    assert err == "showing the newest 2 of 4; use --limit to see more\n"
+
+    argv = ["messages", "--store-url", store_url, "--status", "delivered", "--limit", "2"]
+    assert main(argv) == EXIT_OK
+    assert capsys.readouterr().err == "showing the newest 2 of 3; use --limit to see more\n"
+
+    for limit in ("4", "5"):  # the whole list, whether the page is full or not: no note
+        assert main(["messages", "--store-url", store_url, "--limit", limit]) == EXIT_OK
+        out, err = capsys.readouterr()
+        assert (len(out.splitlines()), err) == (1 + 4, "")
+
+
+@pytest.mark.parametrize("argv", [["--status", "delivred"], ["--limit", "0"]])
+def test_messages_refuses_an_unknown_status_or_an_empty_limit(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["messages", *argv])
+    assert exit_info.value.code == EXIT_USAGE
+    assert argv[0] in capsys.readouterr().err
+
+
+def test_replay_queues_a_rejected_message_for_the_next_run(
     store: MessageStore, store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     receipt = store.receive(
@@ -131,10 +184,129 @@ def test_replay_queues_the_message_for_the_next_run(
     store.update(receipt.message_id, status=MessageStatus.REJECTED, problems=[problem])
 
     assert main(["replay", str(receipt.message_id), "--store-url", store_url]) == EXIT_OK
-    assert "acme__orders" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"message {receipt.message_id} (rejected) queued for the next run of acme__orders" in out
+    assert "checks and maps it again" in out
     replayed = store.get(receipt.message_id)
     assert replayed.status is MessageStatus.RECEIVED
     assert replayed.problems == []
+
+
+def test_replay_of_a_delivered_message_says_it_sends_nothing_and_needs_force(
+    store: MessageStore, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message_id = _inbound(store, "/in/d.xml", MessageStatus.DELIVERED)
+    _outbound(store, message_id, "/out/acme_order_1001.xml", MessageStatus.DELIVERED)
+
+    assert main(["replay", str(message_id), "--store-url", store_url]) == EXIT_USAGE
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"koppel replay: message {message_id} was delivered; if replayed," in err
+    assert "the next run sends nothing" in err
+    assert "(1 delivered)" in err
+    assert "Pass --force" in err
+    assert store.get(message_id).status is MessageStatus.DELIVERED
+
+    assert main(["replay", str(message_id), "--force", "--store-url", store_url]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert f"message {message_id} (delivered) queued" in out
+    assert "the next run sends nothing" in out
+    assert store.get(message_id).status is MessageStatus.RECEIVED
+
+
+def test_replay_of_a_skipped_message_names_the_duplicate_check_and_needs_force(
+    store: MessageStore, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message_id = _inbound(store, "/in/s.xml", MessageStatus.SKIPPED)
+
+    assert main(["replay", str(message_id), "--store-url", store_url]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "was skipped" in err
+    assert "refused as a duplicate, not sent twice" in err
+    assert store.get(message_id).status is MessageStatus.SKIPPED
+
+    assert main(["replay", str(message_id), "--force", "--store-url", store_url]) == EXIT_OK
+    assert store.get(message_id).status is MessageStatus.RECEIVED
+
+
+def test_replay_of_a_failed_message_counts_what_is_left_to_deliver(
+    store: MessageStore, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message_id = _inbound(store, "/in/f.xml", MessageStatus.FAILED)
+    _outbound(store, message_id, "/out/a.xml", MessageStatus.DELIVERED)
+    _outbound(store, message_id, "/out/b.xml", MessageStatus.FAILED)
+
+    assert main(["replay", str(message_id), "--store-url", store_url]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "delivers the 1 of its outbound documents still pending or failed" in out
+    assert "(1 delivered, 1 failed)" in out
+
+
+def test_replay_leaves_a_waiting_message_alone(
+    store: MessageStore, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message_id = _inbound(store, "/in/w.xml", MessageStatus.RECEIVED)
+    assert main(["replay", str(message_id), "--store-url", store_url]) == EXIT_OK
+    assert "already waits for the next run of acme__orders" in capsys.readouterr().out
+
+
+def test_replay_of_an_outbound_message_names_its_inbound_one(
+    store: MessageStore, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parent = _inbound(store, "/in/o.xml", MessageStatus.DELIVERED)
+    child = _outbound(store, parent, "/out/o.xml", MessageStatus.DELIVERED)
+    assert main(["replay", str(child), "--force", "--store-url", store_url]) == EXIT_USAGE
+    assert f"replay its inbound message {parent}" in capsys.readouterr().err
+    assert store.get(child).status is MessageStatus.DELIVERED
+
+
+@pytest.mark.parametrize("argv", [["messages"], ["replay", "1"]])
+def test_no_store_configured_is_one_line_naming_what_to_set(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("KOPPEL_STORE_URL", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_KOPPEL_STORE", raising=False)
+    assert main(argv) == EXIT_USAGE
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("koppel: no message store configured")
+    assert all(name in err for name in ("--store-url", "KOPPEL_STORE_URL", "AIRFLOW_CONN_"))
+
+
+@pytest.mark.parametrize(
+    ("url", "code", "says"),
+    [
+        (
+            "postgresql+psycopg://koppel:s3cret@127.0.0.1:1/koppel",
+            EXIT_PROBLEMS,
+            "postgresql+psycopg://koppel:***@127.0.0.1:1/koppel",
+        ),
+        ("sqlite:////no/such/folder/store.db", EXIT_PROBLEMS, "unable to open database file"),
+        ("mysql://koppel:s3cret@127.0.0.1/koppel", EXIT_USAGE, "No module named"),
+        ("koppel:s3cret@127.0.0.1", EXIT_USAGE, "Could not parse"),
+    ],
+)
+def test_a_store_it_cannot_open_is_one_line_without_the_password(
+    url: str, code: int, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["messages", "--store-url", url]) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert says in err
+    assert "s3cret" not in err
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"]] + [[c, "--help"] for c in ("lint", "parse", "messages", "replay", "dags")]
+)
+def test_help_is_plain_text(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.startswith("usage: koppel")
+    assert not any(markup in out for markup in ("``", ":class:", ":meth:", ":func:"))
 
 
 def test_lint_names_an_unknown_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

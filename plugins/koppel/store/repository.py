@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Select, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -271,18 +271,29 @@ class MessageStore(RunCoordination):
         limit: int = 200,
     ) -> list[MessageSummary]:
         """Return the newest messages matching every filter given, without payloads."""
-        query: Select[Any] = select(*SUMMARY_COLUMNS)
-        if connection_id is not None:
-            query = query.where(messages.c.connection_id == connection_id)
-        if flow is not None:
-            query = query.where(messages.c.flow == flow)
-        if status is not None:
-            query = query.where(messages.c.status == MessageStatus(status).value)
-        if direction is not None:
-            query = query.where(messages.c.direction == Direction(direction).value)
+        query: Select[Any] = select(*SUMMARY_COLUMNS).where(
+            *_message_filters(connection_id, flow, status, direction)
+        )
         with self._transaction() as conn:
             rows = conn.execute(query.order_by(messages.c.id.desc()).limit(limit)).mappings()
             return [MessageSummary.from_row(row) for row in rows.all()]
+
+    def count_messages(
+        self,
+        *,
+        connection_id: str | None = None,
+        flow: str | None = None,
+        status: MessageStatus | None = None,
+        direction: Direction | None = None,
+    ) -> int:
+        """How many messages match the filters of :meth:`list_messages`: what a listing cut off."""
+        query = (
+            select(func.count())
+            .select_from(messages)
+            .where(*_message_filters(connection_id, flow, status, direction))
+        )
+        with self._transaction() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def counts(self, *, connection_id: str, flow: str, run_id: str) -> dict[str, int]:
         """Return how many of the flow's messages a run left in each status."""
@@ -394,6 +405,25 @@ class MessageStore(RunCoordination):
             raise StoreConflictError(f"conflicts with stored data: {exc.orig}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"message store failure: {exc}") from exc
+
+
+def _message_filters(
+    connection_id: str | None,
+    flow: str | None,
+    status: MessageStatus | None,
+    direction: Direction | None,
+) -> list[ColumnElement[bool]]:
+    """The conditions for each filter given, shared by listing and counting."""
+    conditions: list[ColumnElement[bool]] = []
+    if connection_id is not None:
+        conditions.append(messages.c.connection_id == connection_id)
+    if flow is not None:
+        conditions.append(messages.c.flow == flow)
+    if status is not None:
+        conditions.append(messages.c.status == MessageStatus(status).value)
+    if direction is not None:
+        conditions.append(messages.c.direction == Direction(direction).value)
+    return conditions
 
 
 def _lock_message(conn: Connection, message_id: int, column: Any) -> Any:
