@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test lint format typecheck bench chaos clean
+.PHONY: demo test lint format typecheck bench chaos clean airflow
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python -m koppel.demo
+
+# Airflow standalone on http://127.0.0.1:8080 with the example merchants' partner stand-ins;
+# Ctrl-C stops everything. A Python launcher, not a recipe: see plugins/koppel/local_airflow.py.
+airflow: $(STAMP)
+	$(BIN)/python -m koppel.local_airflow
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
