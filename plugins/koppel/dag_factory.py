@@ -131,13 +131,18 @@ def _alert(connection: ConnectionConfig, flow: FlowConfig) -> list[FlowFailureAl
 
 
 def _params(flow: FlowConfig) -> dict[str, Param]:
-    """The form of a manual run: which files, which orders ("export now"), or resend a range."""
+    """The form of a manual run: which files, which orders ("export now"), or resend a range.
+
+    The lists allow null: Airflow's trigger form marks a param required unless
+    its JSON schema type includes "null", and an empty list means "all", so
+    leaving one out must be allowed. The operators read null and [] alike.
+    """
     source = flow.source
     if isinstance(source, ApiEndpoint) and source.transport == "http":
         return {
             "references": Param(
                 [],
-                type="array",
+                type=["null", "array"],
                 items={"type": "string"},
                 title="Export now: only these orders",
                 description=(
@@ -161,7 +166,7 @@ def _params(flow: FlowConfig) -> dict[str, Param]:
     return {
         "only_files": Param(
             [],
-            type="array",
+            type=["null", "array"],
             items={"type": "string"},
             title="Only these files",
             description=(

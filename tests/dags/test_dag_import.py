@@ -189,3 +189,23 @@ def test_the_index_names_missing_dag_files_when_the_folder_is_read_only(
     assert f"{connections_dir / 'merchant_001.yaml'}: no DAG file" in message
     assert "run `koppel dags`" in message
     assert CONNECTIONS_TEMPLATE.name not in message  # templates get no DAG file
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "name", "example"),
+    [
+        ("itsperfect_acme__orders", "only_files", "order_1234*.xml"),
+        ("ipsoft_noordzee__orders", "references", "LNB-100045"),
+    ],
+)
+def test_list_params_are_optional_in_the_trigger_form(
+    dag_id: str, name: str, example: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow's form marks a param required unless its type allows null; empty means "all"."""
+    monkeypatch.setenv("KOPPEL_CONNECTIONS_DIR", str(EXAMPLES))
+    param = dag_bag().dags[dag_id].params.get_param(name)
+    assert "null" in param.schema["type"]
+    assert param.schema["items"] == {"type": "string"}
+    assert param.resolve(None) is None
+    assert param.resolve([]) == []
+    assert param.resolve([example]) == [example]  # what `airflow dags trigger --conf` passes
