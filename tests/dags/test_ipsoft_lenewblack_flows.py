@@ -213,7 +213,7 @@ def test_a_retry_after_a_timeout_creates_one_order(
     assert message.status is MessageStatus.DELIVERED
 
 
-def test_a_soap_fault_is_stored_on_the_order_and_fails_the_run(
+def test_a_soap_fault_is_stored_on_the_order_fails_the_run_and_a_replay_sends_it(
     noordzee: tuple[IPSoftServer, LeNewBlackServer], store: MessageStore
 ) -> None:
     ipsoft, portal = noordzee
@@ -225,6 +225,14 @@ def test_a_soap_fault_is_stored_on_the_order_and_fails_the_run(
     assert message.status is MessageStatus.REJECTED
     assert "IPSoft CreateOrder fault UNKNOWN_SKU" in message.problems[-1].message
     assert portal.state.orders["LNB-100045"].status == "confirmed"
+
+    # The article is unblocked in IPSoft; a replay offers the refused order again.
+    store.requeue(message.id)
+    assert run("orders", {"references": ["LNB-100045"]}) == "success"
+
+    assert store.get(message.id).status is MessageStatus.DELIVERED
+    assert list(ipsoft.state.orders) == ["LNB-100045"]
+    assert portal.state.orders["LNB-100045"].status == "exported"
 
 
 def test_an_unreachable_erp_fails_the_run_and_keeps_the_order_for_the_next(

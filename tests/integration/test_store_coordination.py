@@ -193,3 +193,35 @@ def test_a_replayed_message_rejected_again_is_owed_a_new_alert(any_store: Messag
 
     owed = any_store.claim_owed_alerts(connection_id=CONN, flow=FLOW, run_id="r", lease_seconds=9)
     assert [m.id for m in owed] == [message_id]
+
+
+def test_a_replay_offers_what_the_target_refused_again_and_keeps_what_it_took(
+    any_store: MessageStore,
+) -> None:
+    message_id = _receive(any_store)
+    assert any_store.claim(message_id, run_id="busy", statuses=TO_PROCESS, lease_seconds=60)
+    refused, taken = (
+        any_store.create_outbound(
+            parent_id=message_id,
+            connection_id=CONN,
+            flow=FLOW,
+            delivery_key=f"target:{name}",
+            target_name=name,
+            payload=name.encode(),
+            document=None,
+            document_key=None,
+        ).message_id
+        for name in ("a.xml", "b.xml")
+    )
+    refusal = Problem(code="delivery.refused", message="UNKNOWN_SKU")
+    any_store.update(refused, status=MessageStatus.REJECTED, problems=[refusal])
+    any_store.update(taken, status=MessageStatus.DELIVERED)
+    any_store.update(message_id, status=MessageStatus.REJECTED, problems=[refusal])
+
+    any_store.requeue(message_id)
+
+    assert any_store.get(refused).status is MessageStatus.PENDING
+    assert any_store.get(taken).status is MessageStatus.DELIVERED
+    assert any_store.get(message_id).status is MessageStatus.RECEIVED
+    # The run that holds it keeps it: the replay is for the next run.
+    assert not any_store.claim(message_id, run_id="other", statuses=TO_PROCESS, lease_seconds=60)

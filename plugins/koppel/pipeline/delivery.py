@@ -97,6 +97,8 @@ def deliver_decided(
         for out in outbound:
             if out.status in _TO_DELIVER:
                 problems += _deliver(run, out)
+            elif out.status is MessageStatus.REJECTED:  # refused before: still refused
+                problems += [p for p in out.problems if p not in problems]
     except TransportError as exc:
         failed = Problem(
             code=DELIVERY_FAILED,

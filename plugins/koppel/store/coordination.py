@@ -223,8 +223,13 @@ class RunCoordination:
     def requeue(self, message_id: int) -> None:
         """Put an inbound message back for the next run, as new: no problems, no alert owed yet.
 
-        A user's replay: if the checks reject it again, that is news worth a new alert.
+        A user's replay, after fixing master data in Koppel or in the target:
+        what the target refused is offered to it again (its outbound copies go
+        back to pending); what it took stays delivered. If the checks reject it
+        again, that is news worth a new alert. A run holding the message keeps
+        its claim: the replay is for the next run, not beside a running one.
         """
+        now = utc_now()
         with self._transaction() as conn:
             conn.execute(
                 update(messages)
@@ -233,10 +238,16 @@ class RunCoordination:
                     status=MessageStatus.RECEIVED.value,
                     problems=[],
                     alerted_at=None,
-                    claimed_by=None,
-                    claimed_until=None,
-                    updated_at=utc_now(),
+                    updated_at=now,
                 )
+            )
+            conn.execute(
+                update(messages)
+                .where(
+                    messages.c.parent_id == message_id,
+                    messages.c.status == MessageStatus.REJECTED.value,
+                )
+                .values(status=MessageStatus.PENDING.value, problems=[], updated_at=now)
             )
 
     def waiting_counts(self, *, connection_id: str, flow: str) -> dict[MessageStatus, int]:
