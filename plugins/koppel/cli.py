@@ -300,8 +300,9 @@ def _replay_outcome(store: MessageStore, message: MessageSummary) -> str:
     """What the next run does with the message once requeued, as ``process_pending`` decides it.
 
     A message is decided once: if it already made outbound documents, the run
-    delivers those still pending or failed and nothing else, without reading
-    the message again. Otherwise it runs every check and the mapping afresh.
+    delivers those still pending or failed, and those the target refused
+    (a replay offers them again), and nothing else, without reading the
+    message again. Otherwise it runs every check and the mapping afresh.
     """
     from koppel.store import Direction, MessageStatus
 
@@ -319,16 +320,19 @@ def _replay_outcome(store: MessageStore, message: MessageSummary) -> str:
         )
     statuses = Counter(m.status for m in made)
     counted = ", ".join(f"{n} {status.value}" for status, n in sorted(statuses.items()))
-    waiting = statuses[MessageStatus.PENDING] + statuses[MessageStatus.FAILED]
+    waiting = sum(
+        statuses[s] for s in (MessageStatus.PENDING, MessageStatus.FAILED, MessageStatus.REJECTED)
+    )
     if not waiting:
         return (
             f"the next run sends nothing: its outbound documents were decided when it was first "
-            f"processed ({counted}) and only pending or failed ones are delivered; "
+            f"processed ({counted}) and only pending, failed or refused ones are delivered; "
             "its recorded notes are dropped"
         )
     return (
         f"the next run delivers the {waiting} of its outbound documents still pending or failed "
-        f"({counted}) and sends none twice; its recorded notes are dropped"
+        f"or refused by the target ({counted}) and sends none twice; its recorded notes are "
+        "dropped"
     )
 
 
