@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -50,6 +51,12 @@ def airflow_environment(home: Path, port: int, connections: dict[str, str]) -> d
         {
             "PATH": f"{venv_bin}{os.pathsep}{env.get('PATH', '')}",
             "AIRFLOW_HOME": str(home),
+            # Set here, not inherited: a caller's (a test session's) database must not leak in.
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            # One signing key for every component, whatever each one read from airflow.cfg:
+            # a task's token signed by the scheduler with another key is refused by the API
+            # server ("Signature verification failed") and the task never starts.
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(48),
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

@@ -1,0 +1,172 @@
+"""``make airflow`` for real: the launcher, Airflow standalone, the stand-ins, the REST API.
+
+Starts ``python -m koppel.local_airflow`` with its own Airflow home and port,
+switches on and triggers one file flow (Acme's stock, whose file the sandbox
+drops) and one API flow (IPSoft <-> Le New Black orders) through the REST API
+as a user would, checks the runs succeeded and the documents arrived, then
+presses Ctrl-C (SIGINT to the launcher alone) and checks that everything it
+started is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from koppel.local_airflow import admin_password
+from koppel.store import Direction, MessageStatus, MessageStore
+from koppel.store.engine import create_store_engine
+
+pytestmark = pytest.mark.dagrun
+
+READY_SECONDS = 150
+RUN_SECONDS = 120
+STOP_SECONDS = 90
+FILE_DAG, API_DAG = "itsperfect_acme__stock", "ipsoft_noordzee__orders"
+
+
+@dataclass
+class Launcher:
+    process: subprocess.Popen[bytes]
+    home: Path
+    url: str
+    log: Path
+    token: str = ""
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _session_members(sid: int) -> list[int]:
+    """Every live process of session ``sid`` (field 6 of /proc/PID/stat)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _wait_for_banner(launcher: Launcher) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    while "Airflow UI:" not in launcher.log.read_text(errors="replace"):
+        assert launcher.process.poll() is None, launcher.log.read_text(errors="replace")[-4000:]
+        assert time.monotonic() < deadline, "standalone did not come up in time"
+        time.sleep(1)
+
+
+@pytest.fixture(scope="module")
+def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+    base = tmp_path_factory.mktemp("local_airflow")
+    port = _free_port()
+    log = base / "launcher.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "koppel.local_airflow"),
+                *("--home", str(base / "home"), "--port", str(port)),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            # What `make airflow` sees: none of this test session's Airflow settings.
+            env={k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
+            start_new_session=True,  # its own session: the test can find every descendant
+        )
+    launcher = Launcher(process, base / "home", f"http://127.0.0.1:{port}", log)
+    try:
+        started = time.monotonic()
+        _wait_for_banner(launcher)
+        print(f"standalone up in {time.monotonic() - started:.0f} s")
+        launcher.token = _token(launcher)
+        yield launcher
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _token(launcher: Launcher) -> str:
+    body = {"username": "admin", "password": admin_password(launcher.home)}
+    request = urllib.request.Request(
+        f"{launcher.url}/auth/token",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(json.load(response)["access_token"])
+
+
+def _run_to_the_end(launcher: Launcher, dag_id: str) -> list[dict[str, Any]]:
+    """Switch the DAG on, trigger it, wait until every run of it (the scheduled one too) ended."""
+    launcher.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+    launcher.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})
+    deadline = time.monotonic() + RUN_SECONDS
+    while True:
+        runs: list[dict[str, Any]] = launcher.api("GET", f"/api/v2/dags/{dag_id}/dagRuns")[
+            "dag_runs"
+        ]
+        if all(run["state"] in {"success", "failed"} for run in runs):
+            return runs
+        assert time.monotonic() < deadline, f"{dag_id} still running: {runs}"
+        time.sleep(2)
+
+
+def test_example_flows_run_under_standalone_and_ctrl_c_stops_everything(
+    launcher: Launcher,
+) -> None:
+    assert launcher.api("GET", "/api/v2/plugins/importErrors")["total_entries"] == 0
+
+    file_runs = _run_to_the_end(launcher, FILE_DAG)
+    api_runs = _run_to_the_end(launcher, API_DAG)
+
+    assert {run["state"] for run in file_runs + api_runs} == {"success"}
+    assert any(run["run_type"] == "manual" for run in file_runs)
+    assert any(run["run_type"] == "manual" for run in api_runs)
+    acme = launcher.home / "sandbox" / "sftp" / "acme"
+    assert (acme / "itsperfect" / "stock" / "acme_stock_stock_0600.xml").is_file()
+    assert (acme / "monta" / "stock" / "archive" / "stock_0600.xml").is_file()
+    store = MessageStore(create_store_engine(f"sqlite:///{launcher.home / 'store.db'}"))
+    delivered = store.find(
+        connection_id="ipsoft_noordzee",
+        flow="orders",
+        direction=Direction.OUT,
+        statuses=[MessageStatus.DELIVERED],
+    )
+    # The demo's two orders whose customers have a valid IPSoft reference, each created once
+    # though the scheduled run and the manual one both ran.
+    assert len(delivered) == 2
+
+    launcher.process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    assert launcher.process.wait(timeout=STOP_SECONDS) == 0
+    print(f"stopped in {time.monotonic() - started:.0f} s")
+    assert _session_members(launcher.process.pid) == []
+    assert "stand-ins stopped" in launcher.log.read_text(errors="replace")
