@@ -110,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda signum, frame: stop.set())
     env_file = home / "sandbox" / "connections.env"
-    with StandIns(home / "sandbox" / "sftp", connections_dir()) as stand_ins:
+    sftp_root = home / "sandbox" / "sftp"
+    # The demo files only into a new root: a restart goes on from what the last runs left.
+    stand_ins = StandIns(sftp_root, connections_dir(), demo_files=not sftp_root.exists())
+    with stand_ins:
         connections = stand_ins.airflow_connections()
         write_env_file(env_file, connections)
         airflow = subprocess.Popen(
