@@ -1,0 +1,274 @@
+"""Issue 8: Koppel's flows on a real Airflow Celery cluster, triggered through the REST API.
+
+PostgreSQL is the metadata DB, the Celery result backend and the Koppel store;
+Redis is the broker; the api-server, scheduler, dag-processor and a Celery
+worker run as separate processes (see :mod:`tests.cluster.cluster`). The
+partner stand-ins run in this process, as in the other tests, and reach the
+Airflow processes through ``AIRFLOW_CONN_*`` variables.
+
+One file flow (IT's Perfect -> Monta orders over SFTP) and one API flow (Le
+New Black -> IPSoft orders) are unpaused and triggered through the REST API.
+The test asserts from the worker's log that Celery ran every task, and from
+the Monta folder, the IPSoft emulator and the store that each document arrived
+exactly once.
+
+Not part of ``make test`` (the ``cluster`` marker is deselected there, and it
+takes minutes): ``make test-cluster`` runs it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from koppel.config import load_connection
+from koppel.dag_files import sync_dag_files
+from koppel.formats import default_registry
+from koppel.sandbox import samples
+from koppel.sandbox.ipsoft import IPSoftServer, IPSoftState, Product, seed_demo
+from koppel.sandbox.lenewblack import LeNewBlackServer
+from koppel.sandbox.lenewblack.seed import demo_order_skus
+from koppel.sandbox.sftp_server import SFTPServer
+from koppel.store import Direction, MessageStatus, MessageStore, create_store_engine
+from tests.cluster.cluster import PROJECT_ROOT, Cluster, ClusterError
+
+pytestmark = pytest.mark.cluster
+
+TEMPLATES = PROJECT_ROOT / "include" / "connections"
+INDEX_DAG_FILE = PROJECT_ROOT / "dags" / "koppel_dags.py"
+#: How long a triggered run may take on the cluster, queueing included.
+RUN_TIMEOUT = 600.0
+
+FILE_CONNECTION = "itsperfect_acme"
+FILE_DAG = f"{FILE_CONNECTION}__orders"
+API_CONNECTION = "ipsoft_noordzee"
+API_DAG = f"{API_CONNECTION}__orders"
+ORDER_NUMBERS = ("100231", "100232")
+EXPORTABLE = {"LNB-100045", "LNB-100047"}  # the seed's orders with a valid ERP reference
+
+FILE_MERCHANT = """\
+extends: _itsperfect_monta
+name: Acme Fashion
+prefix: acme
+channels:
+  B2C: {origin: acme-webshop}
+  B2B: {origin: acme-wholesale}
+vars:
+  sftp_conn_id: sftp_cluster
+flows:
+  orders: {retries: 0}
+"""
+API_MERCHANT = """\
+extends: _ipsoft_lenewblack
+name: Noordzee Mode
+prefix: noordzee
+vars:
+  ipsoft_conn_id: ipsoft_cluster
+  lenewblack_conn_id: lenewblack_cluster
+flows:
+  orders: {retries: 0}
+"""
+
+
+@dataclass
+class Partners:
+    sftp: SFTPServer
+    ipsoft: IPSoftServer
+    lenewblack: LeNewBlackServer
+
+
+@pytest.fixture(scope="module")
+def partners(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Partners]:
+    """The SFTP server and both emulators, seeded like tests/dags/test_ipsoft_lenewblack_flows."""
+    root = tmp_path_factory.mktemp("sftp")
+    with (
+        SFTPServer(root, conn_id="sftp_cluster") as sftp,
+        IPSoftServer(seed_demo(IPSoftState()), conn_id="ipsoft_cluster") as ipsoft,
+        LeNewBlackServer(conn_id="lenewblack_cluster") as lenewblack,
+    ):
+        lenewblack.seed_demo()
+        for sku in demo_order_skus():
+            ipsoft.state.put(Product(article_id=f"A-{sku}", name=sku, sku=sku))
+        yield Partners(sftp, ipsoft, lenewblack)
+
+
+@pytest.fixture(scope="module")
+def connections(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("connections")
+    for template in ("_itsperfect_monta.yaml", "_ipsoft_lenewblack.yaml"):
+        shutil.copy(TEMPLATES / template, folder)
+    (folder / f"{FILE_CONNECTION}.yaml").write_text(FILE_MERCHANT)
+    (folder / f"{API_CONNECTION}.yaml").write_text(API_MERCHANT)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, partners: Partners, connections: Path
+) -> Iterator[Cluster]:
+    """The running cluster with both merchants' DAGs parsed; stopped whatever happens."""
+    base = tmp_path_factory.mktemp("cluster")
+    dags = base / "dags"
+    dags.mkdir()
+    shutil.copy(INDEX_DAG_FILE, dags)
+    sync_dag_files(dags / "connections", connections)
+    stand_ins = {
+        "sftp_cluster": partners.sftp.airflow_connection_uri(),
+        "ipsoft_cluster": partners.ipsoft.airflow_connection(),
+        "lenewblack_cluster": partners.lenewblack.airflow_connection(),
+    }
+    began = time.monotonic()
+    with Cluster(base, dags, connections, stand_ins) as running:
+        try:
+            for dag_id in (FILE_DAG, API_DAG):
+                running.wait_for(f"{dag_id} to be parsed", lambda d=dag_id: _dag(running, d))
+        except BaseException:
+            print(running.tails(), flush=True)
+            raise
+        running.timings["cluster_up_s"] = time.monotonic() - began
+        print(f"\ncluster: up in {running.timings['cluster_up_s']:.0f} s {_rounded(running)}")
+        yield running
+
+
+def _rounded(cluster: Cluster) -> dict[str, float]:
+    return {k: round(v, 1) for k, v in cluster.timings.items()}
+
+
+def _dag(cluster: Cluster, dag_id: str) -> dict[str, Any] | None:
+    try:
+        dag: dict[str, Any] = cluster.api("GET", f"/api/v2/dags/{dag_id}")
+    except ClusterError:
+        return None
+    return dag
+
+
+def _run(cluster: Cluster, dag_id: str, run_id: str) -> dict[str, Any]:
+    run: dict[str, Any] = cluster.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+    return run
+
+
+def _unfinished_runs(cluster: Cluster, dag_id: str) -> int:
+    query = "state=queued&state=running"
+    runs = cluster.api("GET", f"/api/v2/dags/{dag_id}/dagRuns?{query}")
+    return int(runs["total_entries"])
+
+
+def _task_instances(cluster: Cluster, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances"
+    return list(cluster.api("GET", path)["task_instances"])
+
+
+#: The Celery provider's line for each task it runs: "[<celery id>] Executing workload in
+#: Celery: ExecuteTask(..., ti=TaskInstance(..., task_id='fetch', dag_id='x', run_id='y', ...".
+_EXECUTING = re.compile(
+    r"Executing workload in Celery: .*?task_id='(?P<task>[^']+)', "
+    r"dag_id='(?P<dag>[^']+)', run_id='(?P<run>[^']+)'"
+)
+
+
+def executed_on_worker(log: str) -> set[tuple[str, str, str]]:
+    """(dag_id, run_id, task_id) of every task the worker's log says Celery executed."""
+    return {(m["dag"], m["run"], m["task"]) for m in _EXECUTING.finditer(log)}
+
+
+def test_a_file_flow_and_an_api_flow_run_on_the_celery_worker(
+    cluster: Cluster, partners: Partners, connections: Path
+) -> None:
+    began = time.monotonic()
+    try:
+        _file_and_api_flows(cluster, partners, connections)
+    except BaseException:
+        print(cluster.tails(), flush=True)
+        raise
+    finally:
+        print(f"cluster: flows triggered, run and checked in {time.monotonic() - began:.0f} s")
+
+
+def _file_and_api_flows(cluster: Cluster, partners: Partners, connections: Path) -> None:
+    acme = load_connection(connections / f"{FILE_CONNECTION}.yaml").flows["orders"]
+    sftp_root = partners.sftp.root
+
+    def local(folder: str) -> Path:
+        path = sftp_root / folder.lstrip("/")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    for _, endpoint in acme.endpoints():
+        local(endpoint.folder)
+    for number in ORDER_NUMBERS:
+        (local(acme.source.folder) / f"order_{number}.xml").write_bytes(samples.good_order(number))
+
+    runs: dict[str, str] = {}
+    for dag_id in (FILE_DAG, API_DAG):
+        dag = cluster.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+        assert dag["is_paused"] is False
+        run = cluster.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})
+        runs[dag_id] = run["dag_run_id"]
+
+    for dag_id, run_id in runs.items():
+        cluster.wait_for(
+            f"{dag_id} run {run_id} to finish",
+            lambda d=dag_id, r=run_id: _run(cluster, d, r)["state"] in ("success", "failed"),
+            timeout=RUN_TIMEOUT,
+        )
+        # Unpausing may also have scheduled a run of the latest interval: let it end too.
+        cluster.wait_for(
+            f"every run of {dag_id} to finish",
+            lambda d=dag_id: _unfinished_runs(cluster, d) == 0,
+            timeout=RUN_TIMEOUT,
+        )
+    states = {dag_id: _run(cluster, dag_id, run_id)["state"] for dag_id, run_id in runs.items()}
+    assert states == {FILE_DAG: "success", API_DAG: "success"}
+
+    # Celery ran every task of both runs: the worker's log names each one.
+    executed = executed_on_worker(cluster.worker_log())
+    for dag_id, run_id in runs.items():
+        instances = _task_instances(cluster, dag_id, run_id)
+        ran = {ti["task_id"] for ti in instances if ti["state"] == "success"}
+        assert ran, f"no task of {dag_id} succeeded: {instances}"
+        assert {ti["state"] for ti in instances} <= {"success", "skipped"}, instances
+        on_worker = {task for d, r, task in executed if (d, r) == (dag_id, run_id)}
+        assert ran <= on_worker, f"{dag_id}: not in the worker's log: {ran - on_worker}"
+        print(f"cluster: on the Celery worker, {dag_id} {run_id}: {sorted(on_worker)}")
+        for task_id in ran:
+            task_logs = cluster.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+            assert list((task_logs / f"task_id={task_id}").glob("attempt=*.log")), task_id
+
+    store = MessageStore(create_store_engine(cluster.sql_url("koppel_store")))
+    try:
+        # The file flow: one Monta file per order, the sources archived, each message delivered.
+        monta = {p.name: p.read_bytes() for p in local(acme.target.folder).glob("*.xml")}
+        assert sorted(monta) == [f"acme_order_{number}.xml" for number in ORDER_NUMBERS]
+        reader = default_registry().get(acme.target.format)
+        delivered_ids = [
+            doc.order_id
+            for name, data in monta.items()
+            for doc in reader.read(data, source=name).documents
+        ]
+        assert sorted(delivered_ids) == list(ORDER_NUMBERS)
+        assert not list(local(acme.source.folder).glob("*.xml"))
+        assert acme.source.archive_folder is not None
+        archived = sorted(p.name for p in local(acme.source.archive_folder).glob("*.xml"))
+        assert archived == [f"order_{number}.xml" for number in ORDER_NUMBERS]
+        inbound = store.find(connection_id=FILE_CONNECTION, flow="orders", direction=Direction.IN)
+        assert sorted(m.document_key for m in inbound) == list(ORDER_NUMBERS)
+        assert {m.status for m in inbound} == {MessageStatus.DELIVERED}
+
+        # The API flow: each exportable order created in IPSoft once, marked exported.
+        assert set(partners.ipsoft.state.orders) == EXPORTABLE
+        created = [c for c in partners.ipsoft.calls if c[0] == "CreateOrder"]
+        assert len(created) == len(EXPORTABLE)
+        for reference in EXPORTABLE:
+            assert partners.lenewblack.state.orders[reference].status == "exported"
+        inbound = store.find(connection_id=API_CONNECTION, flow="orders", direction=Direction.IN)
+        delivered = [m.document_key for m in inbound if m.status is MessageStatus.DELIVERED]
+        assert sorted(delivered) == sorted(EXPORTABLE)
+    finally:
+        store.engine.dispose()
