@@ -1,9 +1,10 @@
 # Koppel's Airflow image for the cluster form (docker-compose.yaml).
 #
 # The Python 3.11 variant of the official image, because requirements.txt is compiled for 3.11.
-# The official image already carries the Celery and FAB providers that the cluster needs; on top
-# of it we install the project's pinned set, keeping apache-airflow at the image's own version so
-# pip can never move the core underneath the providers.
+# On top of it we install the runtime lock only (requirements.txt: Airflow, the providers Koppel
+# and the cluster use, Celery, Redis, FAB, ...), never the development lock (requirements-dev.txt:
+# pytest, ruff, mypy), keeping apache-airflow at the image's own version so pip can never move the
+# core underneath the providers.
 ARG AIRFLOW_IMAGE=apache/airflow:3.3.2-python3.11
 FROM ${AIRFLOW_IMAGE}
 

@@ -1,5 +1,6 @@
-# Every target builds .venv from requirements.txt on first use, so each is one
-# command on a fresh clone.
+# Every target builds .venv from the runtime lock (requirements.txt) and the
+# development lock (requirements-dev.txt) on first use, so each is one command on
+# a fresh clone; it is brought up to date when either lock or pyproject.toml changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,10 +9,10 @@ export UV_COMPILE_BYTECODE := 1
 
 .PHONY: demo test test-cluster lint format typecheck bench chaos clean airflow
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt -r requirements-dev.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
