@@ -49,7 +49,7 @@ def _check_jsonschema() -> str:
         return str(beside)
     found = shutil.which("check-jsonschema")
     if found is None:
-        pytest.fail("check-jsonschema is not installed; it is in requirements.txt")
+        pytest.fail("check-jsonschema is not installed; it is in requirements-dev.txt")
     return found
 
 
