@@ -124,7 +124,7 @@ class RunCoordination:
         """Record, before anything is sent, that an attempt begins; return its number."""
         now = utc_now()
         with self._transaction() as conn:
-            _lock(conn, message_id)
+            lock_message(conn, message_id, messages.c.id)
             previous = conn.execute(
                 select(func.max(delivery_attempts.c.attempt_no)).where(
                     delivery_attempts.c.message_id == message_id
@@ -287,12 +287,17 @@ class RunCoordination:
             return [MessageSummary.from_row(row) for row in conn.execute(query).mappings()]
 
 
-def _lock(conn: Connection, message_id: int) -> None:
-    found = conn.execute(
-        select(messages.c.id).where(messages.c.id == message_id).with_for_update()
-    ).one_or_none()
-    if found is None:
+def lock_message(conn: Connection, message_id: int, column: Any) -> Any:
+    """Lock the message's row for this transaction and return one of its columns.
+
+    Raises:
+        StoreError: no message has this id.
+    """
+    query = select(column).where(messages.c.id == message_id).with_for_update()
+    row = conn.execute(query).one_or_none()
+    if row is None:
         raise StoreError(f"message {message_id} does not exist")
+    return row[0]
 
 
 def _set_attempt(

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from koppel.documents import Problem
 from koppel.errors import StoreError
-from koppel.store.coordination import RunCoordination
+from koppel.store.coordination import RunCoordination, lock_message
 from koppel.store.records import (
     DeliveryAttempt,
     Message,
@@ -342,7 +342,7 @@ class MessageStore(RunCoordination):
     def add_problems(self, message_id: int, problems: list[Problem]) -> None:
         """Append problems to those already recorded on the message."""
         with self._transaction() as conn:
-            current = _lock_message(conn, message_id, messages.c.problems)
+            current = lock_message(conn, message_id, messages.c.problems)
             combined = list(current or []) + dump_problems(problems)
             _update_message(conn, message_id, {"problems": combined})
 
@@ -424,19 +424,6 @@ def _message_filters(
     if direction is not None:
         conditions.append(messages.c.direction == Direction(direction).value)
     return conditions
-
-
-def _lock_message(conn: Connection, message_id: int, column: Any) -> Any:
-    """Lock the message's row for this transaction and return one of its columns.
-
-    Raises:
-        StoreError: no message has this id.
-    """
-    query = select(column).where(messages.c.id == message_id).with_for_update()
-    row = conn.execute(query).one_or_none()
-    if row is None:
-        raise StoreError(f"message {message_id} does not exist")
-    return row[0]
 
 
 def _update_message(conn: Connection, message_id: int, values: dict[str, Any]) -> None:
