@@ -1,135 +1,97 @@
-"""``make bench``: measure Koppel's hot paths against plain-library baselines, write results.json.
+"""``make bench``: run the benchmarks P1 to P5, each in its own process, and write results.json.
 
-Timings on a shared machine are noisy, so every figure that matters is a
-ratio to a baseline doing the irreducible part of the same work (parsing the
-same bytes with bare lxml, loading the same YAML with bare libyaml), measured
-in the same process, best of several repeats.
+``python -m bench`` runs all five; ``python -m bench P1 P3`` runs some and
+updates only their entries. ``BENCH_FULL=1`` runs the issue's full sizes
+(minutes to an hour on 2 cores); the default sizes finish in a few minutes.
+Every figure is a ratio to a floor measured in the same run: the same work
+done with bare libraries (see each module's docstring for what the floor is).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
-import shutil
+import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-from lxml import etree
-
-from koppel import INCLUDE_DIR
-from koppel.documents import Order
-from koppel.formats import default_registry
-from koppel.sandbox import samples
+from bench.common import RESULT_PREFIX, full_size
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-REPEATS = 5
+BENCHES = {
+    "P1": "bench.p1_engine",
+    "P2": "bench.p2_flow",
+    "P3": "bench.p3_catalogue",
+    "P4": "bench.p4_dag_parse",
+    "P5": "bench.p5_small_files",
+}
 
 
-def best_of(work: Callable[[], object], number: int) -> float:
-    """Seconds per call: the best of REPEATS rounds of ``number`` calls."""
-    rounds = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        for _ in range(number):
-            work()
-        rounds.append((time.perf_counter() - start) / number)
-    return min(rounds)
+def machine() -> dict[str, object]:
+    """What the numbers were measured on."""
+    memory_kib = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory_kib = int(line.split()[1])
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": model,
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
 
 
-def compare(
-    name: str, work: Callable[[], object], baseline: Callable[[], object], number: int
-) -> dict[str, object]:
-    """One benchmark row: our time, the baseline's, and their ratio."""
-    ours, base = best_of(work, number), best_of(baseline, number)
-    row = {"name": name, "seconds": ours, "baseline_seconds": base, "ratio": ours / base}
-    print(
-        f"{name:28} {ours * 1e3:9.3f} ms  baseline {base * 1e3:9.3f} ms  ratio {ours / base:6.1f}"
+def run_one(key: str) -> dict[str, object]:
+    """Run one bench module in a fresh interpreter; return its result row (or its failure)."""
+    started = time.monotonic()
+    process = subprocess.run(
+        [sys.executable, "-m", BENCHES[key]],
+        stdout=subprocess.PIPE,
+        stderr=None,
+        text=True,
+        check=False,
     )
+    row: dict[str, object] | None = None
+    for line in process.stdout.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            row = json.loads(line[len(RESULT_PREFIX) :])
+        else:
+            print(f"  {line}", flush=True)
+    if process.returncode != 0 or row is None:
+        return {"error": f"{BENCHES[key]} exited with {process.returncode}", "met": False}
+    row["wall_seconds"] = round(time.monotonic() - started, 1)
     return row
 
 
-def bench_read() -> dict[str, object]:
-    """Reading an IT's Perfect order: hardened parse + XSD + mapping vs a bare lxml parse."""
-    data = samples.good_order("100231", lines=20)
-    fmt = default_registry().get("itsperfect.order")
-    return compare(
-        "read itsperfect.order",
-        lambda: fmt.read(data, source="bench.xml"),
-        lambda: etree.fromstring(data),
-        200,
-    )
-
-
-def bench_write() -> dict[str, object]:
-    """Writing and validating a Monta order vs serializing a parsed tree of the same size."""
-    data = samples.good_order("100231", lines=20)
-    document = (
-        default_registry().get("itsperfect.order").read(data, source="bench.xml").documents[0]
-    )
-    assert isinstance(document, Order)
-    fmt = default_registry().get("monta.order")
-    context = {"origin": "acme-webshop", "connection_id": "bench", "flow": "orders"}
-    output = fmt.write(document, context=context)
-    tree = etree.fromstring(output)
-    return compare(
-        "write+validate monta.order",
-        lambda: fmt.validate(fmt.write(document, context=context), source="bench.xml"),
-        lambda: etree.tostring(tree, xml_declaration=True, encoding="UTF-8"),
-        200,
-    )
-
-
-def bench_dag_parse(connections: int = 300) -> dict[str, object]:
-    """Building every DAG of N merchant files (seven flows each) vs only loading the YAML.
-
-    Each connection is built as its own generated DAG file builds it (template read again).
-    """
-    from koppel.dag_factory import connection_dags
-
-    folder = Path(tempfile.mkdtemp(prefix="koppel-bench-"))
-    try:
-        shutil.copy(INCLUDE_DIR / "connections" / "_itsperfect_monta.yaml", folder)
-        for n in range(connections):
-            (folder / f"merchant_{n:04d}.yaml").write_text(
-                f"extends: _itsperfect_monta\nname: Merchant {n}\nprefix: m{n:04d}\n"
-                f"channels:\n  B2C: {{origin: m{n:04d}-web}}\n"
-                f"vars:\n  sftp_conn_id: sftp_m{n:04d}\n"
-            )
-        files = sorted(folder.glob("*.yaml"))
-
-        def load_yaml_only() -> None:
-            for path in files:
-                yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
-
-        def build_all() -> int:
-            merchants = folder.glob("merchant_*.yaml")
-            return sum(len(connection_dags(path.stem, directory=folder)) for path in merchants)
-
-        dags = build_all()
-        row = compare(f"DAGs of {connections} merchants", build_all, load_yaml_only, 1)
-        row["dags"] = dags
-        row["ms_per_dag"] = float(row["seconds"]) * 1e3 / dags  # type: ignore[arg-type]
-        return row
-    finally:
-        shutil.rmtree(folder)
-
-
-def main() -> int:
-    rows = [bench_read(), bench_write(), bench_dag_parse()]
-    RESULTS.write_text(
-        json.dumps(
-            {"python": sys.version.split()[0], "machine": platform.machine(), "results": rows},
-            indent=2,
-        )
-        + "\n"
-    )
+def main(argv: list[str]) -> int:
+    keys = [key.upper() for key in argv] or list(BENCHES)
+    unknown = [key for key in keys if key not in BENCHES]
+    if unknown:
+        print(f"unknown bench(es) {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
+        return 2
+    results: dict[str, object] = {}
+    if argv and RESULTS.exists():
+        results = json.loads(RESULTS.read_text())
+    for key in keys:
+        print(f"== {key} ({BENCHES[key]}, {'full' if full_size() else 'quick'} size)", flush=True)
+        results[key] = run_one(key)
+    results["machine"] = machine()
+    results["full"] = full_size()
+    results["date"] = time.strftime("%Y-%m-%d")
+    ordered = {k: results[k] for k in ("machine", "full", "date", *BENCHES) if k in results}
+    RESULTS.write_text(json.dumps(ordered, indent=2) + "\n")
     print(f"written to {RESULTS}")
-    return 0
+    failed = [key for key in keys if "error" in results[key]]  # type: ignore[operator]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
