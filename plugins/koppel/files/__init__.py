@@ -9,6 +9,7 @@ from __future__ import annotations
 from koppel.files.base import BaseFileSession, is_temp_name, temp_name
 from koppel.files.pickup import done_marker_path, find_complete
 from koppel.files.session import (
+    MAX_IN_FLIGHT,
     FileSession,
     FileTooLargeError,
     FolderNotFoundError,
@@ -17,6 +18,7 @@ from koppel.files.session import (
 )
 
 __all__ = [
+    "MAX_IN_FLIGHT",
     "BaseFileSession",
     "FileSession",
     "FileTooLargeError",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -135,6 +135,19 @@ class BaseFileSession(ABC):
             self._check_size(path, len(data), max_bytes)
         return data
 
+    def read_many(
+        self, files: Sequence[RemoteFile], max_bytes: int | None = None
+    ) -> Iterator[tuple[RemoteFile, bytes | FileTooLargeError]]:
+        """Download ``files`` one after the other, in order (see the protocol).
+
+        Protocols that can keep several requests in flight override this.
+        """
+        for remote in files:
+            try:
+                yield remote, self.read_bytes(remote.path, max_bytes)
+            except FileTooLargeError as too_large:
+                yield remote, too_large
+
     def makedirs(self, folder: str) -> None:
         """Create ``folder`` and its missing parents; an existing folder is fine."""
         with self._guard("create folder", folder):
@@ -192,6 +205,14 @@ class BaseFileSession(ABC):
             self._upload(temp, data)
         return True
 
+    def stage_many(self, folder: str, items: Sequence[tuple[str, bytes]]) -> list[bool]:
+        """:meth:`stage` each ``(name, data)`` in order; protocols may pipeline this."""
+        return [self.stage(folder, name, data) for name, data in items]
+
+    def publish_many(self, folder: str, names: Sequence[str]) -> list[str]:
+        """:meth:`publish` each name in order; protocols may pipeline this."""
+        return [self.publish(folder, name) for name in names]
+
     def publish(self, folder: str, name: str) -> str:
         """Rename the staged upload of ``folder/name`` to its final name; return that path."""
         target = posixpath.join(folder, name)
@@ -234,6 +255,10 @@ class BaseFileSession(ABC):
             The new path.
         """
         return self.move_to(path, self.free_path(folder, posixpath.basename(path)))
+
+    def move_many(self, paths: Sequence[str], folder: str) -> list[str]:
+        """:meth:`move` each file into ``folder`` in order; protocols may pipeline this."""
+        return [self.move(path, folder) for path in paths]
 
     def move_to(self, path: str, target: str) -> str:
         """Move a file to ``target`` exactly (its folder is created if missing); return it."""

@@ -7,6 +7,7 @@ against a few lines of in-memory storage.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +30,11 @@ class RemoteFile:
     path: str
     size: int
     mtime: float | None
+
+
+#: Requests a batch method keeps in flight at once by default: enough to hide the
+#: round trip to a partner's server, few enough not to trip its session limits.
+MAX_IN_FLIGHT = 16
 
 
 class FileTooLargeError(FatalSyncError):
@@ -55,6 +61,14 @@ class FileSession(Protocol):
 
     All paths are POSIX strings. Implementations raise
     :class:`~koppel.errors.TransportError` for anything the server refuses.
+
+    The ``*_many`` methods do what their single-item namesakes do for each
+    item, with several requests in flight at once, because a flow of
+    thousands of small files is bound by round trips, not bytes. When an item
+    fails, the batch raises the error of the first failing item in input
+    order once the requests already sent have finished; items after it may
+    have been done as well (each single-item operation is safe to repeat or
+    to settle, so the caller's retry finds them done).
     """
 
     def list_files(self, folder: str) -> list[RemoteFile]:
@@ -65,6 +79,18 @@ class FileSession(Protocol):
         """Download a file; raise :class:`FileTooLargeError` above ``max_bytes``."""
         ...
 
+    def read_many(
+        self, files: Sequence[RemoteFile], max_bytes: int | None = None
+    ) -> Iterator[tuple[RemoteFile, bytes | FileTooLargeError]]:
+        """Download ``files``, yielding each with its bytes in input order.
+
+        A file above ``max_bytes`` yields its :class:`FileTooLargeError`
+        instead of bytes (the caller rejects that one file and goes on);
+        anything else the server refuses raises
+        :class:`~koppel.errors.TransportError` when its turn comes.
+        """
+        ...
+
     def write_atomic(self, folder: str, name: str, data: bytes) -> str:
         """Write ``data`` under a temporary name, then rename it; return the final path."""
         ...
@@ -73,8 +99,16 @@ class FileSession(Protocol):
         """Upload ``data`` under the temporary name; False if ``name`` already has these bytes."""
         ...
 
+    def stage_many(self, folder: str, items: Sequence[tuple[str, bytes]]) -> list[bool]:
+        """:meth:`stage` each ``(name, data)`` into ``folder``; one result per item, in order."""
+        ...
+
     def publish(self, folder: str, name: str) -> str:
         """Rename the staged upload to ``folder/name``; return the final path."""
+        ...
+
+    def publish_many(self, folder: str, names: Sequence[str]) -> list[str]:
+        """:meth:`publish` each staged name in ``folder``; return the final paths in order."""
         ...
 
     def settle(self, folder: str, name: str, data: bytes) -> bool:
@@ -95,6 +129,10 @@ class FileSession(Protocol):
 
     def move(self, path: str, folder: str) -> str:
         """Move a file into ``folder`` without overwriting; return its new path."""
+        ...
+
+    def move_many(self, paths: Sequence[str], folder: str) -> list[str]:
+        """:meth:`move` each file into ``folder``, never overwriting; return the new paths."""
         ...
 
     def move_to(self, path: str, target: str) -> str:
