@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, field_validator
 
 from koppel.config.base import ConfigModel
+from koppel.config.catalogue import CatalogueSettings
 from koppel.config.endpoint import Endpoint
 from koppel.config.schedule import check_schedule
 
@@ -57,6 +58,9 @@ class FlowConfig(ConfigModel):
         claim_seconds: how long a run may hold one message before another run
             of the flow (a backfill, an "export now" beside the schedule) may
             take it over.
+        catalogue: set for a flow of large catalogue files: they are streamed
+            record by record, and only changed records go out, in batches
+            (``koppel.config.catalogue``, ``docs/catalogues.md``).
     """
 
     name: FlowName
@@ -76,6 +80,7 @@ class FlowConfig(ConfigModel):
     max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
     batch_size: int = Field(default=500, gt=0)
     claim_seconds: int = Field(default=DEFAULT_CLAIM_SECONDS, gt=0)
+    catalogue: CatalogueSettings | None = None
 
     @field_validator("schedule")
     @classmethod
