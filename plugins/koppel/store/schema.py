@@ -165,3 +165,44 @@ order_reservations = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_order_reservations_connection_sku", "connection_id", "sku"),
 )
+
+# -- streamed catalogues (docs/catalogues.md) -----------------------------------------------
+
+payload_chunks = Table(
+    "payload_chunks",
+    metadata,
+    Column("message_id", BigId, ForeignKey("messages.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+"""The payload of a streamed inbound file, in order; its ``messages.payload`` is empty."""
+
+catalogue_progress = Table(
+    "catalogue_progress",
+    metadata,
+    Column("message_id", BigId, ForeignKey("messages.id"), primary_key=True),
+    Column("records_seen", BigInteger, nullable=False),
+    Column("records_staged", BigInteger, nullable=False),
+    Column("problem_count", BigInteger, nullable=False),
+    Column("problems", Json, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+"""How far a catalogue message's records are staged, so a rerun after a crash goes on there."""
+
+catalogue_products = Table(
+    "catalogue_products",
+    metadata,
+    Column("connection_id", String(200), primary_key=True),
+    Column("flow", String(100), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("content_hash", String(32), nullable=False),
+    Column("record", Text, nullable=False),
+    Column("message_id", BigId, ForeignKey("messages.id"), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_catalogue_products_message", "message_id"),
+)
+"""Every product a catalogue flow received, as last received: its canonical fields as JSON.
+
+``content_hash`` tells a changed product from an unchanged one; ``message_id``
+is the message that last changed it, whose batch files carry it.
+"""
