@@ -4,6 +4,7 @@ from __future__ import annotations
 
 pytest_plugins = [
     "tests.fixtures.file_servers",
+    "tests.fixtures.openssh",
     "tests.fixtures.postgres",
     "tests.fixtures.airflow_env",
     "tests.fixtures.alerts",

@@ -8,6 +8,7 @@ adapter only implements a handful of primitive operations.
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -35,6 +36,21 @@ def temp_name(name: str) -> str:
 def is_temp_name(name: str) -> bool:
     """Tell whether ``name`` is one of our own unfinished uploads."""
     return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def candidate_paths(folder: str, name: str) -> Iterator[str]:
+    """Where :meth:`BaseFileSession.move` tries to put ``name``, in order, without end.
+
+    First the name itself; then a UTC timestamp before the extension
+    (``order.20240101T120000123456Z.xml``), taken when the name is found
+    taken; then that name with a counter.
+    """
+    yield posixpath.join(folder, name)
+    stem, extension = posixpath.splitext(name)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    yield posixpath.join(folder, f"{stem}.{stamp}{extension}")
+    for counter in itertools.count(1):
+        yield posixpath.join(folder, f"{stem}.{stamp}-{counter}{extension}")
 
 
 class BaseFileSession(ABC):
@@ -269,17 +285,10 @@ class BaseFileSession(ABC):
 
     def free_path(self, folder: str, name: str) -> str:
         """A path in ``folder`` for ``name`` that no file has yet (see :meth:`move`)."""
-        target = posixpath.join(folder, name)
-        if not self.exists(target):
-            return target
-        stem, extension = posixpath.splitext(name)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        target = posixpath.join(folder, f"{stem}.{stamp}{extension}")
-        counter = 1
-        while self.exists(target):
-            target = posixpath.join(folder, f"{stem}.{stamp}-{counter}{extension}")
-            counter += 1
-        return target
+        for target in candidate_paths(folder, name):
+            if not self.exists(target):
+                return target
+        raise AssertionError("candidate_paths never ends")
 
     # -- helpers ----------------------------------------------------------
 
@@ -295,9 +304,16 @@ class BaseFileSession(ABC):
 
     def _check_size(self, path: str, size: int, max_bytes: int) -> None:
         if size > max_bytes:
-            raise FileTooLargeError(
-                f"{self.label}: file {path!r} has {size} bytes, more than the {max_bytes} allowed"
-            )
+            raise self._too_large(path, size, max_bytes)
+
+    def _too_large(
+        self, path: str, size: int, max_bytes: int, *, at_least: bool = False
+    ) -> FileTooLargeError:
+        """The error for a file of ``size`` bytes (``at_least`` when it was cut off there)."""
+        has = f"at least {size}" if at_least else f"{size}"
+        return FileTooLargeError(
+            f"{self.label}: file {path!r} has {has} bytes, more than the {max_bytes} allowed"
+        )
 
     def _confirm_identical(self, existing: RemoteFile, data: bytes) -> str:
         same = existing.size == len(data) and self.read_bytes(existing.path) == data

@@ -2,19 +2,32 @@
 
 The client is opened (and its host key checked) by whoever owns the
 connection — the Airflow hook in production — so this module only speaks
-SFTP and never sees credentials.
+SFTP and never sees credentials. The batch methods keep many requests in
+flight on that same channel (see :mod:`koppel.files.sftp_pipeline`).
 """
 
 from __future__ import annotations
 
 import posixpath
 import stat
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import paramiko
 
-from koppel.files.base import BaseFileSession
-from koppel.files.session import RemoteFile
+from koppel.files.base import BaseFileSession, candidate_paths, temp_name
+from koppel.files.session import MAX_IN_FLIGHT, FileTooLargeError, RemoteFile
+from koppel.files.sftp_pipeline import (
+    DoneOp,
+    MoveOp,
+    Op,
+    Pipeline,
+    ReadOp,
+    RenameOp,
+    StageOp,
+    run_ops,
+    waves,
+)
 
 
 class SFTPFileSession(BaseFileSession):
@@ -22,15 +35,101 @@ class SFTPFileSession(BaseFileSession):
 
     transport_errors = (OSError, EOFError, paramiko.SSHException, paramiko.sftp.SFTPError)
 
-    def __init__(self, client: paramiko.SFTPClient, label: str) -> None:
+    def __init__(
+        self, client: paramiko.SFTPClient, label: str, max_in_flight: int = MAX_IN_FLIGHT
+    ) -> None:
         """Wrap ``client``; the caller keeps ownership and closes it.
 
         Args:
             client: An open SFTP client.
             label: How errors name this connection (no secrets).
+            max_in_flight: Batch items whose requests may be in flight at once.
         """
         super().__init__(label)
         self._client = client
+        self.max_in_flight = max_in_flight
+
+    # -- batches ------------------------------------------------------------
+
+    def read_many(
+        self, files: Sequence[RemoteFile], max_bytes: int | None = None
+    ) -> Iterator[tuple[RemoteFile, bytes | FileTooLargeError]]:
+        """Download ``files`` with up to :attr:`max_in_flight` of them in flight; yield in order.
+
+        A file listed above ``max_bytes`` is refused without a request; one
+        that grew past it since is cut off after ``max_bytes + 1`` bytes and
+        refused, so memory stays bounded either way.
+        """
+        pipe = Pipeline(self._client, self.label)
+
+        def ops() -> Iterator[Op]:
+            for remote in files:
+                if max_bytes is not None and remote.size > max_bytes:
+                    refused = self._too_large(remote.path, remote.size, max_bytes)
+                    yield DoneOp(pipe, remote.path, refused)
+                else:
+                    limit = None if max_bytes is None else max_bytes + 1
+                    yield ReadOp(pipe, remote.path, remote.size, limit)
+
+        for op, remote in zip(run_ops(pipe, ops(), self.max_in_flight), files, strict=True):
+            if op.error is not None:
+                raise op.error
+            result: bytes | FileTooLargeError = op.result
+            if max_bytes is not None and isinstance(result, bytes) and len(result) > max_bytes:
+                result = self._too_large(remote.path, len(result), max_bytes, at_least=True)
+            yield remote, result
+
+    def stage_many(self, folder: str, items: Sequence[tuple[str, bytes]]) -> list[bool]:
+        """:meth:`stage` every item, pipelined: stat, then upload or compare, per item."""
+        for name, _ in items:
+            _check_plain_name(name)
+        if not items:
+            return []
+        self.makedirs(folder)
+        pipe = Pipeline(self._client, self.label)
+        ops = [
+            StageOp(
+                pipe, posixpath.join(folder, name), posixpath.join(folder, temp_name(name)), data
+            )
+            for name, data in items
+        ]
+        return [bool(result) for result in self._run(pipe, ops, [name for name, _ in items])]
+
+    def publish_many(self, folder: str, names: Sequence[str]) -> list[str]:
+        """:meth:`publish` every name, pipelined: one rename request each."""
+        pipe = Pipeline(self._client, self.label)
+        ops = [
+            RenameOp(pipe, posixpath.join(folder, temp_name(name)), posixpath.join(folder, name))
+            for name in names
+        ]
+        return [str(result) for result in self._run(pipe, ops, list(names))]
+
+    def move_many(self, paths: Sequence[str], folder: str) -> list[str]:
+        """:meth:`move` every file into ``folder``, pipelined: stat free names, then rename."""
+        if not paths:
+            return []
+        self.makedirs(folder)
+        pipe = Pipeline(self._client, self.label)
+        names = [posixpath.basename(path) for path in paths]
+        ops = [
+            MoveOp(pipe, path, candidate_paths(folder, name))
+            for path, name in zip(paths, names, strict=True)
+        ]
+        return [str(result) for result in self._run(pipe, ops, names)]
+
+    def _run(self, pipe: Pipeline, ops: Sequence[Op], keys: list[str]) -> list[object]:
+        """Run ``ops`` in waves of distinct ``keys``; raise the first error in input order."""
+        results: list[object] = [None] * len(ops)
+        for wave in waves(keys):
+            for index, op in zip(
+                wave, run_ops(pipe, (ops[i] for i in wave), self.max_in_flight), strict=True
+            ):
+                if op.error is not None:
+                    raise op.error
+                results[index] = op.result
+        return results
+
+    # -- primitives ---------------------------------------------------------
 
     def _list(self, folder: str) -> list[RemoteFile] | None:
         try:
@@ -78,6 +177,11 @@ class SFTPFileSession(BaseFileSession):
 
     def _remove(self, path: str) -> None:
         self._client.remove(path)
+
+
+def _check_plain_name(name: str) -> None:
+    if not name or "/" in name:
+        raise ValueError(f"file name {name!r} must be a plain name without '/'")
 
 
 def _remote_file(path: str, attributes: Any) -> RemoteFile:
