@@ -19,6 +19,7 @@ from koppel.documents.keys import document_key
 from koppel.errors import FatalSyncError
 from koppel.faults import failpoint
 from koppel.formats import DocumentWriteError, FormatRegistry
+from koppel.pipeline.catalogue import process_catalogues, streams_catalogue
 from koppel.pipeline.context import delivery_context, target_filename
 from koppel.pipeline.delivery import (
     DELIVERY_FAILED,
@@ -72,6 +73,18 @@ def process_pending(
     of one flow working at once (a backfill beside the schedule) share the
     work instead of doing it twice; the outcome counts only what this run did.
     """
+    if streams_catalogue(flow):  # records streamed, the changed ones sent in batch files
+        return process_catalogues(
+            store,
+            master,
+            formats,
+            connection,
+            flow,
+            run_id=run_id,
+            destination=destination,
+            resend=resend,
+            lookups=lookups,
+        )
     outcome = ProcessOutcome()
     run = FlowRun(
         store, master, formats, connection, flow, run_id, destination, resend, lookups or {}

@@ -11,6 +11,7 @@ from koppel.config import ConnectionConfig, FlowConfig, file_endpoint
 from koppel.documents import Problem, Severity
 from koppel.faults import failpoint
 from koppel.files import FileSession, FileTooLargeError, RemoteFile, done_marker_path, find_complete
+from koppel.pipeline.catalogue import receive_catalogues, streams_catalogue
 from koppel.pipeline.outcome import ReceiveOutcome
 from koppel.store import MessageStore
 
@@ -52,6 +53,9 @@ def receive_batch(
     )
     if only:
         files = [f for f in files if any(fnmatch(f.name, pattern) for pattern in only)]
+    if streams_catalogue(flow):  # streamed into the store, never whole in memory
+        batch = files[: limit or flow.batch_size]
+        return receive_catalogues(session, store, connection, flow, batch, run_id=run_id)
     outcome = ReceiveOutcome()
     for remote in files[: limit or flow.batch_size]:
         _receive_one(session, store, connection, flow, remote, run_id=run_id, outcome=outcome)

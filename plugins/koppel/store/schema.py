@@ -181,13 +181,17 @@ catalogue_progress = Table(
     "catalogue_progress",
     metadata,
     Column("message_id", BigId, ForeignKey("messages.id"), primary_key=True),
+    Column("phase", String(20), nullable=False),
     Column("records_seen", BigInteger, nullable=False),
     Column("records_staged", BigInteger, nullable=False),
     Column("problem_count", BigInteger, nullable=False),
     Column("problems", Json, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
-"""How far a catalogue message's records are staged, so a rerun after a crash goes on there."""
+"""How far a catalogue message got (``staging``, then ``decided``) and its records' problems.
+
+Committed with each chunk of staged records, so a rerun after a crash goes on there.
+"""
 
 catalogue_products = Table(
     "catalogue_products",
@@ -199,7 +203,7 @@ catalogue_products = Table(
     Column("record", Text, nullable=False),
     Column("message_id", BigId, ForeignKey("messages.id"), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    Index("ix_catalogue_products_message", "message_id"),
+    Index("ix_catalogue_products_message", "message_id", "sku"),
 )
 """Every product a catalogue flow received, as last received: its canonical fields as JSON.
 

@@ -38,6 +38,7 @@ def upgrade() -> None:
     op.create_table(
         "catalogue_progress",
         sa.Column("message_id", _BIG_ID, sa.ForeignKey("messages.id"), primary_key=True),
+        sa.Column("phase", sa.String(20), nullable=False),
         sa.Column("records_seen", sa.BigInteger(), nullable=False),
         sa.Column("records_staged", sa.BigInteger(), nullable=False),
         sa.Column("problem_count", sa.BigInteger(), nullable=False),
@@ -54,7 +55,7 @@ def upgrade() -> None:
         sa.Column("message_id", _BIG_ID, sa.ForeignKey("messages.id"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index("ix_catalogue_products_message", "catalogue_products", ["message_id"])
+    op.create_index("ix_catalogue_products_message", "catalogue_products", ["message_id", "sku"])
 
 
 def downgrade() -> None:
