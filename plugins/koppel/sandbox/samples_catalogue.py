@@ -13,10 +13,11 @@ partners really do.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from typing import BinaryIO
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
@@ -214,6 +215,46 @@ def product_export(skus: Sequence[str] | None = None, *, count: int = 5) -> byte
     chosen = [_variant(sku) for sku in skus] if skus is not None else _variants()[:count]
     body = "".join(_article(variant) for variant in chosen)
     return _document("Articles", ITSPERFECT_PRODUCT, body, ' exportedAt="2025-03-31T06:00:00"')
+
+
+def catalogue_sku(index: int) -> str:
+    """The SKU of article ``index`` of a large catalogue: a model's code, a number, a size."""
+    model = _MODELS[index % len(_MODELS)]
+    size = model.sizes[(index // len(_MODELS)) % len(model.sizes)]
+    return f"{model.code}-{index:07d}-{size}"
+
+
+def write_catalogue(
+    out: BinaryIO, count: int, *, changed: Collection[int] = (), block: int = 1_000
+) -> int:
+    """Write an IT's Perfect article export of ``count`` articles to ``out``, block by block.
+
+    For the catalogue tests and the P3 benchmark: a million articles make a
+    file of about 500 MB, so it is written as it is made, never held whole.
+
+    Args:
+        out: A binary file open for writing.
+        count: How many articles.
+        changed: Positions whose article has a new name (a changed product).
+        block: Articles per write.
+
+    Returns:
+        The bytes written.
+    """
+    written = out.write(
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        + f'<Articles xmlns="{ITSPERFECT_PRODUCT}" exportedAt="2025-03-31T06:00:00">\n'.encode()
+    )
+    for start in range(0, count, block):
+        parts = []
+        for index in range(start, min(start + block, count)):
+            model = _MODELS[index % len(_MODELS)]
+            if index in changed:
+                model = replace(model, name=f"{model.name} (nieuw)")
+            sku = catalogue_sku(index)
+            parts.append(_article(_Variant(sku, model, sku.rsplit("-", 1)[1])))
+        written += out.write("".join(parts).encode())
+    return written + out.write(b"</Articles>\n")
 
 
 def product_export_bad_ean() -> bytes:
