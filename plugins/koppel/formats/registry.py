@@ -28,11 +28,13 @@ from koppel.formats.schema import load_schema, validate
 from koppel.formats.xml import DEFAULT_MAX_BYTES, XmlDocumentError, parse_xml
 from koppel.mapping import (
     MappingDefinition,
+    document_tree,
+    documents_tree,
     load_mapping,
     read_documents,
     read_json_documents,
+    serialize,
     write_document,
-    write_documents,
 )
 from koppel.mapping.definition import Syntax
 
@@ -49,12 +51,40 @@ class ReadResult:
     problems: list[Problem] = field(default_factory=list)
 
 
+class _KnownValid:
+    """The last few payloads a format wrote and found valid as trees, so that the check before
+    delivery (:meth:`Format.validate`) need not parse our own output again.
+
+    The same bytes always validate the same, so a payload equal to one of these
+    is valid. Only small payloads are kept, and only a few: the check follows the
+    write at once, in the same thread.
+    """
+
+    _KEEP = 16
+    MAX_BYTES = 1024 * 1024
+
+    def __init__(self) -> None:
+        self._payloads: dict[bytes, None] = {}
+        self._lock = threading.Lock()
+
+    def add(self, data: bytes) -> None:
+        with self._lock:
+            self._payloads[data] = None
+            if len(self._payloads) > self._KEEP:
+                del self._payloads[next(iter(self._payloads))]
+
+    def __contains__(self, data: bytes) -> bool:
+        with self._lock:
+            return data in self._payloads
+
+
 class Format:
     """One wire format: its mapping definition and the schema its documents must satisfy."""
 
     def __init__(self, definition: MappingDefinition, schema_path: Path) -> None:
         self.definition = definition
         self.schema_path = schema_path
+        self._known_valid = _KnownValid()
 
     @property
     def name(self) -> str:
@@ -91,11 +121,16 @@ class Format:
         """``xml`` or ``json``: how the format's bytes are parsed and checked."""
         return self.definition.syntax
 
-    def _xml_problems(self, tree: etree._ElementTree, source: str) -> list[Problem]:
-        """Schema problems of the whole tree, or of the one element ``validate:`` names."""
+    def _xml_problems(
+        self, tree: etree._ElementTree, source: str, size: int | None
+    ) -> list[Problem]:
+        """Schema problems of the whole tree, or of the one element ``validate:`` names.
+
+        ``size`` is the document's size in bytes, when known.
+        """
         schema = load_schema(self.schema_path)
         if self.definition.validate is None:
-            return validate(tree, schema, source=source, format_name=self.name)
+            return validate(tree, schema, source=source, format_name=self.name, size=size)
         found = self.definition.validate(tree)
         nodes = (
             [node for node in found if isinstance(node, etree._Element)]
@@ -106,7 +141,7 @@ class Format:
             message = f"expected one element at {self.definition.validate.path}, found {len(nodes)}"
             return [Problem(code="xsd.invalid", message=message, file=source)]
         subtree = etree.ElementTree(copy.deepcopy(nodes[0]))
-        return validate(subtree, schema, source=source, format_name=self.name)
+        return validate(subtree, schema, source=source, format_name=self.name, size=size)
 
     def _parse_and_validate(
         self, data: bytes, source: str, max_bytes: int
@@ -129,7 +164,7 @@ class Format:
             tree = parse_xml(data, source=source, max_bytes=max_bytes)
         except XmlDocumentError as exc:
             return None, [exc.problem]
-        return tree, self._xml_problems(tree, source)
+        return tree, self._xml_problems(tree, source, len(data))
 
     def read(self, data: bytes, *, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ReadResult:
         """Parse, validate and map one inbound file (or HTTP/SOAP body).
@@ -162,7 +197,9 @@ class Format:
         Raises:
             koppel.mapping.DocumentWriteError: When the document cannot be expressed.
         """
-        return write_document(self.definition, document, context=context)
+        if self.syntax == "json":
+            return write_document(self.definition, document, context=context)
+        return self._checked(document_tree(self.definition, document, context=context))
 
     def write_many(
         self, documents: Sequence[CanonicalModel], *, context: Mapping[str, str]
@@ -174,10 +211,26 @@ class Format:
             koppel.mapping.DocumentWriteError: When a document cannot be
                 expressed, or the documents disagree on a file-level value.
         """
-        return write_documents(self.definition, documents, context=context)
+        return self._checked(documents_tree(self.definition, documents, context=context))
+
+    def _checked(self, root: etree._Element) -> bytes:
+        """The bytes of a written tree, remembered as valid when the tree passes the schema.
+
+        Our own tree is checked as built, without parsing its bytes again; an
+        invalid one is not remembered, so :meth:`validate` then reports it the
+        way it reports any document, with lines and paths in the bytes.
+        """
+        data = serialize(root)
+        if len(data) <= _KnownValid.MAX_BYTES:
+            tree = etree.ElementTree(root)
+            if not self._xml_problems(tree, source="", size=len(data)):
+                self._known_valid.add(data)
+        return data
 
     def validate(self, data: bytes, *, source: str) -> list[Problem]:
         """Problems of a document against this format's schema (our output before it leaves)."""
+        if data in self._known_valid:
+            return []
         return self._parse_and_validate(data, source, DEFAULT_MAX_BYTES)[1]
 
 

@@ -43,6 +43,9 @@ _PATH_STEP_BUDGET = 100_000_000
 #: A document with this few elements and attributes cannot exceed the budget (errors and
 #: siblings are each at most that many), so it goes straight to lxml's tree validation.
 _SMALL_DOCUMENT = isqrt(_PATH_STEP_BUDGET)
+#: The fewest bytes an element (``<a/>``), attribute (`` a=""``), comment or processing
+#: instruction takes when serialized: a document of N bytes has at most N / 4 of them.
+_MIN_SITE_BYTES = 4
 
 _XSD = "{http://www.w3.org/2001/XMLSchema}"
 _SCHEMA_REFERENCES = (f"{_XSD}include", f"{_XSD}redefine", f"{_XSD}import")
@@ -98,13 +101,23 @@ def _load(path: Path) -> Schema:
         raise ConfigError(f"{path}: cannot load XML schema: {exc}") from exc
 
 
+#: Schemas by the absolute path they were asked for: resolving symlinks takes a system
+#: call per path component, too slow to repeat for every document.
+_BY_PATH: dict[Path, Schema] = {}
+
+
 def load_schema(path: Path) -> Schema:
     """The compiled schema at ``path``, loaded once; includes resolve relative to it.
 
     Raises:
         ConfigError: When the file is missing or is not a valid XSD.
     """
-    return _load(path.resolve())
+    schema = _BY_PATH.get(path)
+    if schema is None:
+        schema = _load(path.resolve())
+        if path.is_absolute():  # a relative path means another file after a chdir
+            _BY_PATH[path] = schema
+    return schema
 
 
 def _readable_names(names: Sequence[str]) -> str:
@@ -188,6 +201,7 @@ def validate(
     source: str,
     format_name: str | None = None,
     limit: int = PROBLEM_LIMIT,
+    size: int | None = None,
 ) -> list[Problem]:
     """The schema violations in ``tree`` as problems (code ``xsd.invalid``), capped.
 
@@ -203,11 +217,14 @@ def validate(
         source: Name of the file or message, recorded on each problem.
         format_name: The format the document was given to, named in ``xsd.wrong_root``.
         limit: How many violations to report one by one.
+        size: The document's size in bytes, when known: a small one needs no
+            count of its elements to be known small.
 
     Returns:
         An empty list when the document is valid.
     """
-    if _has_at_most(tree, _SMALL_DOCUMENT):
+    small = size is not None and size <= _MIN_SITE_BYTES * _SMALL_DOCUMENT
+    if small or _has_at_most(tree, _SMALL_DOCUMENT):
         first, total = _by_tree_validation(tree, schema, limit)
     else:
         data = etree.tostring(tree, encoding="utf-8")

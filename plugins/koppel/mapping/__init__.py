@@ -17,14 +17,24 @@ from koppel.mapping.json_reader import read_json_documents
 from koppel.mapping.json_writer import write_json_document
 from koppel.mapping.loader import load_mapping
 from koppel.mapping.reader import read_documents
-from koppel.mapping.writer import DocumentWriteError, write_document, write_documents
+from koppel.mapping.writer import (
+    DocumentWriteError,
+    document_tree,
+    documents_tree,
+    serialize,
+    write_document,
+    write_documents,
+)
 
 __all__ = [
     "DocumentWriteError",
     "MappingDefinition",
+    "document_tree",
+    "documents_tree",
     "load_mapping",
     "read_documents",
     "read_json_documents",
+    "serialize",
     "write_document",
     "write_documents",
     "write_json_document",

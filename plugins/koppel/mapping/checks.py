@@ -17,6 +17,7 @@ from lxml import etree
 from koppel.errors import MappingError
 from koppel.mapping.canonical import required_fields
 from koppel.mapping.definition import VALUE_TYPES, Conversion, ValueType
+from koppel.mapping.nodepath import NodePath, compile_path
 from koppel.mapping.values import parse_text
 
 _PROBE = etree.Element("probe")
@@ -60,6 +61,10 @@ class SpecContext:
         except etree.XPathError as exc:
             raise self.error(key, f"invalid XPath {expression!r}: {exc}") from exc
         return compiled
+
+    def node_path(self, expression: object, key: str) -> NodePath:
+        """A read path relative to a record or list item, checked as :meth:`xpath` checks it."""
+        return compile_path(self.xpath(expression, key), self.namespaces)
 
     def conversion(self, spec: dict[str, Any], key: str, *, places: bool) -> Conversion:
         """The type, format, places and lookup of one rule, each checked."""

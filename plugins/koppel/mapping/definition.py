@@ -8,6 +8,7 @@ a malformed rule at run time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +16,7 @@ from lxml import etree
 
 from koppel.documents import CanonicalModel
 from koppel.mapping.jsonpath import JsonPath
+from koppel.mapping.nodepath import NodePath
 
 #: The wire syntaxes a mapping can read and write.
 Syntax = Literal["xml", "json"]
@@ -44,7 +46,7 @@ class FieldRule:
     target: str
     """Canonical dotted path relative to the object being built, e.g. ``buyer.name``."""
     conversion: Conversion
-    xpath: etree.XPath | None = None
+    xpath: NodePath | None = None
     constant: str | None = None
     default: str | None = None
     required: bool = False
@@ -55,7 +57,7 @@ class ListRule:
     """Build a list of canonical objects, one per node that ``each`` matches."""
 
     target: str
-    each: etree.XPath
+    each: NodePath
     rules: tuple[FieldRule | ListRule, ...]
 
 
@@ -132,6 +134,12 @@ class WriteNode:
     null: bool = False
     """JSON only: write ``null`` where the value is missing instead of leaving the key out."""
     children: tuple[WriteNode, ...] = ()
+    source_steps: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
+    """``source`` split at its dots (without a leading ``/``), once rather than per value."""
+
+    def __post_init__(self) -> None:
+        steps = () if self.source is None else tuple(self.source.removeprefix("/").split("."))
+        object.__setattr__(self, "source_steps", steps)
 
     @property
     def has_value(self) -> bool:
@@ -168,3 +176,14 @@ class MappingDefinition:
     def writes_batches(self) -> bool:
         """True when one written file holds many documents (the ``write:`` tree has a record)."""
         return self.write is not None and self.write.holds_record
+
+    @cached_property
+    def reverse_lookups(self) -> dict[str, dict[str, str]]:
+        """Each lookup from canonical code back to wire code; the first wire code listed wins."""
+        tables: dict[str, dict[str, str]] = {}
+        for name, table in self.lookups.items():
+            reverse: dict[str, str] = {}
+            for wire, canonical in table.items():
+                reverse.setdefault(canonical, wire)
+            tables[name] = reverse
+        return tables

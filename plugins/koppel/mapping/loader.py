@@ -58,7 +58,7 @@ def _field_rule(ctx: SpecContext, target: str, spec: dict[str, Any], key: str) -
     return FieldRule(
         target=target,
         conversion=conversion,
-        xpath=ctx.xpath(spec["path"], f"{key}.path") if "path" in spec else None,
+        xpath=ctx.node_path(spec["path"], f"{key}.path") if "path" in spec else None,
         constant=ctx.typed(spec.get("value"), conversion, f"{key}.value"),
         default=ctx.typed(spec.get("default"), conversion, f"{key}.default"),
         required=bool(spec.get("required", False)),
@@ -67,7 +67,7 @@ def _field_rule(ctx: SpecContext, target: str, spec: dict[str, Any], key: str) -
 
 #: XML read rules: XPath paths, ``FieldRule`` and ``ListRule``.
 _XML_KINDS = RuleKinds(
-    path=lambda ctx, raw, key: ctx.xpath(raw, key),
+    path=lambda ctx, raw, key: ctx.node_path(raw, key),
     field_rule=_field_rule,
     list_rule=lambda target, each, rules: ListRule(target=target, each=each, rules=rules),
 )

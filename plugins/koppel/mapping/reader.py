@@ -9,7 +9,6 @@ yields no document; its neighbours in the same file are unaffected.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from lxml import etree
@@ -18,36 +17,8 @@ from pydantic import ValidationError
 from koppel.documents import CanonicalModel, Problem
 from koppel.errors import MappingError
 from koppel.mapping.definition import FieldRule, ListRule, MappingDefinition, ReadRule
+from koppel.mapping.nodepath import ChildIndex
 from koppel.mapping.values import UnknownLookupValueError, read_value
-
-
-def _text_of(item: object) -> tuple[str | None, int | None]:
-    """Text and source line of one XPath result item (element, attribute/text or number)."""
-    if isinstance(item, etree._Element):
-        return "".join(item.itertext()).strip() or None, item.sourceline
-    if isinstance(item, str):
-        parent = getattr(item, "getparent", lambda: None)()
-        return item.strip() or None, None if parent is None else parent.sourceline
-    if isinstance(item, bool):
-        return ("true" if item else "false"), None
-    if isinstance(item, float):
-        if math.isnan(item):  # XPath's number() of nothing
-            return None, None
-        return (str(int(item)) if item.is_integer() else repr(item)), None
-    return None, None
-
-
-def _first(result: object) -> tuple[str | None, int | None]:
-    if isinstance(result, list):
-        return _text_of(result[0]) if result else (None, None)
-    return _text_of(result)
-
-
-def _elements(result: object) -> list[etree._Element]:
-    """The element nodes of an XPath result; records and list items must be elements."""
-    if not isinstance(result, list):
-        return []
-    return [item for item in result if isinstance(item, etree._Element)]
 
 
 def put_value(data: dict[str, Any], dotted: str, value: object) -> None:
@@ -56,6 +27,12 @@ def put_value(data: dict[str, Any], dotted: str, value: object) -> None:
     for name in parents:
         data = data.setdefault(name, {})
     data[last] = value
+
+
+def _line_of(found: etree._Element | None, node: etree._Element) -> int | None:
+    """The line of the element a value was found in, else of the node it was looked for under."""
+    line = found.sourceline if found is not None else None
+    return int(line or node.sourceline or 0) or None
 
 
 def _join(prefix: str, name: str) -> str:
@@ -71,13 +48,18 @@ def loc_path(loc: tuple[int | str, ...]) -> str:
 
 
 class _RecordReader:
-    """Builds one document's data from one record node, collecting problems and lines."""
+    """Builds one document's data from one record node, collecting problems and lines.
+
+    Where each value was found is kept as its element (``found_at``), for the
+    line of a problem that pydantic finds later.
+    """
 
     def __init__(self, definition: MappingDefinition, source: str) -> None:
         self.definition = definition
         self.source = source
+        self.index = ChildIndex()  # per record: a huge file's nodes are not all kept at once
         self.problems: list[Problem] = []
-        self.lines: dict[str, int] = {}
+        self.found_at: dict[str, etree._Element] = {}
 
     def problem(self, code: str, message: str, field: str, line: int | None) -> None:
         self.problems.append(
@@ -92,9 +74,9 @@ class _RecordReader:
             path = _join(prefix, rule.target)
             if isinstance(rule, ListRule):
                 built = []
-                for index, item in enumerate(_elements(rule.each(node))):
+                for index, item in enumerate(rule.each.elements(node, self.index)):
                     item_path = f"{path}[{index}]"
-                    self.lines[item_path] = item.sourceline or 0
+                    self.found_at[item_path] = item
                     built.append(self.build(item, rule.rules, item_path))
                 if built:
                     put_value(data, rule.target, built)
@@ -105,31 +87,33 @@ class _RecordReader:
         return data
 
     def field(self, node: etree._Element, rule: FieldRule, path: str) -> object:
+        found: etree._Element | None = None
         if rule.xpath is not None:
-            text, line = _first(rule.xpath(node))
+            text, found = rule.xpath.first(node, self.index)
         else:
-            text, line = rule.constant, None
-        line = line or node.sourceline
+            text = rule.constant
         text = text if text is not None else rule.default
         if text is None:
             if rule.required:
+                line = _line_of(found, node)
                 self.problem("mapping.required", "required value is missing", path, line)
             return None
-        self.lines[path] = line or 0
+        self.found_at[path] = node if found is None or not found.sourceline else found
         try:
             return read_value(text, rule.conversion, self.definition.lookups)
         except UnknownLookupValueError as exc:
-            self.problem("mapping.lookup", str(exc), path, line)
+            self.problem("mapping.lookup", str(exc), path, _line_of(found, node))
             return None
         except ValueError as exc:
-            self.problem("mapping.value", str(exc), path, line)
+            self.problem("mapping.value", str(exc), path, _line_of(found, node))
             return None
 
     def line_for(self, path: str, fallback: int | None) -> int | None:
         """Source line of the nearest mapped node at or above a canonical path."""
         while path:
-            if self.lines.get(path):
-                return self.lines[path]
+            found = self.found_at.get(path)
+            if found is not None and found.sourceline:
+                return int(found.sourceline)
             cut = max(path.rfind("."), path.rfind("["))
             path = path[:cut] if cut > 0 else ""
         return fallback
@@ -167,7 +151,9 @@ def read_documents(
     documents: list[CanonicalModel] = []
     problems: list[Problem] = []
     rule = definition.read
-    for record in _elements(rule.record(tree)):
+    found = rule.record(tree)
+    items = found if isinstance(found, list) else []
+    for record in [item for item in items if isinstance(item, etree._Element)]:
         reader = _RecordReader(definition, source)
         data = reader.build(record, rule.rules, "")
         document = reader.validated(data, record)

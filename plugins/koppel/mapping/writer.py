@@ -46,7 +46,10 @@ def _join(prefix: str, name: str) -> str:
 
 
 class WireWriter:
-    """Renders one write tree, collecting every problem; the JSON writer shares its values."""
+    """Renders one write tree, collecting every problem; the JSON writer shares its values.
+
+    A value's field path (``lines[2].sku``) is spelled out only for a problem.
+    """
 
     def __init__(
         self,
@@ -60,13 +63,7 @@ class WireWriter:
         self.document_path = ""
         self.context = context
         self.problems: list[Problem] = []
-        # Reverse tables: the first wire code listed for a canonical code wins.
-        self.reverse: dict[str, dict[str, str]] = {}
-        for name, table in definition.lookups.items():
-            reverse: dict[str, str] = {}
-            for wire, canonical in table.items():
-                reverse.setdefault(canonical, wire)
-            self.reverse[name] = reverse
+        self.reverse = definition.reverse_lookups
 
     def problem(self, code: str, message: str, field: str) -> None:
         self.problems.append(Problem(code=code, message=message, field=field))
@@ -84,50 +81,71 @@ class WireWriter:
             return _CONFLICT
         return values[0] if values else None
 
-    def value(self, node: WriteNode, scope: object, scope_path: str) -> tuple[object, str]:
-        """The canonical (or context) value of a valued node, with its field path."""
+    def value(self, node: WriteNode, scope: object) -> object:
+        """The canonical (or context) value of a valued node."""
         if node.context_key is not None:
-            return self.context.get(node.context_key), f"context.{node.context_key}"
+            return self.context.get(node.context_key)
+        if isinstance(scope, _Batch):
+            return self.shared(scope, str(node.source).removeprefix("/"))
+        current = self.document if str(node.source).startswith("/") else scope
+        for step in node.source_steps:
+            if current is None:
+                return None
+            if isinstance(current, list):
+                index = int(step)
+                current = current[index] if index < len(current) else None
+            else:
+                current = getattr(current, step, None)
+        return current
+
+    def field(self, node: WriteNode, scope: object, scope_path: str) -> str:
+        """The field path a problem about a valued node names."""
+        if node.context_key is not None:
+            return f"context.{node.context_key}"
         source = str(node.source)
         if isinstance(scope, _Batch):
-            path = source.removeprefix("/")
-            return self.shared(scope, path), path
+            return source.removeprefix("/")
         if source.startswith("/"):
-            return value_at(self.document, source[1:]), _join(self.document_path, source[1:])
-        return value_at(scope, source), _join(scope_path, source)
+            return _join(self.document_path, source[1:])
+        return _join(scope_path, source)
 
     def text(self, node: WriteNode, scope: object, scope_path: str) -> str | None:
         if node.source is None and node.context_key is None:
             return node.constant
-        value, field = self.value(node, scope, scope_path)
+        value = self.value(node, scope)
         if value is None:
             if node.default is None and node.required:
                 code = "mapping.context" if node.context_key else "mapping.required"
-                self.problem(code, f"required value for {node.name} is missing", field)
+                message = f"required value for {node.name} is missing"
+                self.problem(code, message, self.field(node, scope, scope_path))
             return node.default
-        text = None if value is _CONFLICT else self.formatted(node, value, field)
-        if text is None or node.conversion.lookup is None:
-            return text
-        return self.looked_up(text, node.conversion.lookup, field)
-
-    def formatted(self, node: WriteNode, value: object, field: str) -> str | None:
+        if value is _CONFLICT:
+            return None
         try:
-            if node.context_key is not None and node.conversion.type != "str":
-                # Context values are text; a typed node reads them as ISO text first.
-                value = parse_text(str(value), Conversion(type=node.conversion.type))
-            return format_value(value, node.conversion)
+            text = self.formatted(node, value)
         except ValueError as exc:
-            self.problem("mapping.value", str(exc), field)
+            self.problem("mapping.value", str(exc), self.field(node, scope, scope_path))
             return None
+        if node.conversion.lookup is None:
+            return text
+        return self.looked_up(text, node, scope, scope_path)
 
-    def looked_up(self, text: str, lookup: str, field: str) -> str | None:
-        if text not in self.reverse[lookup]:
-            known = sorted(self.reverse[lookup])
-            self.problem(
-                "mapping.lookup", f"{text!r} not in lookup {lookup!r}; known: {known}", field
-            )
+    def looked_up(self, text: str, node: WriteNode, scope: object, scope_path: str) -> str | None:
+        """The wire code for a canonical code, through the node's lookup read backwards."""
+        lookup = str(node.conversion.lookup)
+        reverse = self.reverse[lookup]
+        if text not in reverse:
+            message = f"{text!r} not in lookup {lookup!r}; known: {sorted(reverse)}"
+            self.problem("mapping.lookup", message, self.field(node, scope, scope_path))
             return None
-        return self.reverse[lookup][text]
+        return reverse[text]
+
+    def formatted(self, node: WriteNode, value: object) -> str:
+        """The wire text of a value; raises ValueError when the type cannot hold it."""
+        if node.context_key is not None and node.conversion.type != "str":
+            # Context values are text; a typed node reads them as ISO text first.
+            value = parse_text(str(value), Conversion(type=node.conversion.type))
+        return format_value(value, node.conversion)
 
     def fill(self, element: etree._Element, node: WriteNode, scope: object, path: str) -> bool:
         """Give ``element`` its text and children; False when it ends up with nothing."""
@@ -141,27 +159,51 @@ class WireWriter:
         return node.has_value or node.required or len(element) > 0 or bool(element.attrib)
 
     def render(self, node: WriteNode, scope: object, path: str, parent: etree._Element) -> None:
+        """Add ``node`` (once, or per item of its list or batch) to ``parent``."""
+        if node.each is None and not node.record:
+            self.render_in(node, scope, path, parent)
+            return
         for item, item_path in node_scopes(node, scope, path):
             if node.record:
                 self.document, self.document_path = item, item_path
-            if node.is_attribute:
-                text = self.text(node, item, item_path)
-                if text is not None:
-                    parent.set(node.name, text)
-                continue
-            element = etree.Element(node.name)
-            if self.fill(element, node, item, item_path):
-                parent.append(element)
+            self.render_in(node, item, item_path, parent)
 
-    def finish(self, root: WriteNode, scope: object, definition: MappingDefinition) -> bytes:
+    def render_in(self, node: WriteNode, scope: object, path: str, parent: etree._Element) -> None:
+        """Add one element (or attribute) for ``node`` in one scope, unless it holds nothing.
+
+        Elements are made in place (``SubElement``): a detached element costs a
+        document of its own. A container that ends up empty is taken out again.
+        """
+        if node.is_attribute:
+            text = self.text(node, scope, path)
+            if text is not None:
+                parent.set(node.name, text)
+            return
+        if not node.children:
+            if node.has_value:
+                text = self.text(node, scope, path)
+                if text is not None:
+                    etree.SubElement(parent, node.name).text = text
+            elif node.required:
+                etree.SubElement(parent, node.name)
+            return
+        element = etree.SubElement(parent, node.name)
+        if not self.fill(element, node, scope, path):
+            parent.remove(element)
+
+    def tree(self, root: WriteNode, scope: object, definition: MappingDefinition) -> etree._Element:
+        """The whole document; raises :class:`DocumentWriteError` listing every problem."""
         element = etree.Element(root.name, nsmap=_nsmap(definition, root.name))
         self.fill(element, root, scope, "")
         if self.problems:
             raise DocumentWriteError(self.problems)
-        data: bytes = etree.tostring(
-            element, xml_declaration=True, encoding="UTF-8", pretty_print=True
-        )
-        return data
+        return element
+
+
+def serialize(root: etree._Element) -> bytes:
+    """A written document's bytes: UTF-8, with the XML declaration, indented."""
+    data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return data
 
 
 def node_scopes(node: WriteNode, scope: object, path: str) -> list[tuple[object, str]]:
@@ -214,6 +256,33 @@ def write_root(definition: MappingDefinition, documents: Sequence[CanonicalModel
     return root
 
 
+def document_tree(
+    definition: MappingDefinition, document: CanonicalModel, *, context: Mapping[str, str]
+) -> etree._Element:
+    """The wire XML tree for one document (see :func:`write_document`), before serializing.
+
+    A batch format writes it as a batch of one.
+    """
+    if definition.writes_batches:
+        return documents_tree(definition, [document], context=context)
+    root = write_root(definition, [document])
+    return WireWriter(definition, context, document).tree(root, document, definition)
+
+
+def documents_tree(
+    definition: MappingDefinition,
+    documents: Sequence[CanonicalModel],
+    *,
+    context: Mapping[str, str],
+) -> etree._Element:
+    """The wire XML tree of one file holding a batch (see :func:`write_documents`)."""
+    root = write_root(definition, documents)
+    if not definition.writes_batches:
+        message = f"format {definition.name} writes one document per file (no 'record' node)"
+        raise MappingError(f"{definition.source}: write: {message}")
+    return WireWriter(definition, context, None).tree(root, _Batch(documents), definition)
+
+
 def write_document(
     definition: MappingDefinition, document: CanonicalModel, *, context: Mapping[str, str]
 ) -> bytes:
@@ -235,10 +304,7 @@ def write_document(
         from koppel.mapping.json_writer import write_json_document
 
         return write_json_document(definition, document, context=context)
-    if definition.writes_batches:
-        return write_documents(definition, [document], context=context)
-    root = write_root(definition, [document])
-    return WireWriter(definition, context, document).finish(root, document, definition)
+    return serialize(document_tree(definition, document, context=context))
 
 
 def write_documents(
@@ -263,8 +329,4 @@ def write_documents(
         DocumentWriteError: When a document cannot be expressed, or the
             documents disagree on a value the file holds once.
     """
-    root = write_root(definition, documents)
-    if not definition.writes_batches:
-        message = f"format {definition.name} writes one document per file (no 'record' node)"
-        raise MappingError(f"{definition.source}: write: {message}")
-    return WireWriter(definition, context, None).finish(root, _Batch(documents), definition)
+    return serialize(documents_tree(definition, documents, context=context))
