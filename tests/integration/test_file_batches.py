@@ -8,6 +8,7 @@ the single-item calls give, in input order, with the same errors.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import socket
 import tempfile
@@ -148,6 +149,28 @@ def test_leaving_read_many_early_leaves_the_session_usable(
     assert session.read_bytes(listed[29].path) == _payload(29)
 
 
+def test_batches_nest_inside_read_many(remote: Remote, session: FileSession) -> None:
+    """A flow archives and answers each chunk while the next files are still arriving."""
+    for number in range(30):
+        remote.put(f"in/{number:02}.xml", _payload(number))
+    done: list[str] = []
+
+    chunk: list[str] = []
+    for remote_file, data in session.read_many(session.list_files(remote.path("in"))):
+        assert data == _payload(int(remote_file.name[:2]))
+        chunk.append(remote_file.path)
+        if len(chunk) == 10:
+            done += session.move_many(chunk, remote.path("archive"))
+            names = [f"ack-{posixpath.basename(path)}" for path in chunk]
+            session.stage_many(remote.path("out"), [(name, b"ok") for name in names])
+            session.publish_many(remote.path("out"), names)
+            chunk = []
+
+    assert done == [remote.path(f"archive/{n:02}.xml") for n in range(30)]
+    assert len(list(remote.local("out").iterdir())) == 30
+    assert list(remote.local("in").iterdir()) == []
+
+
 def test_stage_many_then_publish_many_delivers_without_overwriting(
     remote: Remote, session: FileSession
 ) -> None:
@@ -242,6 +265,21 @@ def test_openssh_server_names_the_package_when_sshd_is_missing(
 
     with pytest.raises(openssh.OpenSSHServerError, match="apt-get install openssh-server"):
         OpenSSHServer(tmp_path / "root").start()
+
+
+def test_a_batch_fails_with_a_transport_error_when_the_server_goes_away(
+    openssh_server: OpenSSHServer,
+) -> None:
+    for number in range(60):
+        (openssh_server.root / f"{number:02}.xml").write_bytes(_payload(number))
+
+    with open_file_session("sftp", openssh_server.conn_id) as session:
+        batch = session.read_many(session.list_files(openssh_server.remote_path()))
+        assert next(batch)[1] == _payload(0)
+        openssh_server.stop()
+
+        with pytest.raises(TransportError, match="koppel_test_openssh"):
+            list(batch)
 
 
 def test_openssh_server_releases_its_port_and_files(openssh_server: OpenSSHServer) -> None:

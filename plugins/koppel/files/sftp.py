@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import stat
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from typing import Any
 
 import paramiko
@@ -71,13 +72,16 @@ class SFTPFileSession(BaseFileSession):
                     limit = None if max_bytes is None else max_bytes + 1
                     yield ReadOp(pipe, remote.path, remote.size, limit)
 
-        for op, remote in zip(run_ops(pipe, ops(), self.max_in_flight), files, strict=True):
-            if op.error is not None:
-                raise op.error
-            result: bytes | FileTooLargeError = op.result
-            if max_bytes is not None and isinstance(result, bytes) and len(result) > max_bytes:
-                result = self._too_large(remote.path, len(result), max_bytes, at_least=True)
-            yield remote, result
+        # Closing the batch drives the items already started to their end
+        # however this generator is left (exhausted, an error, the caller's break).
+        with closing(run_ops(pipe, ops(), self.max_in_flight)) as batch:
+            for op, remote in zip(batch, files, strict=True):
+                if op.error is not None:
+                    raise op.error
+                result: bytes | FileTooLargeError = op.result
+                if max_bytes is not None and isinstance(result, bytes) and len(result) > max_bytes:
+                    result = self._too_large(remote.path, len(result), max_bytes, at_least=True)
+                yield remote, result
 
     def stage_many(self, folder: str, items: Sequence[tuple[str, bytes]]) -> list[bool]:
         """:meth:`stage` every item, pipelined: stat, then upload or compare, per item."""
@@ -121,12 +125,11 @@ class SFTPFileSession(BaseFileSession):
         """Run ``ops`` in waves of distinct ``keys``; raise the first error in input order."""
         results: list[object] = [None] * len(ops)
         for wave in waves(keys):
-            for index, op in zip(
-                wave, run_ops(pipe, (ops[i] for i in wave), self.max_in_flight), strict=True
-            ):
-                if op.error is not None:
-                    raise op.error
-                results[index] = op.result
+            with closing(run_ops(pipe, (ops[i] for i in wave), self.max_in_flight)) as batch:
+                for index, op in zip(wave, batch, strict=True):
+                    if op.error is not None:
+                        raise op.error
+                    results[index] = op.result
         return results
 
     # -- primitives ---------------------------------------------------------

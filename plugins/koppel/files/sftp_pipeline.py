@@ -24,7 +24,7 @@ from __future__ import annotations
 import errno
 import stat
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 import paramiko
@@ -82,8 +82,15 @@ class Pipeline:
         return adjusted
 
     def send(self, op: Op, handler: Handler, kind: int, *args: object) -> None:
-        """Send one request for ``op``; ``handler`` gets its reply."""
-        number: int = self.client._async_request(self, kind, *args)
+        """Send one request for ``op``; ``handler`` gets its reply.
+
+        Raises:
+            TransportError: the channel broke; the pipeline is unusable.
+        """
+        try:
+            number: int = self.client._async_request(self, kind, *args)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise self._broke(exc) from exc
         self._handlers[number] = (op, handler)
 
     def _async_response(self, kind: int, message: Any, number: int) -> None:
@@ -106,8 +113,11 @@ class Pipeline:
         try:
             self.client._read_response()
         except (OSError, EOFError, paramiko.SSHException) as exc:
-            self.broken = True
-            raise TransportError(f"{self.label}: the SFTP channel broke: {exc}") from exc
+            raise self._broke(exc) from exc
+
+    def _broke(self, exc: BaseException) -> TransportError:
+        self.broken = True
+        return TransportError(f"{self.label}: the SFTP channel broke: {exc}")
 
     def status(self, kind: int, message: Any) -> None:
         """Raise the error an SFTP status reply carries (EOFError for end of file)."""
@@ -166,7 +176,7 @@ class Op:
         self.finish()
 
 
-def run_ops(pipe: Pipeline, ops: Iterable[Op], window: int) -> Iterator[Op]:
+def run_ops(pipe: Pipeline, ops: Iterable[Op], window: int) -> Generator[Op, None, None]:
     """Run ``ops`` with at most ``window`` started and not yet yielded; yield them in order.
 
     When the caller stops early (or an op's error is raised by the caller),

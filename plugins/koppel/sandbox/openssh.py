@@ -20,9 +20,11 @@ lives as long as the test or bench.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -165,10 +167,18 @@ class OpenSSHServer(LocalServer):
             raise
 
     def stop(self) -> None:
-        """Terminate ``sshd`` (and with it every session it forked) and remove its files."""
+        """Terminate ``sshd`` and every session it forked, and remove its files.
+
+        Each session runs in its own process (group) that outlives the
+        listener, so they are found by parentage and ended one by one.
+        """
         process, self._process = self._process, None
         if process is not None:
+            sessions = _descendants(process.pid)
             process.terminate()
+            for pid in sessions:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
             try:
                 process.wait(timeout=_START_TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -249,6 +259,26 @@ class OpenSSHServer(LocalServer):
         if self._base is None:
             raise OpenSSHServerError("the OpenSSH sandbox server has no working directory")
         return self._base
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (children, their children, ...), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def _answers_ssh(port: int) -> bool:
