@@ -245,3 +245,46 @@ def test_raw_client_errors_become_transport_errors(session: MemorySession) -> No
     with pytest.raises(TransportError, match=r"memory: cannot read '/x'") as caught:
         session.read_bytes("/x")
     assert isinstance(caught.value.__cause__, FileNotFoundError)
+
+
+# -- batches: the sequential fallback every protocol inherits --------------------
+
+
+def test_read_many_yields_in_order_and_refuses_large_files_without_downloading(
+    session: MemorySession,
+) -> None:
+    for name, data in [("a.xml", b"12"), ("big.xml", b"123456"), ("c.xml", b"3")]:
+        session.put(f"{INBOX}/{name}", data)
+    listed = list(reversed(session.list_files(INBOX)))
+
+    results = list(session.read_many(listed, max_bytes=5))
+
+    assert [remote.name for remote, _ in results] == ["c.xml", "big.xml", "a.xml"]
+    assert results[0][1] == b"3"
+    assert isinstance(results[1][1], FileTooLargeError)
+    assert results[2][1] == b"12"
+    assert f"{INBOX}/big.xml" not in session.downloads
+
+
+def test_read_many_raises_for_a_missing_file_in_its_turn(session: MemorySession) -> None:
+    session.put(f"{INBOX}/a.xml", b"a")
+    gone = RemoteFile("gone.xml", f"{INBOX}/gone.xml", 1, 1.0)
+    batch = session.read_many([*session.list_files(INBOX), gone])
+
+    assert next(batch)[1] == b"a"
+    with pytest.raises(TransportError, match=r"gone\.xml"):
+        next(batch)
+
+
+def test_stage_publish_and_move_many_match_the_single_calls(session: MemorySession) -> None:
+    session.put("/out/same.xml", b"same")
+
+    assert session.stage_many("/out", [("a.xml", b"a"), ("same.xml", b"same")]) == [True, False]
+    assert session.publish_many("/out", ["a.xml"]) == ["/out/a.xml"]
+    session.put("/archive/a.xml", b"older")
+    moved = session.move_many(["/out/a.xml", "/out/same.xml"], "/archive")
+
+    assert re.fullmatch(r"/archive/a\.\d{8}T\d{12}Z\.xml", moved[0])
+    assert moved[1] == "/archive/same.xml"
+    assert session.files[moved[0]][0] == b"a"
+    assert session.files["/archive/a.xml"][0] == b"older"
