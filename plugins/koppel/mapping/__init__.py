@@ -17,8 +17,8 @@ from koppel.mapping.json_reader import read_json_documents
 from koppel.mapping.json_writer import write_json_document
 from koppel.mapping.loader import load_mapping
 from koppel.mapping.reader import read_documents
-from koppel.mapping.writer import (
-    DocumentWriteError,
+from koppel.mapping.writer import DocumentWriteError
+from koppel.mapping.xml_writer import (
     document_tree,
     documents_tree,
     serialize,

@@ -10,13 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from lxml import etree
 
 from koppel.documents import CanonicalModel
 from koppel.mapping.jsonpath import JsonPath
 from koppel.mapping.nodepath import NodePath
+
+if TYPE_CHECKING:
+    from koppel.mapping.xml_writer import XmlNames
 
 #: The wire syntaxes a mapping can read and write.
 Syntax = Literal["xml", "json"]
@@ -50,6 +53,20 @@ class FieldRule:
     constant: str | None = None
     default: str | None = None
     required: bool = False
+    # Worked out once, for the reader's inner loop:
+    target_steps: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
+    child_tag: str | None = field(init=False, repr=False, compare=False, default=None)
+    """The one child element the path names (Clark notation), for a one-step plain path."""
+    plain_text: bool = field(init=False, repr=False, compare=False, default=False)
+    """The text is the value: a ``str`` without a lookup."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "target_steps", tuple(self.target.split(".")))
+        path = self.xpath
+        if path is not None and path.steps and len(path.steps) == 1 and path.attribute is None:
+            object.__setattr__(self, "child_tag", path.steps[0])
+        plain = self.conversion.type == "str" and self.conversion.lookup is None
+        object.__setattr__(self, "plain_text", plain)
 
 
 @dataclass(frozen=True)
@@ -136,10 +153,13 @@ class WriteNode:
     children: tuple[WriteNode, ...] = ()
     source_steps: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
     """``source`` split at its dots (without a leading ``/``), once rather than per value."""
+    repeats: bool = field(init=False, repr=False, compare=False, default=False)
+    """Rendered per item (``each``) or per document (``record``), not once."""
 
     def __post_init__(self) -> None:
         steps = () if self.source is None else tuple(self.source.removeprefix("/").split("."))
         object.__setattr__(self, "source_steps", steps)
+        object.__setattr__(self, "repeats", self.each is not None or self.record)
 
     @property
     def has_value(self) -> bool:
@@ -176,6 +196,26 @@ class MappingDefinition:
     def writes_batches(self) -> bool:
         """True when one written file holds many documents (the ``write:`` tree has a record)."""
         return self.write is not None and self.write.holds_record
+
+    @property
+    def root_nsmap(self) -> dict[str | None, str]:
+        """The written root's namespace as the default, every other declared one by its prefix."""
+        root_namespace = None if self.write is None else etree.QName(self.write.name).namespace
+        nsmap: dict[str | None, str] = {
+            prefix: uri for prefix, uri in self.namespaces.items() if uri != root_namespace
+        }
+        if root_namespace:
+            nsmap[None] = root_namespace
+        return nsmap
+
+    @cached_property
+    def xml_names(self) -> XmlNames:
+        """How the XML writer spells each name of the ``write:`` tree, worked out on first use."""
+        from koppel.mapping.xml_writer import xml_names  # it builds on these definitions
+
+        if self.write is None:
+            raise ValueError(f"{self.source}: format {self.name} has no write: tree")
+        return xml_names(self, self.write)
 
     @cached_property
     def reverse_lookups(self) -> dict[str, dict[str, str]]:

@@ -58,7 +58,7 @@ class ChildIndex:
         return children
 
 
-def _text(element: etree._Element) -> str | None:
+def element_text(element: etree._Element) -> str | None:
     """The stripped text of an element and its descendants, as the reader has always taken it."""
     if len(element) == 0:
         text = element.text
@@ -69,7 +69,7 @@ def _text(element: etree._Element) -> str | None:
 def _item_text(item: object) -> tuple[str | None, etree._Element | None]:
     """Text of one XPath result item and the element whose line it has, as XPath returned it."""
     if isinstance(item, etree._Element):
-        return _text(item), item
+        return element_text(item), item
     if isinstance(item, str):
         parent = getattr(item, "getparent", lambda: None)()
         return item.strip() or None, parent
@@ -131,20 +131,28 @@ class NodePath:
     def _first_plain(
         self, node: etree._Element, index: ChildIndex
     ) -> tuple[str | None, etree._Element | None]:
-        assert self.steps is not None
-        if self.attribute is not None:
-            for element in self._matches(node, index):
-                value = element.get(self.attribute)
-                if value is not None:
-                    return value.strip() or None, element
+        element = self._first_at(node, index, 0)
+        if element is None:
             return None, None
-        if not self.steps:
-            return _text(node), node
-        if len(self.steps) == 1:
-            children = index.of(node).get(self.steps[0])
-            return (_text(children[0]), children[0]) if children else (None, None)
-        element = next(self._matches(node, index), None)
-        return (None, None) if element is None else (_text(element), element)
+        if self.attribute is None:
+            return element_text(element), element
+        value = str(element.get(self.attribute))
+        return value.strip() or None, element
+
+    def _first_at(
+        self, node: etree._Element, index: ChildIndex, depth: int
+    ) -> etree._Element | None:
+        """The first element the steps from ``depth`` on lead to (that has the attribute, if
+        the path ends in one): a depth-first search in document order."""
+        assert self.steps is not None
+        if depth == len(self.steps):
+            has = self.attribute is None or node.get(self.attribute) is not None
+            return node if has else None
+        for child in index.of(node).get(self.steps[depth], ()):
+            found = self._first_at(child, index, depth + 1)
+            if found is not None:
+                return found
+        return None
 
 
 def _clark(name: str, namespaces: dict[str, str]) -> str | None:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from koppel.documents import CanonicalModel, Problem
 from koppel.errors import MappingError
 from koppel.mapping.definition import FieldRule, ListRule, MappingDefinition, ReadRule
-from koppel.mapping.nodepath import ChildIndex
+from koppel.mapping.nodepath import ChildIndex, element_text
 from koppel.mapping.values import UnknownLookupValueError, read_value
 
 
@@ -29,10 +29,12 @@ def put_value(data: dict[str, Any], dotted: str, value: object) -> None:
     data[last] = value
 
 
-def _line_of(found: etree._Element | None, node: etree._Element) -> int | None:
+def _line_of(found: etree._Element | None, node: etree._Element | None) -> int | None:
     """The line of the element a value was found in, else of the node it was looked for under."""
     line = found.sourceline if found is not None else None
-    return int(line or node.sourceline or 0) or None
+    if not line and node is not None:
+        line = node.sourceline
+    return int(line) if line else None
 
 
 def _join(prefix: str, name: str) -> str:
@@ -48,10 +50,12 @@ def loc_path(loc: tuple[int | str, ...]) -> str:
 
 
 class _RecordReader:
-    """Builds one document's data from one record node, collecting problems and lines.
+    """Builds one document's data from one record node, collecting problems.
 
-    Where each value was found is kept as its element (``found_at``), for the
-    line of a problem that pydantic finds later.
+    Where each value was found is noted as it is read (``found_at``: the
+    prefix and target of its canonical path, the element it was in and the
+    node it was looked for under) and spelled out as paths and lines only when
+    pydantic finds a problem: most records have none.
     """
 
     def __init__(self, definition: MappingDefinition, source: str) -> None:
@@ -59,7 +63,7 @@ class _RecordReader:
         self.source = source
         self.index = ChildIndex()  # per record: a huge file's nodes are not all kept at once
         self.problems: list[Problem] = []
-        self.found_at: dict[str, etree._Element] = {}
+        self.found_at: list[tuple[str, str, etree._Element | None, etree._Element | None]] = []
 
     def problem(self, code: str, message: str, field: str, line: int | None) -> None:
         self.problems.append(
@@ -69,51 +73,87 @@ class _RecordReader:
     def build(
         self, node: etree._Element, rules: tuple[FieldRule | ListRule, ...], prefix: str
     ) -> dict[str, Any]:
+        """The nested data of one record or list item; the common field takes the short way."""
         data: dict[str, Any] = {}
+        children = self.index.of(node)
         for rule in rules:
-            path = _join(prefix, rule.target)
             if isinstance(rule, ListRule):
-                built = []
-                for index, item in enumerate(rule.each.elements(node, self.index)):
-                    item_path = f"{path}[{index}]"
-                    self.found_at[item_path] = item
-                    built.append(self.build(item, rule.rules, item_path))
-                if built:
-                    put_value(data, rule.target, built)
+                self.build_list(node, rule, prefix, data)
                 continue
-            value = self.field(node, rule, path)
-            if value is not None:
+            if rule.child_tag is not None:
+                matches = children.get(rule.child_tag)
+                found = matches[0] if matches else None
+                text = None if found is None else element_text(found)
+            else:
+                text, found = self.other_text(node, rule)
+            if text is None:
+                text = rule.default
+                if text is None:
+                    if rule.required:
+                        path = _join(prefix, rule.target)
+                        line = _line_of(found, node)
+                        self.problem("mapping.required", "required value is missing", path, line)
+                    continue
+            self.found_at.append((prefix, rule.target, found, node))
+            if rule.plain_text:
+                value: object = text
+            else:
+                value = self.converted(text, rule, prefix, found, node)
+                if value is None:
+                    continue
+            steps = rule.target_steps
+            if len(steps) == 1:
+                data[steps[0]] = value
+            else:
                 put_value(data, rule.target, value)
         return data
 
-    def field(self, node: etree._Element, rule: FieldRule, path: str) -> object:
-        found: etree._Element | None = None
+    def other_text(
+        self, node: etree._Element, rule: FieldRule
+    ) -> tuple[str | None, etree._Element | None]:
+        """The text of a field whose path is not one child step (or that is a constant)."""
         if rule.xpath is not None:
-            text, found = rule.xpath.first(node, self.index)
-        else:
-            text = rule.constant
-        text = text if text is not None else rule.default
-        if text is None:
-            if rule.required:
-                line = _line_of(found, node)
-                self.problem("mapping.required", "required value is missing", path, line)
-            return None
-        self.found_at[path] = node if found is None or not found.sourceline else found
+            return rule.xpath.first(node, self.index)
+        return rule.constant, None
+
+    def build_list(
+        self, node: etree._Element, rule: ListRule, prefix: str, data: dict[str, Any]
+    ) -> None:
+        path = _join(prefix, rule.target)
+        built = []
+        for index, item in enumerate(rule.each.elements(node, self.index)):
+            item_path = f"{path}[{index}]"
+            self.found_at.append((prefix, f"{rule.target}[{index}]", item, None))
+            built.append(self.build(item, rule.rules, item_path))
+        if built:
+            put_value(data, rule.target, built)
+
+    def converted(
+        self,
+        text: str,
+        rule: FieldRule,
+        prefix: str,
+        found: etree._Element | None,
+        node: etree._Element,
+    ) -> object:
+        """The value of a typed or looked-up field; None (and a problem) when the text is bad."""
         try:
             return read_value(text, rule.conversion, self.definition.lookups)
         except UnknownLookupValueError as exc:
-            self.problem("mapping.lookup", str(exc), path, _line_of(found, node))
-            return None
+            code, message = "mapping.lookup", str(exc)
         except ValueError as exc:
-            self.problem("mapping.value", str(exc), path, _line_of(found, node))
-            return None
+            code, message = "mapping.value", str(exc)
+        self.problem(code, message, _join(prefix, rule.target), _line_of(found, node))
+        return None
 
     def line_for(self, path: str, fallback: int | None) -> int | None:
         """Source line of the nearest mapped node at or above a canonical path."""
+        lines = {
+            _join(prefix, target): _line_of(*where) for prefix, target, *where in self.found_at
+        }
         while path:
-            found = self.found_at.get(path)
-            if found is not None and found.sourceline:
-                return int(found.sourceline)
+            if lines.get(path):
+                return lines[path]
             cut = max(path.rfind("."), path.rfind("["))
             path = path[:cut] if cut > 0 else ""
         return fallback

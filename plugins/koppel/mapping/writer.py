@@ -1,4 +1,4 @@
-"""Write canonical documents as wire XML with a mapping's ``write:`` tree.
+"""The values of a mapping's ``write:`` tree, shared by the XML and JSON writers.
 
 The writer only shapes; it does not judge. The format validates the bytes
 against its XSD before they leave. What the writer cannot express at all (a
@@ -12,8 +12,6 @@ together.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-
-from lxml import etree
 
 from koppel.documents import CanonicalModel, Problem
 from koppel.errors import FatalSyncError, MappingError
@@ -142,68 +140,17 @@ class WireWriter:
 
     def formatted(self, node: WriteNode, value: object) -> str:
         """The wire text of a value; raises ValueError when the type cannot hold it."""
+        if node.conversion.type == "str" and type(value) is str:
+            return value  # the common case, before any of format_value's checks
         if node.context_key is not None and node.conversion.type != "str":
             # Context values are text; a typed node reads them as ISO text first.
             value = parse_text(str(value), Conversion(type=node.conversion.type))
         return format_value(value, node.conversion)
 
-    def fill(self, element: etree._Element, node: WriteNode, scope: object, path: str) -> bool:
-        """Give ``element`` its text and children; False when it ends up with nothing."""
-        if node.has_value:
-            text = self.text(node, scope, path)
-            if text is None:
-                return False
-            element.text = text
-        for child in node.children:
-            self.render(child, scope, path, element)
-        return node.has_value or node.required or len(element) > 0 or bool(element.attrib)
 
-    def render(self, node: WriteNode, scope: object, path: str, parent: etree._Element) -> None:
-        """Add ``node`` (once, or per item of its list or batch) to ``parent``."""
-        if node.each is None and not node.record:
-            self.render_in(node, scope, path, parent)
-            return
-        for item, item_path in node_scopes(node, scope, path):
-            if node.record:
-                self.document, self.document_path = item, item_path
-            self.render_in(node, item, item_path, parent)
-
-    def render_in(self, node: WriteNode, scope: object, path: str, parent: etree._Element) -> None:
-        """Add one element (or attribute) for ``node`` in one scope, unless it holds nothing.
-
-        Elements are made in place (``SubElement``): a detached element costs a
-        document of its own. A container that ends up empty is taken out again.
-        """
-        if node.is_attribute:
-            text = self.text(node, scope, path)
-            if text is not None:
-                parent.set(node.name, text)
-            return
-        if not node.children:
-            if node.has_value:
-                text = self.text(node, scope, path)
-                if text is not None:
-                    etree.SubElement(parent, node.name).text = text
-            elif node.required:
-                etree.SubElement(parent, node.name)
-            return
-        element = etree.SubElement(parent, node.name)
-        if not self.fill(element, node, scope, path):
-            parent.remove(element)
-
-    def tree(self, root: WriteNode, scope: object, definition: MappingDefinition) -> etree._Element:
-        """The whole document; raises :class:`DocumentWriteError` listing every problem."""
-        element = etree.Element(root.name, nsmap=_nsmap(definition, root.name))
-        self.fill(element, root, scope, "")
-        if self.problems:
-            raise DocumentWriteError(self.problems)
-        return element
-
-
-def serialize(root: etree._Element) -> bytes:
-    """A written document's bytes: UTF-8, with the XML declaration, indented."""
-    data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    return data
+def batch_of(documents: Sequence[CanonicalModel]) -> object:
+    """The scope of a whole batch: file-level values there are the ones every document shares."""
+    return _Batch(documents)
 
 
 def node_scopes(node: WriteNode, scope: object, path: str) -> list[tuple[object, str]]:
@@ -230,17 +177,6 @@ def _selected(item: object, where: tuple[tuple[str, str], ...]) -> bool:
     return True
 
 
-def _nsmap(definition: MappingDefinition, root_name: str) -> dict[str | None, str]:
-    """The root's namespace as the default, every other declared namespace by its prefix."""
-    root_namespace = etree.QName(root_name).namespace
-    nsmap: dict[str | None, str] = {
-        prefix: uri for prefix, uri in definition.namespaces.items() if uri != root_namespace
-    }
-    if root_namespace:
-        nsmap[None] = root_namespace
-    return nsmap
-
-
 def write_root(definition: MappingDefinition, documents: Sequence[CanonicalModel]) -> WriteNode:
     """The mapping's ``write:`` root, once every document is known to be of its class."""
     root = definition.write
@@ -254,79 +190,3 @@ def write_root(definition: MappingDefinition, documents: Sequence[CanonicalModel
             message = f"expects {expected}, got {type(document).__name__}"
             raise MappingError(f"{definition.source}: document: {message}")
     return root
-
-
-def document_tree(
-    definition: MappingDefinition, document: CanonicalModel, *, context: Mapping[str, str]
-) -> etree._Element:
-    """The wire XML tree for one document (see :func:`write_document`), before serializing.
-
-    A batch format writes it as a batch of one.
-    """
-    if definition.writes_batches:
-        return documents_tree(definition, [document], context=context)
-    root = write_root(definition, [document])
-    return WireWriter(definition, context, document).tree(root, document, definition)
-
-
-def documents_tree(
-    definition: MappingDefinition,
-    documents: Sequence[CanonicalModel],
-    *,
-    context: Mapping[str, str],
-) -> etree._Element:
-    """The wire XML tree of one file holding a batch (see :func:`write_documents`)."""
-    root = write_root(definition, documents)
-    if not definition.writes_batches:
-        message = f"format {definition.name} writes one document per file (no 'record' node)"
-        raise MappingError(f"{definition.source}: write: {message}")
-    return WireWriter(definition, context, None).tree(root, _Batch(documents), definition)
-
-
-def write_document(
-    definition: MappingDefinition, document: CanonicalModel, *, context: Mapping[str, str]
-) -> bytes:
-    """The wire bytes (UTF-8; XML with its declaration, or a JSON body) for one document.
-
-    A batch format writes it as a batch of one, so a caller delivering
-    documents one by one need not know how the format groups them.
-
-    Args:
-        definition: A loaded mapping with a ``write:`` half.
-        document: An instance of the mapping's document class.
-        context: Delivery values the document does not hold, e.g. ``origin``.
-
-    Raises:
-        MappingError: When the mapping cannot write or the document is of another class.
-        DocumentWriteError: When the document cannot be expressed in the format.
-    """
-    if definition.syntax == "json":
-        from koppel.mapping.json_writer import write_json_document
-
-        return write_json_document(definition, document, context=context)
-    return serialize(document_tree(definition, document, context=context))
-
-
-def write_documents(
-    definition: MappingDefinition,
-    documents: Sequence[CanonicalModel],
-    *,
-    context: Mapping[str, str],
-) -> bytes:
-    """The wire bytes of one file holding every document of a batch, in order.
-
-    An empty batch gives the file-level elements only; whether that is a
-    valid file is for the format's XSD to say.
-
-    Args:
-        definition: A loaded mapping whose ``write:`` tree has a ``record`` node.
-        documents: Instances of the mapping's document class.
-        context: Delivery values the documents do not hold, e.g. ``connection_id``.
-
-    Raises:
-        MappingError: When the mapping writes one document per file, cannot
-            write at all, or a document is of another class.
-        DocumentWriteError: When a document cannot be expressed, or the
-            documents disagree on a value the file holds once.
-    """
-    return serialize(documents_tree(definition, documents, context=context))
