@@ -10,6 +10,7 @@ replaced, never concatenated, so a merchant can shorten a template's list.
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,13 @@ _TEMPLATE_NAME = re.compile(r"^_[a-z0-9][a-z0-9_]*$")
 
 #: A template as cached: parsed, broken, or absent.
 _Parsed = tuple[Path, dict[str, Any]] | ConnectionFileError | None
+#: A file's identity and version: inode, size and modification time in nanoseconds.
+_Version = tuple[int, int, int]
+#: Templates read by this process, by path, with the version they were read at.
+#: Every connection file of a platform extends the same template, and a process
+#: that builds many connections' DAGs (a DagBag over the DAGs folder, ``koppel
+#: lint``) parses it once; a changed file has a new version and is read again.
+_READ: dict[Path, tuple[_Version, tuple[Path, dict[str, Any]] | ConnectionFileError]] = {}
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -102,11 +110,23 @@ class TemplateStore:
     def _read(self, name: str) -> _Parsed:
         for suffix in YAML_SUFFIXES:
             candidate = self.directory / f"{name}{suffix}"
-            if candidate.is_file():
-                try:
-                    return candidate, read_mapping(candidate)
-                except ConnectionFileError as exc:
-                    return exc
+            try:
+                status = candidate.stat()
+            except OSError:
+                continue
+            if not stat.S_ISREG(status.st_mode):
+                continue
+            version = (status.st_ino, status.st_size, status.st_mtime_ns)
+            cached = _READ.get(candidate)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            parsed: tuple[Path, dict[str, Any]] | ConnectionFileError
+            try:
+                parsed = candidate, read_mapping(candidate)
+            except ConnectionFileError as exc:
+                parsed = exc
+            _READ[candidate] = (version, parsed)
+            return parsed
         return None
 
 

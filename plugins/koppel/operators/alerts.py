@@ -10,14 +10,15 @@ from __future__ import annotations
 import hashlib
 import html
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseNotifier, Context
 
 from koppel.faults import failpoint
-from koppel.hooks.store import KoppelStoreHook
-from koppel.operators.base import rejection_line
-from koppel.store import MessageStatus, MessageSummary
+from koppel.operators.base import STORE_CONN_ID, rejection_line
+
+if TYPE_CHECKING:
+    from koppel.store import MessageStatus, MessageSummary
 
 
 class FlowFailureAlert(BaseNotifier):
@@ -39,7 +40,7 @@ class FlowFailureAlert(BaseNotifier):
         emails: list[str],
         webhook_conn_id: str | None = None,
         smtp_conn_id: str = "smtp_default",
-        store_conn_id: str = KoppelStoreHook.default_conn_name,
+        store_conn_id: str = STORE_CONN_ID,
     ) -> None:
         super().__init__()
         self.connection_id = connection_id
@@ -50,6 +51,8 @@ class FlowFailureAlert(BaseNotifier):
         self.store_conn_id = store_conn_id
 
     def notify(self, context: Context) -> None:
+        from koppel.hooks.store import KoppelStoreHook
+
         store = KoppelStoreHook(self.store_conn_id).get_store()
         owed = store.owed_alerts_claimed_by(
             connection_id=self.connection_id, flow=self.flow, run_id=context["run_id"]
@@ -104,6 +107,8 @@ class FlowFailureAlert(BaseNotifier):
         self, owed: Sequence[MessageSummary], waiting: Mapping[MessageStatus, int]
     ) -> list[str]:
         """The ``koppel messages`` commands that show the messages this failure is about."""
+        from koppel.store import MessageStatus
+
         command = f"koppel messages --connection {self.connection_id} --flow {self.flow}"
         hints = []
         if owed:

@@ -5,6 +5,9 @@ portal orders, what waits to be exported) and stores every answer before
 anything reads it. Process is the same engine as for files. Finish tells the
 source what happened (an order exported, with the ERP's number) and moves the
 watermark, so the next run asks only for what changed after this one.
+
+The store, the pipeline and the API hooks are imported where they are used:
+parsing a DAG file only builds these operators (see ``koppel.operators.base``).
 """
 
 from __future__ import annotations
@@ -12,19 +15,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from koppel.config import ApiEndpoint, ConnectionConfig, FlowConfig, api_endpoint
 from koppel.errors import TransportError
-from koppel.hooks.store import KoppelStoreHook
 from koppel.operators.base import RECEIVE_TASK, FlowOperator, resends
-from koppel.pipeline.api_receive import Received, page_name, receive_answers
-from koppel.pipeline.export_confirmation import Confirmation, ExportSystems, confirm_exports
-from koppel.pipeline.portal_changes import changed_exports, order_source_name
-from koppel.store import MessageStore
+
+if TYPE_CHECKING:
+    from koppel.pipeline.api_receive import Received
+    from koppel.pipeline.export_confirmation import Confirmation
+    from koppel.store import MessageStore
 
 
 def run_window(context: Context, watermark: str | None, start: date) -> tuple[datetime, datetime]:
@@ -52,6 +55,9 @@ class ReceiveApiOperator(FlowOperator):
     """Store the source API's answers: IPSoft list pages, or Le New Black orders one by one."""
 
     def execute(self, context: Context) -> dict[str, object]:
+        from koppel.hooks.store import KoppelStoreHook
+        from koppel.pipeline.api_receive import receive_answers
+
         connection, flow = self.load()
         source = api_endpoint(flow.source, "source")
         store = KoppelStoreHook(self.store_conn_id).get_store()
@@ -75,6 +81,7 @@ class ReceiveApiOperator(FlowOperator):
 
 def _soap_pages(source: ApiEndpoint, since: datetime, until: datetime) -> Iterator[Received]:
     from koppel.hooks.ipsoft import IPSoftHook
+    from koppel.pipeline.api_receive import Received, page_name
 
     hook = IPSoftHook(source.conn_id)
     operation: Any = source.operation
@@ -104,6 +111,8 @@ def _portal_orders(
     exported while paging.
     """
     from koppel.hooks.lenewblack import LeNewBlackHook, api_path
+    from koppel.pipeline.api_receive import Received
+    from koppel.pipeline.portal_changes import changed_exports, order_source_name
 
     source = api_endpoint(flow.source, "source")
     hook = LeNewBlackHook(source.conn_id)
@@ -130,6 +139,9 @@ class FinishApiOperator(FlowOperator):
     """Tell the source what became of its records, move the watermark, fail on rejections."""
 
     def execute(self, context: Context) -> dict[str, object]:
+        from koppel.hooks.store import KoppelStoreHook
+        from koppel.pipeline.export_confirmation import Confirmation
+
         connection, flow = self.load()
         source = api_endpoint(flow.source, "source")
         store = KoppelStoreHook(self.store_conn_id).get_store()
@@ -156,6 +168,7 @@ def _confirm_exports(
     """Mark each delivered order exported in the portal with the ERP's order number, once."""
     from koppel.hooks.ipsoft import IPSoftHook
     from koppel.hooks.lenewblack import LeNewBlackHook
+    from koppel.pipeline.export_confirmation import ExportSystems, confirm_exports
 
     target = api_endpoint(flow.target, "target")
     portal_name, erp_name = flow.systems(connection)

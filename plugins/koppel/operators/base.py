@@ -1,20 +1,29 @@
-"""What every flow task shares: which connection file and flow it works for."""
+"""What every flow task shares: which connection file and flow it works for.
+
+The operator modules are imported at every DAG parse, where only their
+``__init__`` runs: what ``execute`` needs (the store and its SQLAlchemy and
+Alembic, the pipeline, lxml, the transport hooks) is imported inside it, so a
+DAG file costs no more than the connection file it reads.
+"""
 
 from __future__ import annotations
 
 import posixpath
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from koppel.config import ConnectionConfig, FlowConfig, load_connection
-from koppel.documents import Severity
-from koppel.hooks.store import KoppelStoreHook
-from koppel.store import MessageSummary
 
+if TYPE_CHECKING:
+    from koppel.store import MessageSummary
+
+#: ``KoppelStoreHook.default_conn_name``, the store's fixed Airflow connection id; not
+#: taken from the hook, whose module imports SQLAlchemy and the store's migrations.
+STORE_CONN_ID = "koppel_store"
 RECEIVE_TASK = "receive"
 PROCESS_TASK = "process"
 ACKNOWLEDGE_TASK = "acknowledge"
@@ -39,7 +48,7 @@ class FlowOperator(BaseOperator):
         *,
         connection_file: str,
         flow_name: str,
-        store_conn_id: str = KoppelStoreHook.default_conn_name,
+        store_conn_id: str = STORE_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -83,6 +92,8 @@ class FlowOperator(BaseOperator):
             summary["rejected"],
             summary["held"],
         )
+        from koppel.hooks.store import KoppelStoreHook
+
         store = KoppelStoreHook(self.store_conn_id).get_store()
         owed = store.claim_owed_alerts(
             connection_id=connection.id,
@@ -113,6 +124,8 @@ class MessagesRejected(AirflowFailException):
 
 def rejection_line(message: MessageSummary) -> str:
     """One rejected message for a log or an alert: which document, and the first reason."""
+    from koppel.documents import Severity
+
     name = message.document_key or posixpath.basename(message.source_name)
     errors = [p for p in message.problems if p.severity is Severity.ERROR] or message.problems
     reason = str(errors[0]) if errors else "no reason recorded"

@@ -2,7 +2,9 @@
 
 Each operator reloads its connection file when it runs (cheap, and the
 worker's copy is the truth), opens one session on the server it needs, calls
-one pipeline function and returns counts for XCom, never payloads.
+one pipeline function and returns counts for XCom, never payloads. What that
+needs is imported in ``execute``: parsing a DAG file builds these operators
+and must not load the store, the pipeline or the transports.
 """
 
 from __future__ import annotations
@@ -10,18 +12,17 @@ from __future__ import annotations
 from airflow.sdk import Context
 
 from koppel.config import file_endpoint
-from koppel.formats import default_registry
-from koppel.hooks.destinations import open_destinations, portal_lookups
-from koppel.hooks.file_sessions import open_file_session
-from koppel.hooks.store import KoppelStoreHook
 from koppel.operators.base import FlowOperator, resends
-from koppel.pipeline import acknowledge_batch, process_pending, receive_batch
 
 
 class ReceiveFilesOperator(FlowOperator):
     """Store every complete file of the inbound folder as a message (received means stored)."""
 
     def execute(self, context: Context) -> dict[str, object]:
+        from koppel.hooks.file_sessions import open_file_session
+        from koppel.hooks.store import KoppelStoreHook
+        from koppel.pipeline import receive_batch
+
         connection, flow = self.load()
         params = context["params"]
         store = KoppelStoreHook(self.store_conn_id).get_store()
@@ -43,6 +44,11 @@ class ProcessMessagesOperator(FlowOperator):
     """Parse, validate, apply rules, map and deliver every stored message not yet finished."""
 
     def execute(self, context: Context) -> dict[str, object]:
+        from koppel.formats import default_registry
+        from koppel.hooks.destinations import open_destinations, portal_lookups
+        from koppel.hooks.store import KoppelStoreHook
+        from koppel.pipeline import process_pending
+
         connection, flow = self.load()
         hook = KoppelStoreHook(self.store_conn_id)
         with open_destinations() as destinations:
@@ -68,6 +74,10 @@ class AcknowledgeFilesOperator(FlowOperator):
     """
 
     def execute(self, context: Context) -> dict[str, object]:
+        from koppel.hooks.file_sessions import open_file_session
+        from koppel.hooks.store import KoppelStoreHook
+        from koppel.pipeline import acknowledge_batch
+
         connection, flow = self.load()
         store = KoppelStoreHook(self.store_conn_id).get_store()
         source = file_endpoint(flow.source, "source")
