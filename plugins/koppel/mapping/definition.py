@@ -155,11 +155,20 @@ class WriteNode:
     """``source`` split at its dots (without a leading ``/``), once rather than per value."""
     repeats: bool = field(init=False, repr=False, compare=False, default=False)
     """Rendered per item (``each``) or per document (``record``), not once."""
+    plain_source: bool = field(init=False, repr=False, compare=False, default=False)
+    """A ``from`` relative to the scope, through fields only (no list index), without lookup."""
 
     def __post_init__(self) -> None:
         steps = () if self.source is None else tuple(self.source.removeprefix("/").split("."))
         object.__setattr__(self, "source_steps", steps)
         object.__setattr__(self, "repeats", self.each is not None or self.record)
+        plain = (
+            self.source is not None
+            and not self.source.startswith("/")
+            and not any(step.isdigit() for step in steps)
+            and self.conversion.lookup is None
+        )
+        object.__setattr__(self, "plain_source", plain)
 
     @property
     def has_value(self) -> bool:

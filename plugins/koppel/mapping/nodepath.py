@@ -49,9 +49,10 @@ class ChildIndex:
         if children is None:
             children = {}
             for child in node:
-                same = children.get(child.tag)
+                tag = child.tag
+                same = children.get(tag)
                 if same is None:
-                    children[child.tag] = [child]
+                    children[tag] = [child]
                 else:
                     same.append(child)
             self._indexed[node] = children

@@ -107,6 +107,22 @@ class WireWriter:
             return _join(self.document_path, source[1:])
         return _join(scope_path, source)
 
+    def plain_text(self, node: WriteNode, scope: object, scope_path: str) -> str | None:
+        """:meth:`text`, the short way for the common node (a plain ``from`` to a value
+        its type can write); any other case, and every problem, goes the long way."""
+        if node.plain_source and not isinstance(scope, _Batch):
+            value = scope
+            for step in node.source_steps:
+                value = getattr(value, step, None)
+            if value is not None:
+                if node.conversion.type == "str" and type(value) is str:
+                    return value
+                try:
+                    return format_value(value, node.conversion)
+                except ValueError:
+                    pass  # reported by the long way
+        return self.text(node, scope, scope_path)
+
     def text(self, node: WriteNode, scope: object, scope_path: str) -> str | None:
         if node.source is None and node.context_key is None:
             return node.constant

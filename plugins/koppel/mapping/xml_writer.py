@@ -194,14 +194,14 @@ class _XmlText(WireWriter):
     ) -> None:
         """One attribute, or one element unless it holds nothing; a leaf takes the short way."""
         if node.is_attribute:
-            text = self.text(node, scope, path)
+            text = self.plain_text(node, scope, path)
             if text is not None:
                 attributes[self.names.attributes[node.name]] = text
             return
         start, end = self.names.starts[node.name], self.names.ends[node.name]
         if not node.children:
             if node.has_value:
-                text = self.text(node, scope, path)
+                text = self.plain_text(node, scope, path)
                 if text is not None:
                     body.append(f"{start}>{text_escaped(text)}{end}")
             elif node.required:
