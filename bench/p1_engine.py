@@ -22,7 +22,9 @@ Monta output of that order with the Monta XSD and serialize it with
 trees are Koppel's own output for each order, parsed once before timing.
 
 Each repeat times one Koppel pass and one floor pass over every file, back to
-back; the figures are the medians, in milliseconds per order.
+back; the figures are the medians, in milliseconds per order. Both sides are
+CPU-bound in this one process, so they are timed in process CPU time, which
+other work on the shared cores disturbs less than the wall clock.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from lxml import etree
@@ -51,24 +53,25 @@ CONNECTION = INCLUDE_DIR / "connections" / "itsperfect_acme.yaml"
 
 @dataclass
 class _Master:
-    """Master data in memory: stock known for every catalogue SKU, reservations counted."""
+    """Master data in memory: plenty of stock known for every catalogue SKU.
+
+    As cheap as it can be, so the figure is the engine's: the store's queries
+    and reservations are timed by P2.
+    """
 
     stock: dict[str, Decimal]
-    reserved: dict[str, Decimal] = field(default_factory=dict)
+    reservations: int = 0
 
     def has_stock(self, connection_id: str) -> bool:
-        return bool(self.stock)
+        return True
 
     def available(
         self, connection_id: str, skus: Iterable[str], *, exclude_order: str | None = None
     ) -> dict[str, Decimal]:
-        zero = Decimal(0)
-        return {s: self.stock.get(s, zero) - self.reserved.get(s, zero) for s in sorted(set(skus))}
+        return self.stock
 
     def reserve(self, connection_id: str, order: Order, *, message_id: int) -> int:
-        for line in order.lines:
-            if line.sku:
-                self.reserved[line.sku] = self.reserved.get(line.sku, Decimal(0)) + line.quantity
+        self.reservations += 1
         return len(order.lines)
 
 
@@ -153,9 +156,9 @@ def main() -> None:
     koppel_times, floor_times = [], []
     for _ in range(REPEATS):
         for work, times in ((koppel_pass, koppel_times), (floor_pass, floor_times)):
-            start = time.perf_counter()
+            start = time.process_time()
             work()
-            times.append(time.perf_counter() - start)
+            times.append(time.process_time() - start)
     per_order = 1000 / len(files)
     emit(
         BenchResult(
