@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 
 from lxml import etree
 
@@ -78,16 +79,26 @@ def _parse_refusal(exc: etree.XMLSyntaxError, source: str) -> XmlDocumentError:
     return _refuse("xml.syntax", text, source, exc.lineno)
 
 
-def _new_parser() -> etree.XMLParser:
-    """A fresh parser per document: lxml parsers are not safe to share between threads."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_blank_text=False,
-    )
+_PARSERS = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    """This thread's hardened parser, made on first use and reused, as lxml reuses its default.
+
+    lxml parsers are not safe to share between threads, and a fresh one per
+    document costs more than parsing a small document: so one per thread.
+    """
+    parser: etree.XMLParser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=False,
+            remove_blank_text=False,
+        )
+    return parser
 
 
 def _encoding_of(data: bytes) -> str:
@@ -165,7 +176,7 @@ def parse_xml(
     if doctype_line is not None:
         raise _refuse("xml.doctype", "DOCTYPE declarations are not allowed", source, doctype_line)
     try:
-        root = etree.fromstring(data, _new_parser())
+        root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         raise _parse_refusal(exc, source) from exc
     tree = root.getroottree()

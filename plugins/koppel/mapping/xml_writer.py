@@ -13,6 +13,7 @@ attributes and texts (an empty text stays an empty text node, written
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -126,13 +127,22 @@ def _attribute_name(name: str, nsmap: dict[str | None, str], position: int) -> s
     return f'xmlns:{own}="{attribute_escaped(str(qname.namespace))}" {own}:{qname.localname}'
 
 
-def _parser() -> etree.XMLParser:
-    """A parser for text we wrote ourselves from values already checked to be XML characters.
+_PARSERS = threading.local()
 
-    A fresh one per document: lxml parsers are not safe to share between threads.
-    ``huge_tree`` because our own values are not held to the limits for strangers.
+
+def _parser() -> etree.XMLParser:
+    """This thread's parser for text we wrote ourselves, made once and reused.
+
+    lxml parsers are not safe to share between threads, and a fresh one per
+    document costs a third of parsing one. ``huge_tree`` because our own
+    values are not held to the limits for strangers.
     """
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    parser: etree.XMLParser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, huge_tree=True
+        )
+    return parser
 
 
 class _XmlText(WireWriter):
@@ -219,12 +229,26 @@ class _XmlText(WireWriter):
         inner = self.inner(root, scope, "")
         attributes, content = ("", "") if inner is None else inner[:2]
         text = f"{self.names.root_start}{attributes}>{content}{self.names.ends[root.name]}"
-        if _NOT_XML.search(text):
-            raise ValueError(_NOT_XML_MESSAGE)
         data = text.encode("utf-8")
         if self.problems:
+            _refuse_characters(text)
             raise DocumentWriteError(self.problems)
-        return etree.fromstring(data, _parser())
+        try:
+            return etree.fromstring(data, _parser())
+        except etree.XMLSyntaxError:
+            _refuse_characters(text)
+            raise
+
+
+def _refuse_characters(text: str) -> None:
+    """Raise the ValueError lxml raises for a value with a character XML cannot hold.
+
+    Looked for only when the text did not parse (the parser refuses those
+    characters too) or problems are about to be raised: lxml refused such a
+    value the moment it was set, before any other problem could be reported.
+    """
+    if _NOT_XML.search(text):
+        raise ValueError(_NOT_XML_MESSAGE)
 
 
 def serialize(root: etree._Element) -> bytes:
