@@ -19,7 +19,7 @@ from koppel.mapping.jsonpath import JsonPath
 from koppel.mapping.nodepath import NodePath
 
 if TYPE_CHECKING:
-    from koppel.mapping.xml_writer import XmlNames
+    from koppel.mapping.xml_plan import XmlPlan
 
 #: The wire syntaxes a mapping can read and write.
 Syntax = Literal["xml", "json"]
@@ -218,13 +218,13 @@ class MappingDefinition:
         return nsmap
 
     @cached_property
-    def xml_names(self) -> XmlNames:
-        """How the XML writer spells each name of the ``write:`` tree, worked out on first use."""
-        from koppel.mapping.xml_writer import xml_names  # it builds on these definitions
+    def xml_plan(self) -> XmlPlan:
+        """The ``write:`` tree compiled for the XML writer, on first use."""
+        from koppel.mapping.xml_plan import compile_plan  # it builds on these definitions
 
         if self.write is None:
             raise ValueError(f"{self.source}: format {self.name} has no write: tree")
-        return xml_names(self, self.write)
+        return compile_plan(self, self.write)
 
     @cached_property
     def reverse_lookups(self) -> dict[str, dict[str, str]]:
