@@ -105,8 +105,8 @@ def test_a_catalogue_over_10_mib_streams_and_only_changes_go_out_again(
     acme: Path, sftp_server: SFTPServer, store: MessageStore
 ) -> None:
     monta = Monta(sftp_server.root)
-    big = _drop(sftp_server, "articles_1.xml", 24_000)
-    assert big.stat().st_size > 10 * 1024 * 1024  # over max_file_bytes: refused before
+    size = _drop(sftp_server, "articles_1.xml", 24_000).stat().st_size
+    assert size > 10 * 1024 * 1024  # over max_file_bytes: refused before
 
     assert states(run_flow(acme, "products", "run-1")) == {"run-1": "success"}
     assert monta.collect() == 24_000
@@ -117,7 +117,7 @@ def test_a_catalogue_over_10_mib_streams_and_only_changes_go_out_again(
     (message,) = _inbound_messages(store)
     assert message.status is MessageStatus.DELIVERED
     assert message.payload == b""  # the bytes are in payload_chunks, never one value
-    assert message.size_bytes == big.stat().st_size
+    assert message.size_bytes == size
     assert (message.disposition or "").startswith("archive:")
     with store.engine.connect() as conn:
         chunks = conn.execute(text("SELECT count(*) FROM payload_chunks")).scalar_one()
