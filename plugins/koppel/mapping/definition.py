@@ -59,6 +59,8 @@ class FieldRule:
     """The one child element the path names (Clark notation), for a one-step plain path."""
     plain_text: bool = field(init=False, repr=False, compare=False, default=False)
     """The text is the value: a ``str`` without a lookup."""
+    text_field: bool = field(init=False, repr=False, compare=False, default=False)
+    """The common field: a child's text, as it is, into a field of the object being built."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "target_steps", tuple(self.target.split(".")))
@@ -67,6 +69,8 @@ class FieldRule:
             object.__setattr__(self, "child_tag", path.steps[0])
         plain = self.conversion.type == "str" and self.conversion.lookup is None
         object.__setattr__(self, "plain_text", plain)
+        common = plain and self.child_tag is not None and len(self.target_steps) == 1
+        object.__setattr__(self, "text_field", common)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ class ListRule:
     target: str
     each: NodePath
     rules: tuple[FieldRule | ListRule, ...]
+    text_field = False
+    """Never the common field (see :attr:`FieldRule.text_field`)."""
+    child_tag = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from koppel.documents import CanonicalModel, Problem
 from koppel.errors import MappingError
 from koppel.mapping.definition import FieldRule, ListRule, MappingDefinition, ReadRule
-from koppel.mapping.nodepath import ChildIndex, element_text
+from koppel.mapping.nodepath import ChildIndex, Children, element_text
 from koppel.mapping.values import UnknownLookupValueError, read_value
 
 
@@ -77,36 +77,55 @@ class _RecordReader:
         data: dict[str, Any] = {}
         children = self.index.of(node)
         for rule in rules:
-            if isinstance(rule, ListRule):
-                self.build_list(node, rule, prefix, data)
-                continue
-            if rule.child_tag is not None:
+            if rule.text_field:  # the common field, the short way
                 matches = children.get(rule.child_tag)
                 found = matches[0] if matches else None
                 text = None if found is None else element_text(found)
-            else:
-                text, found = self.other_text(node, rule)
-            if text is None:
-                text = rule.default
-                if text is None:
-                    if rule.required:
-                        path = _join(prefix, rule.target)
-                        line = _line_of(found, node)
-                        self.problem("mapping.required", "required value is missing", path, line)
+                if text is not None:
+                    self.found_at.append((prefix, rule.target, found, node))
+                    data[rule.target] = text
                     continue
-            self.found_at.append((prefix, rule.target, found, node))
-            if rule.plain_text:
-                value: object = text
+            if isinstance(rule, ListRule):
+                self.build_list(node, rule, prefix, data)
             else:
-                value = self.converted(text, rule, prefix, found, node)
-                if value is None:
-                    continue
-            steps = rule.target_steps
-            if len(steps) == 1:
-                data[steps[0]] = value
-            else:
-                put_value(data, rule.target, value)
+                self.field(node, children, rule, prefix, data)
         return data
+
+    def field(
+        self,
+        node: etree._Element,
+        children: Children,
+        rule: FieldRule,
+        prefix: str,
+        data: dict[str, Any],
+    ) -> None:
+        """Any field: a default, a constant, a conversion, a lookup, a problem."""
+        if rule.child_tag is not None:
+            matches = children.get(rule.child_tag)
+            found = matches[0] if matches else None
+            text = None if found is None else element_text(found)
+        else:
+            text, found = self.other_text(node, rule)
+        if text is None:
+            text = rule.default
+            if text is None:
+                if rule.required:
+                    path = _join(prefix, rule.target)
+                    line = _line_of(found, node)
+                    self.problem("mapping.required", "required value is missing", path, line)
+                return
+        self.found_at.append((prefix, rule.target, found, node))
+        if rule.plain_text:
+            value: object = text
+        else:
+            value = self.converted(text, rule, prefix, found, node)
+            if value is None:
+                return
+        steps = rule.target_steps
+        if len(steps) == 1:
+            data[steps[0]] = value
+        else:
+            put_value(data, rule.target, value)
 
     def other_text(
         self, node: etree._Element, rule: FieldRule
