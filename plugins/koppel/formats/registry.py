@@ -216,9 +216,9 @@ class Format:
     def _checked(self, root: etree._Element) -> bytes:
         """The bytes of a written tree, remembered as valid when the tree passes the schema.
 
-        Our own tree is checked as built, without parsing its bytes again; an
-        invalid one is not remembered, so :meth:`validate` then reports it the
-        way it reports any document, with lines and paths in the bytes.
+        Our own tree is checked as it stands, without parsing its bytes again;
+        an invalid one is not remembered, so :meth:`validate` then reports it
+        the way it reports any document, with lines and paths in the bytes.
         """
         data = serialize(root)
         if len(data) <= _KnownValid.MAX_BYTES:
