@@ -17,7 +17,7 @@ DEFAULT_MAX_STREAM_BYTES = 4 * 1024**3
 #: Default products per outbound batch file: a few MB of XML, one SFTP upload each.
 DEFAULT_RECORDS_PER_FILE = 5_000
 #: Default records staged per store transaction: the most a crash can make a rerun redo.
-DEFAULT_CHUNK_RECORDS = 20_000
+DEFAULT_CHUNK_RECORDS = 10_000
 
 
 class CatalogueSettings(ConfigModel):

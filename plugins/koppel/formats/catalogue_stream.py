@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -54,7 +54,7 @@ _HEAD_BYTES = 65_536
 _ROOT_START = re.compile(rb"<[A-Za-z_]")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StreamedRecord:
     """One record of a catalogue: its canonical values, or the problems that keep it out."""
 
@@ -264,9 +264,8 @@ class CatalogueReader:
         from the record's children by tag, a text field taken as it is, and
         the names and lines problems need are only worked out for a problem.
         """
-        children: dict[str, etree._Element] = {}
-        for child in element:
-            children.setdefault(child.tag, child)
+        # The schema allows each field's element once: the last of a tag is the only one.
+        children = {child.tag: child for child in element}
         if not self.schema.validate(element):
             where = self._where(children, element, index)
             problems = [
@@ -287,8 +286,8 @@ class CatalogueReader:
                 node = children.get(compiled.child)
                 text = None
                 if node is not None:
-                    raw = node.text if len(node) == 0 else "".join(node.itertext())
-                    text = (raw.strip() or None) if raw is not None else None
+                    raw = "".join(node.itertext()) if len(node) else node.text
+                    text = (raw.strip() or None) if raw else None
             else:
                 text = self._text(children, element, compiled)[0]
             if text is None:
@@ -497,7 +496,7 @@ class BatchWriter:
         )
 
     def write(
-        self, records: Sequence[Mapping[str, object]], context: Mapping[str, str]
+        self, records: Iterable[Mapping[str, object]], context: Mapping[str, str]
     ) -> tuple[bytes, list[Problem]]:
         """One batch file of ``records`` and what keeps a record from being written.
 

@@ -367,7 +367,7 @@ def _decide(run: FlowRun, catalogue: CatalogueStore, message_id: int, source: st
         for number, page in enumerate(decision.changed(settings.records_per_file), start=1):
             key = f"{message_id}-{number:05d}"
             name = target_filename(endpoint, key, message_id, run.flow)
-            payload, problems = writer.write([json.loads(record) for _, record in page], context)
+            payload, problems = writer.write((json.loads(record) for _, record in page), context)
             problems += [
                 p.model_copy(update={"code": f"output.{p.code}", "message": f"output: {p.message}"})
                 for p in writer.check(payload, source=name)

@@ -40,8 +40,9 @@ from koppel.store.schema import (
 )
 from koppel.store.statuses import Direction, MessageStatus
 
-#: Payload chunks inserted per statement while receiving: a few MB per round trip.
-_CHUNKS_PER_INSERT = 8
+#: Payload chunks inserted per statement while receiving: two MB per round trip (the
+#: driver holds copies of each parameter, so more costs memory and gains little).
+_CHUNKS_PER_INSERT = 2
 STAGING = "staging"
 DECIDED = "decided"
 
@@ -57,7 +58,7 @@ class Progress:
     problems: list[Problem]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StagedRow:
     """One good record, ready for the stage: its position, key, content hash and JSON."""
 
