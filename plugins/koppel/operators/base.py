@@ -17,6 +17,7 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from koppel.config import ConnectionConfig, FlowConfig, load_connection
+from koppel.documents import Severity
 
 if TYPE_CHECKING:
     from koppel.store import MessageSummary
@@ -71,6 +72,8 @@ class FlowOperator(BaseOperator):
         killed before it could fail, or refused at receive, is alerted too,
         and each exactly once (the alert records it).
         """
+        from koppel.hooks.store import KoppelStoreHook
+
         connection, flow = self.load()
         ti = context["ti"]
         received = ti.xcom_pull(task_ids=RECEIVE_TASK) or {}
@@ -92,8 +95,6 @@ class FlowOperator(BaseOperator):
             summary["rejected"],
             summary["held"],
         )
-        from koppel.hooks.store import KoppelStoreHook
-
         store = KoppelStoreHook(self.store_conn_id).get_store()
         owed = store.claim_owed_alerts(
             connection_id=connection.id,
@@ -124,8 +125,6 @@ class MessagesRejected(AirflowFailException):
 
 def rejection_line(message: MessageSummary) -> str:
     """One rejected message for a log or an alert: which document, and the first reason."""
-    from koppel.documents import Severity
-
     name = message.document_key or posixpath.basename(message.source_name)
     errors = [p for p in message.problems if p.severity is Severity.ERROR] or message.problems
     reason = str(errors[0]) if errors else "no reason recorded"
