@@ -61,13 +61,23 @@ def _load(path: Path) -> Draft202012Validator:
     )
 
 
+#: Validators by the absolute path they were asked for: resolving symlinks takes a system
+#: call per path component, too slow to repeat for every body.
+_BY_PATH: dict[Path, Draft202012Validator] = {}
+
+
 def load_json_schema(path: Path) -> Draft202012Validator:
     """The validator for the schema at ``path``, loaded once.
 
     Raises:
         ConfigError: When the file (or a sibling) is missing, not JSON, or not a valid schema.
     """
-    return _load(path.resolve())
+    validator = _BY_PATH.get(path)
+    if validator is None:
+        validator = _load(path.resolve())
+        if path.is_absolute():  # a relative path means another file after a chdir
+            _BY_PATH[path] = validator
+    return validator
 
 
 def _where(steps: Any) -> str | None:
