@@ -91,6 +91,24 @@ def sftp_server(root: Path) -> Iterator[str]:
 # -- the children: one Koppel run, one floor run ----------------------------------------------
 
 
+def own_peak_rss_mb() -> float:
+    """This process's own peak RSS in MiB: the high-water mark of its memory since ``exec``.
+
+    ``getrusage``'s ``ru_maxrss`` of a child started by a process of a few
+    hundred MB starts at the parent's size (Linux carries the pre-``exec``
+    mark over), which would hide the child's own figure; ``VmHWM`` belongs
+    to the child's own address space. Falls back to ``getrusage`` elsewhere.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_rss_mb()
+
+
 def koppel_child(connection_file: str, run_id: str) -> dict[str, Any]:
     """In the child: run the flow once, after its imports; seconds, state and peak RSS.
 
@@ -111,7 +129,7 @@ def koppel_child(connection_file: str, run_id: str) -> dict[str, Any]:
         "seconds": time.perf_counter() - start,
         "state": state,
         "xcoms": xcoms,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": own_peak_rss_mb(),
     }
 
 
@@ -165,7 +183,7 @@ def floor_child(path: str, dsn: str) -> dict[str, Any]:
     return {
         "seconds": time.perf_counter() - start,
         "products": count[0] if count else 0,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": own_peak_rss_mb(),
     }
 
 

@@ -291,7 +291,18 @@ def _process_one(run: FlowRun, message: MessageSummary) -> MessageStatus:
             )
             log.warning("message %d (%s) rejected: %s", message.id, source, exc.problem)
             return MessageStatus.REJECTED
-        _decide(run, catalogue, message.id, source)
+        try:
+            _decide(run, catalogue, message.id, source)
+        except _UndeliverableError as exc:
+            catalogue.restart(message.id)
+            run.store.update(
+                message.id,
+                status=MessageStatus.REJECTED,
+                problems=[*exc.problems, *progress.problems],
+                run_id=run.run_id,
+            )
+            log.warning("message %d (%s) rejected: %s", message.id, source, exc)
+            return MessageStatus.REJECTED
         failpoint("catalogue.decided")
         progress = catalogue.progress(message.id)
     assert progress is not None  # staged or decided by now
@@ -372,7 +383,8 @@ def _decide(run: FlowRun, catalogue: CatalogueStore, message_id: int, source: st
                 p.model_copy(update={"code": f"output.{p.code}", "message": f"output: {p.message}"})
                 for p in writer.check(payload, source=name)
             ]
-            decision.notes += problems
+            if problems:  # a mapping fault: nothing may leave, nothing may count as sent
+                raise _UndeliverableError(problems)
             decision.add_outbound(
                 connection_id=run.connection.id,
                 flow=run.flow.name,
@@ -384,6 +396,19 @@ def _decide(run: FlowRun, catalogue: CatalogueStore, message_id: int, source: st
             )
             failpoint("catalogue.page")
     log.info("message %d (%s): decided", message_id, source)
+
+
+class _UndeliverableError(Exception):
+    """The target format cannot express some changed products: the decision is rolled back.
+
+    Sending the other products would store every changed product as sent,
+    so the ones left out would never go out again; refusing the whole file
+    (a mapping fault, for whoever maintains the mappings) keeps them owed.
+    """
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems[:3]))
+        self.problems = problems
 
 
 def _final_problems(progress: Progress, pages: int) -> list[Problem]:

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from koppel.documents import PROBLEM_LIMIT, Problem
+from koppel.documents import Problem
 from koppel.errors import StoreError
 from koppel.store.records import Receipt, dump_problems
 from koppel.store.schema import (
@@ -253,21 +253,10 @@ class CatalogueStore:
             decision = Decision(conn, message_id, self._postgres)
             yield decision
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_stage_table(message_id)}")
-            row = conn.execute(
-                select(catalogue_progress.c.problems, catalogue_progress.c.problem_count).where(
-                    catalogue_progress.c.message_id == message_id
-                )
-            ).one()
-            kept = list(row.problems) + dump_problems(decision.notes)
             conn.execute(
                 update(catalogue_progress)
                 .where(catalogue_progress.c.message_id == message_id)
-                .values(
-                    phase=DECIDED,
-                    problems=kept[:PROBLEM_LIMIT],
-                    problem_count=int(row.problem_count) + len(decision.notes),
-                    updated_at=utc_now(),
-                )
+                .values(phase=DECIDED, updated_at=utc_now())
             )
 
     def outbound_ids(self, message_id: int) -> list[int]:
@@ -306,8 +295,6 @@ class Decision:
         self._conn = conn
         self._message_id = message_id
         self._postgres = postgres
-        self.notes: list[Problem] = []
-        """Problems found while deciding (a record the target format cannot express)."""
 
     def merge(self, connection_id: str, flow: str, *, resend: bool) -> int:
         """Upsert the staged records into the products; return how many changed.
