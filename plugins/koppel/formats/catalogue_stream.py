@@ -50,6 +50,8 @@ _STEP = re.compile(r"^(@)?(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)$")
 _ERROR_ELEMENT = re.compile(r"^Element '(?:\{[^}]*\})?([^']+)'")
 #: How far into a file a DOCTYPE is looked for: the prolog is never longer in a real file.
 _HEAD_BYTES = 65_536
+#: Bytes handed to the parser at a time: the records of one feed are in memory together.
+_FEED_BYTES = 65_536
 #: The start of the first element: a letter or underscore right after ``<``.
 _ROOT_START = re.compile(rb"<[A-Za-z_]")
 
@@ -214,17 +216,18 @@ class CatalogueReader:
                 if not rooted and len(head) < _HEAD_BYTES:
                     head += chunk[: _HEAD_BYTES - len(head)]
                     rooted = _refuse_doctype(head, source)
-                parser.feed(chunk)
-                for _, element in parser.read_events():
-                    if index == 0:
-                        self._check_document(element, head, source)
-                    if index >= skip:
-                        yield self._record(element, index, source)
-                    index += 1
-                    element.clear()
-                    parent = element.getparent()
-                    if parent is not None:
-                        parent.remove(element)
+                for start in range(0, len(chunk), _FEED_BYTES):
+                    parser.feed(chunk[start : start + _FEED_BYTES])
+                    for _, element in parser.read_events():
+                        if index == 0:
+                            self._check_document(element, head, source)
+                        if index >= skip:
+                            yield self._record(element, index, source)
+                        index += 1
+                        element.clear()
+                        parent = element.getparent()
+                        if parent is not None:
+                            parent.remove(element)
             root = parser.close()
         except etree.XMLSyntaxError as exc:
             raise _parse_refusal(exc, source) from exc
