@@ -43,6 +43,8 @@ from koppel.store.statuses import Direction, MessageStatus
 #: Payload chunks inserted per statement while receiving: two MB per round trip (the
 #: driver holds copies of each parameter, so more costs memory and gains little).
 _CHUNKS_PER_INSERT = 2
+#: PostgreSQL's memory for the merge's sort (the server's, for one transaction).
+_SORT_MEMORY = "256MB"
 STAGING = "staging"
 DECIDED = "decided"
 
@@ -312,6 +314,8 @@ class Decision:
         ).first()
         if exists is None:
             return 0  # no good record at all
+        if self._postgres:  # sort the stage in memory, not in temporary files
+            self._conn.exec_driver_sql(f"SET LOCAL work_mem = '{_SORT_MEMORY}'")
         source = (
             f"SELECT DISTINCT ON (sku) sku, content_hash, record FROM {table} "
             "ORDER BY sku, seq DESC"
