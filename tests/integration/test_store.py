@@ -339,7 +339,7 @@ def test_migrating_twice_changes_nothing(any_store: MessageStore, any_engine: En
 
     with any_engine.connect() as conn:
         versions = conn.execute(text("SELECT version_num FROM koppel_alembic_version")).all()
-    assert [row[0] for row in versions] == ["0003"]
+    assert [row[0] for row in versions] == ["0004"]
     assert any_store.get(message_id).payload == BINARY
     assert _rows(any_engine) == 1
 
