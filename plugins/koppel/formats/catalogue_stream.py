@@ -445,6 +445,17 @@ class _Out:
     children: tuple[_Out, ...]
     plain: bool
     """A text value written as it is: no conversion, no lookup."""
+    leaf: str | None = None
+    """The record field of a plain element with no attributes or children: the fast path."""
+    fallback: object = None
+    """The canonical default of ``leaf``, for a record that lacks it."""
+
+
+def _escape(text: str) -> str:
+    """XML-escaped text; most values have nothing to escape, and are not copied."""
+    if "&" in text or "<" in text or ">" in text:
+        return escape(text)
+    return text
 
 
 class BatchWriter:
@@ -462,7 +473,6 @@ class BatchWriter:
         self.format = fmt
         self.namespace = etree.QName(root.name).namespace
         self.root = root
-        self.record = self._compile(_record_node(root))
         self.reverse = {
             name: {canonical: wire for wire, canonical in reversed(table.items())}
             for name, table in definition.lookups.items()
@@ -473,6 +483,7 @@ class BatchWriter:
             if not info.is_required()
         }
         self.schema = load_schema(fmt.schema_path)
+        self.record = self._compile(_record_node(root))
 
     def _compile(self, node: WriteNode) -> _Out:
         where = f"{self.format.definition.source}: write: {node.name}"
@@ -485,6 +496,8 @@ class BatchWriter:
             for c in node.children
             if c.is_attribute and c.source is None and c.context_key is None
         )
+        plain = node.conversion == Conversion() and node.context_key is None
+        leaf = node.source if plain and not node.children and not node.is_attribute else None
         return _Out(
             node=node,
             local=etree.QName(node.name).localname,
@@ -495,7 +508,9 @@ class BatchWriter:
                 if c.is_attribute and (c.source is not None or c.context_key is not None)
             ),
             children=tuple(self._compile(c) for c in node.children if not c.is_attribute),
-            plain=node.conversion == Conversion() and node.context_key is None,
+            plain=plain,
+            leaf=leaf,
+            fallback=self.defaults.get(leaf) if leaf else None,
         )
 
     def write(
@@ -532,6 +547,10 @@ class BatchWriter:
         context: Mapping[str, str],
         problems: list[Problem],
     ) -> str | None:
+        if out.leaf is not None:
+            value = values.get(out.leaf, out.fallback)
+            if isinstance(value, str):
+                return f"<{out.local}>{_escape(value)}</{out.local}>"
         node = out.node
         text = self._text(out, values, context, problems) if node.has_value else None
         if node.has_value and text is None:
@@ -542,7 +561,7 @@ class BatchWriter:
             if value is not None:
                 attributes += f" {attribute.node.name}={quoteattr(value)}"
         if text is not None:
-            return f"<{out.local}{attributes}>{escape(text)}</{out.local}>"
+            return f"<{out.local}{attributes}>{_escape(text)}</{out.local}>"
         inner = [
             rendered
             for child in out.children
