@@ -65,7 +65,7 @@ def acme() -> list[Step]:
             cid,
             "products",
             (Drop("articles.xml", samples_catalogue.product_export(list(ACME_STOCK))),),
-            7,
+            1,  # a catalogue: the seven articles go to Monta in one batch file
         ),
         Step(cid, "stock", (Drop("stock_0600.xml", samples_warehouse.full_stock(ACME_STOCK)),), 1),
         Step(
@@ -126,7 +126,7 @@ def bellamoda() -> list[Step]:
             cid,
             "products",
             (Drop("articles.xml", samples_catalogue.product_export(list(BELLA_STOCK))),),
-            3,
+            1,  # a catalogue: one batch file
         ),
         Step(cid, "stock", (Drop("stock_0600.xml", samples_warehouse.full_stock(BELLA_STOCK)),), 1),
         Step(
