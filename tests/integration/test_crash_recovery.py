@@ -226,3 +226,61 @@ def unreleased_claims(store: MessageStore) -> int:
     with store.engine.connect() as conn:
         query = text("SELECT count(*) FROM messages WHERE claimed_by IS NOT NULL")
         return int(conn.execute(query).scalar_one())
+
+
+#: Kills between two chunks of one run: each step works through a batch in chunks
+#: (``koppel.pipeline``: 200 files stored, 100 messages processed, 200 files moved
+#: per chunk), so a kill can leave some chunks of a run done and the next untouched.
+CHUNK_POINTS = [
+    ("receive.stored", 200),  # the first chunk stored, the second not read yet
+    ("process.decided", 150),  # a chunk delivered, the next one half decided
+    ("deliver.staged", 120),  # the second chunk's files staged, none renamed
+    ("deliver.published", 160),  # the second chunk renamed, its attempts still open
+    ("acknowledge.intended", 50),  # every place of the first chunk recorded, nothing moved
+    ("acknowledge.moved", 230),  # the second chunk moved, its places not yet confirmed
+]
+MANY_FILES = 250
+
+
+@pytest.mark.parametrize(("point", "hit"), CHUNK_POINTS, ids=[f"{p}:{n}" for p, n in CHUNK_POINTS])
+def test_a_run_killed_between_chunks_of_a_large_batch_recovers_exactly_once(
+    point: str,
+    hit: int,
+    connections_dir: Path,
+    sftp_server: SFTPServer,
+    store_conn_id: str,
+    store: MessageStore,
+) -> None:
+    path = connections_dir / "itsperfect_acme.yaml"
+    path.write_text(FILE_MERCHANT.format(conn_id=sftp_server.conn_id, max_bytes=MAX_FILE_BYTES))
+    root = sftp_server.root / "acme"
+    inbound = root / "itsperfect" / "orders"
+    inbound.mkdir(parents=True)
+    for n in range(MANY_FILES):
+        (inbound / f"order_{n:03d}.xml").write_bytes(samples.good_order(str(30000 + n)))
+    partner = Partner(root / "monta" / "orders")
+
+    killed = run_flow(path, "orders", "run-1", failpoint=f"{point}:{hit}")
+    assert killed.returncode == -signal.SIGKILL, f"{point} was never reached:\n{killed.stderr}"
+    partner.collect()
+    assert states(run_flow(path, "orders", "run-1", "run-2")) == {
+        "run-1": "success",
+        "run-2": "success",
+    }
+    partner.collect()
+
+    assert dict(partner.collected) == {f"acme_order_{30000 + n}.xml": 1 for n in range(MANY_FILES)}
+    assert not [p for p in inbound.iterdir() if p.is_file()]
+    assert len(list((inbound / "archive").iterdir())) == MANY_FILES
+    messages = store.find(connection_id="itsperfect_acme", flow="orders")
+    inbound_messages = [m for m in messages if m.direction is Direction.IN]
+    assert len(inbound_messages) == MANY_FILES
+    for message in messages:
+        assert message.status is MessageStatus.DELIVERED, message.id
+        if message.direction is Direction.IN:
+            expected = f"archive:/acme/itsperfect/orders/archive/{message.source_name[-13:]}"
+            assert message.disposition == expected
+            assert message.disposal is None
+        else:
+            assert [a.outcome.value for a in store.attempts(message.id)][-1] == "delivered"
+    assert unreleased_claims(store) == 0

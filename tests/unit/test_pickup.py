@@ -155,11 +155,59 @@ def test_a_file_that_grows_or_is_touched_during_the_interval_is_skipped(
         del session.files[f"{INBOX}/vanishing.xml"]
 
     found = find_complete(
-        session, INBOX, "*.xml", done_suffix=None, stable_seconds=2.5, sleep=partner_keeps_writing
+        session,
+        INBOX,
+        "*.xml",
+        done_suffix=None,
+        stable_seconds=2.5,
+        sleep=partner_keeps_writing,
+        clock=lambda: 3.0,  # every file was written within the interval
     )
 
     assert names(found) == ["stable.xml"]
     assert waited == [2.5]
+
+
+def test_files_older_than_the_interval_are_taken_without_waiting(
+    session: MemorySession,
+) -> None:
+    for n in range(10_000):
+        session.put(f"{INBOX}/order_{n:05d}.xml", b"<order/>", mtime=100.0)
+
+    found = find_complete(
+        session,
+        INBOX,
+        "*.xml",
+        done_suffix=None,
+        stable_seconds=2,
+        sleep=never_sleep,
+        clock=lambda: 103.5,  # older than 2 s even if written just before 101
+    )
+
+    assert len(found) == 10_000
+
+
+@pytest.mark.parametrize("mtime", [102.0, None, 500.0], ids=["young", "unknown", "future"])
+def test_one_young_file_means_one_wait_for_the_whole_listing(
+    session: MemorySession, mtime: float | None
+) -> None:
+    for n in range(100):
+        session.put(f"{INBOX}/order_{n:03d}.xml", b"<order/>", mtime=100.0)
+    session.files[f"{INBOX}/order_050.xml"] = (b"<order/>", mtime)  # type: ignore[assignment]
+    waited: list[float] = []
+
+    found = find_complete(
+        session,
+        INBOX,
+        "*.xml",
+        done_suffix=None,
+        stable_seconds=2,
+        sleep=waited.append,
+        clock=lambda: 103.5,
+    )
+
+    assert waited == [2]
+    assert len(found) == 100
 
 
 @pytest.mark.parametrize("stable_seconds", [0, -1])

@@ -39,6 +39,9 @@ DEFAULT_START_DATE = date(2026, 1, 1)
 DEFAULT_CLAIM_SECONDS = 600
 #: Default largest inbound file a flow accepts, so one huge file cannot exhaust a worker.
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
+#: Default most files one run takes: a burst of 10,000 orders is one run, not twenty.
+#: Memory does not grow with it: every step works through the batch in bounded chunks.
+DEFAULT_BATCH_SIZE = 10_000
 
 
 class FlowConfig(ConfigModel):
@@ -78,7 +81,7 @@ class FlowConfig(ConfigModel):
     retries: int = Field(default=2, ge=0)
     retry_delay_seconds: int = Field(default=300, ge=0)
     max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
-    batch_size: int = Field(default=500, gt=0)
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, gt=0)
     claim_seconds: int = Field(default=DEFAULT_CLAIM_SECONDS, gt=0)
     catalogue: CatalogueSettings | None = None
 

@@ -4,6 +4,12 @@ A partner's upload over FTP looks like a growing file; reading it too early
 delivers half an order. Partners signal completeness one of two ways, and
 Koppel supports both: a done-marker file written after the data file, or a
 size and mtime that stop changing ("changed" read-lock).
+
+The stable-size check costs a wait of ``stable_seconds`` only when some file
+was modified that recently: a file whose mtime is older was not written to
+during that interval, which is what the second listing would prove. So a
+batch that arrived since the last scheduled run is taken at once, and a run
+waits at most once, whatever the number of files.
 """
 
 from __future__ import annotations
@@ -15,6 +21,10 @@ from fnmatch import fnmatchcase
 
 from koppel.files.base import is_temp_name
 from koppel.files.session import FileSession, RemoteFile
+
+#: Servers report mtimes in whole seconds (SFTP, FTP's MLSD): a file stamped
+#: ``t`` may have been written until just before ``t + 1``.
+MTIME_RESOLUTION_SECONDS = 1.0
 
 
 def done_marker_path(file: RemoteFile, done_suffix: str) -> str:
@@ -34,6 +44,7 @@ def find_complete(
     done_suffix: str | None,
     stable_seconds: float,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
 ) -> list[RemoteFile]:
     """Return the files in ``folder`` matching ``pattern`` that are safe to read.
 
@@ -43,9 +54,15 @@ def find_complete(
         pattern: An ``fnmatch`` pattern (case-sensitive), e.g. ``"*.xml"``.
         done_suffix: With a suffix such as ``".done"``, a file is complete only
             when ``<name><done_suffix>`` exists; the markers never match.
-        stable_seconds: Without a done suffix, list twice this far apart and
-            keep the files whose size and mtime did not change.
+        stable_seconds: Without a done suffix, a file is complete once it was
+            not modified for this long: its mtime is older, or, when some file
+            is younger (or has no mtime), a second listing this far apart shows
+            the same size and mtime.
         sleep: Waits between the two listings (injectable for tests).
+        clock: The current time, seconds since the epoch (injectable for tests).
+            Comparing it with the server's mtimes assumes clocks that agree
+            within ``stable_seconds``, as Camel's ``readLockMinAge`` does; a
+            file dated in the future counts as young.
 
     Returns:
         The complete files, sorted by name. Our own ``.*.part`` uploads never match.
@@ -56,6 +73,9 @@ def find_complete(
         names = {remote.name for remote in listing}
         return [remote for remote in candidates if remote.name + done_suffix in names]
     if stable_seconds <= 0 or not candidates:
+        return candidates
+    settled_before = clock() - stable_seconds - MTIME_RESOLUTION_SECONDS
+    if all(remote.mtime is not None and remote.mtime <= settled_before for remote in candidates):
         return candidates
     sleep(stable_seconds)
     again = {remote.name: remote for remote in session.list_files(folder)}

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import posixpath
+from collections import Counter
 
 from koppel.config import ConnectionConfig, FlowConfig, file_endpoint
+from koppel.errors import TransportError
 from koppel.faults import failpoint
 from koppel.files import FileSession, RemoteFile, done_marker_path
 from koppel.pipeline.outcome import AcknowledgeOutcome
-from koppel.store import Direction, Message, MessageStatus, MessageStore
+from koppel.store import Direction, MessageStatus, MessageStore, MessageSummary
 
 log = logging.getLogger(__name__)
 
@@ -43,30 +45,104 @@ def acknowledge_batch(
         statuses=_FINISHED,
         undisposed=True,
     )
-    for message_id in candidates:
-        if not store.claim(
-            message_id,
+    for start in range(0, len(candidates), CHUNK_MESSAGES):
+        claimed = store.claim_many(
+            candidates[start : start + CHUNK_MESSAGES],
             run_id=run_id,
             statuses=_FINISHED,
             lease_seconds=flow.claim_seconds,
             undisposed=True,
-        ):
+        )
+        if not claimed:
             continue
         try:
-            message = store.get(message_id)
-            kind = "error" if message.status is MessageStatus.REJECTED else "archive"
-            store.set_disposition(message.id, _dispose(session, store, flow, message, kind))
+            chunk = store.get_summaries(claimed)
+            archived = _archive_together(session, store, flow, chunk, run_id=run_id)
+            # The rest read again: a batch that failed half-way recorded where its files go.
+            for message in store.get_summaries(set(claimed) - archived):
+                kind = "error" if message.status is MessageStatus.REJECTED else "archive"
+                store.set_disposition(message.id, _dispose(session, store, flow, message, kind))
+                store.release(message.id, run_id=run_id)
         finally:
-            store.release(message_id, run_id=run_id)
-        if kind == "error":
-            outcome.errored += 1
-        else:
-            outcome.archived += 1
+            store.release_many(claimed, run_id=run_id)
+        for message in chunk:
+            if message.status is MessageStatus.REJECTED:
+                outcome.errored += 1
+            else:
+                outcome.archived += 1
     return outcome
 
 
+#: Messages claimed, moved and recorded together.
+CHUNK_MESSAGES = 200
+
+
+def _archive_together(
+    session: FileSession,
+    store: MessageStore,
+    flow: FlowConfig,
+    chunk: list[MessageSummary],
+    *,
+    run_id: str,
+) -> set[int]:
+    """Archive the chunk's plain cases in one go; return the ids done.
+
+    Plain: a finished, not rejected message whose move was not begun before,
+    from a folder without done markers, whose name no earlier file has in the
+    archive (the store knows every place it put a file). Each file's place in
+    the archive folder is recorded for all of them (one transaction), the
+    files are moved (many renames in flight) and their places confirmed (one
+    transaction).
+    A crash in between leaves each with its recorded place, which
+    :func:`_dispose` finishes from. Everything else, and a chunk whose moves
+    fail (a file gone from the inbound folder), goes one by one.
+    """
+    source = file_endpoint(flow.source, "source")
+    if source.done_suffix:
+        return set()
+    folder = source.archive_folder
+    places = {m.id: f"archive:{posixpath.join(folder, _name(m))}" for m in chunk}
+    # A name an earlier file (or another in this chunk) has in the archive needs a free one.
+    taken = store.taken_dispositions(
+        connection_id=chunk[0].connection_id, flow=flow.name, dispositions=places.values()
+    )
+    wanted = Counter(places.values())
+    plain = [
+        m
+        for m in chunk
+        if m.status is not MessageStatus.REJECTED
+        and m.disposal is None
+        and places[m.id] not in taken
+        and wanted[places[m.id]] == 1
+    ]
+    if not plain:
+        return set()
+    store.set_disposals({m.id: places[m.id] for m in plain})
+    for _ in plain:
+        failpoint("acknowledge.intended")
+    try:
+        moved = session.move_many([m.source_name for m in plain], folder)
+    except TransportError as exc:
+        log.warning("moving %d file(s) together failed (%s); one by one instead", len(plain), exc)
+        return set()
+    for _ in plain:
+        failpoint("acknowledge.moved")
+    store.set_dispositions(
+        {m.id: f"archive:{path}" for m, path in zip(plain, moved, strict=True)}, run_id=run_id
+    )
+    return {m.id for m in plain}
+
+
+def _name(message: MessageSummary) -> str:
+    return posixpath.basename(message.source_name)
+
+
 def _dispose(
-    session: FileSession, store: MessageStore, flow: FlowConfig, message: Message, kind: str
+    session: FileSession,
+    store: MessageStore,
+    flow: FlowConfig,
+    message: MessageSummary,
+    kind: str,
 ) -> str:
     """Move the message's source file (and done marker) and return where it went.
 

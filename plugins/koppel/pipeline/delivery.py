@@ -7,6 +7,9 @@ records the attempt, so a retry sends exactly what was decided.
 
 from __future__ import annotations
 
+import posixpath
+from dataclasses import dataclass
+
 from koppel.config import ApiEndpoint, Endpoint
 from koppel.documents import Problem, Severity, has_errors
 from koppel.documents.keys import document_key
@@ -65,28 +68,191 @@ def store_outbound(
     document that already went out is refused instead of overwriting (or
     re-sending) it.
     """
-    stored: list[Message] = []
-    problems: list[Problem] = []
+    receipts = []
     for item in outbound:
         endpoint = run.endpoint(item.role)
         document = [d.model_dump(mode="json") for d in item.documents]
-        receipt = run.store.create_outbound(
-            parent_id=message.id,
-            connection_id=run.connection.id,
-            flow=run.flow.name,
-            delivery_key=_delivery_key(item.role, endpoint, item.target_name, message),
-            target_name=item.target_name,
-            payload=item.payload,
-            document=document[0] if len(document) == 1 else document,
-            document_key=document_key(item.documents[0]) if len(item.documents) == 1 else None,
-            run_id=run.run_id,
+        receipts.append(
+            run.store.create_outbound(
+                parent_id=message.id,
+                connection_id=run.connection.id,
+                flow=run.flow.name,
+                delivery_key=_delivery_key(item.role, endpoint, item.target_name, message),
+                target_name=item.target_name,
+                payload=item.payload,
+                document=document[0] if len(document) == 1 else document,
+                document_key=document_key(item.documents[0]) if len(item.documents) == 1 else None,
+                run_id=run.run_id,
+            )
         )
-        out = run.store.get(receipt.message_id)
+    found = {out.id: out for out in run.store.get_many(r.message_id for r in receipts)}
+    stored: list[Message] = []
+    problems: list[Problem] = []
+    for item, receipt in zip(outbound, receipts, strict=True):
+        out = found[receipt.message_id]
         if out.parent_id == message.id:
             stored.append(out)
         else:
-            problems.append(_duplicate_problem(endpoint, item, out))
+            problems.append(_duplicate_problem(run.endpoint(item.role), item, out))
     return stored, problems
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What was decided for one inbound message: its stored outbound copies and notes so far."""
+
+    message: Message
+    outbound: list[Message]
+    problems: list[Problem]
+
+
+def deliver_many(
+    run: FlowRun, decisions: list[Decision]
+) -> list[tuple[Message, MessageStatus, list[Problem]]]:
+    """Deliver what was decided for a chunk of messages; store their statuses in one transaction.
+
+    Files for one folder go out together, many requests in flight (see
+    :func:`_send_files`); anything else is delivered one by one. A transport
+    failure stops the chunk as it stops a single message: every message not
+    yet fully delivered is stored failed, with the note, and the error raised.
+    """
+    sent: dict[int, list[Problem]] = {}
+    try:
+        for group in _delivery_groups(run, decisions):
+            if isinstance(group, list):
+                sent.update(_send_files(run, group))
+            else:
+                sent[group.id] = _deliver(run, group)
+    except TransportError as exc:
+        failed = Problem(
+            code=DELIVERY_FAILED,
+            severity=Severity.WARNING,
+            message=f"delivery failed and is retried on the next run: {exc}",
+        )
+        stopped = [d for d in decisions if not _settled(d, sent)]
+        done = {d.message.id: _final(d, sent) for d in decisions if _settled(d, sent)}
+        done |= {d.message.id: (MessageStatus.FAILED, [*d.problems, failed]) for d in stopped}
+        run.store.finish_many(done, run_id=run.run_id)
+        ids = ", ".join(str(d.message.id) for d in stopped)
+        raise TransportError(f"delivery of message(s) {ids} failed: {exc}") from exc
+    for _ in decisions:
+        failpoint("process.delivered")
+    finals = {d.message.id: _final(d, sent) for d in decisions}
+    run.store.finish_many(finals, run_id=run.run_id)
+    return [(d.message, *finals[d.message.id]) for d in decisions]
+
+
+def _delivery_groups(run: FlowRun, decisions: list[Decision]) -> list[list[Message] | Message]:
+    """The chunk's outbound copies still to deliver: one list per file folder, APIs one by one.
+
+    A folder whose files get a done marker each goes one by one too: the
+    marker is written after its file is published.
+    """
+    folders: dict[tuple[str, str], list[Message]] = {}
+    groups: list[list[Message] | Message] = []
+    for decision in decisions:
+        for out in decision.outbound:
+            if out.status not in _TO_DELIVER:
+                continue
+            endpoint = run.endpoint(_role(out))
+            if isinstance(endpoint, ApiEndpoint) or endpoint.done_suffix:
+                groups.append(out)
+                continue
+            key = (_role(out), endpoint.folder)
+            if key not in folders:
+                folders[key] = []
+                groups.append(folders[key])
+            folders[key].append(out)
+    return groups
+
+
+def _settled(decision: Decision, sent: dict[int, list[Problem]]) -> bool:
+    return all(out.status not in _TO_DELIVER or out.id in sent for out in decision.outbound)
+
+
+def _final(
+    decision: Decision, sent: dict[int, list[Problem]]
+) -> tuple[MessageStatus, list[Problem]]:
+    """The message's status once each of its copies was delivered, refused or found refused."""
+    problems = list(decision.problems)
+    for out in decision.outbound:
+        if out.id in sent:
+            problems += sent[out.id]
+        elif out.status is MessageStatus.REJECTED:  # refused before: still refused
+            problems += [p for p in out.problems if p not in problems]
+    if has_errors(problems):
+        return MessageStatus.REJECTED, problems
+    return (MessageStatus.DELIVERED if decision.outbound else MessageStatus.SKIPPED), problems
+
+
+def _role(out: Message) -> str:
+    return out.source_name.split(":", 1)[0]
+
+
+def _send_files(run: FlowRun, outs: list[Message]) -> dict[int, list[Problem]]:
+    """Deliver files for one folder together, with the same phases as :func:`_deliver`.
+
+    Attempts are started for all (one transaction), the files uploaded under
+    their temporary names (pipelined), the uploads recorded as staged (one
+    transaction), renamed (pipelined) and the attempts closed with the
+    copies' status (one transaction). A crash between any two phases leaves
+    attempts that say how far each file got, as for a single file; an upload
+    cut short by an earlier crash after staging, or a file the server refuses
+    to overwrite, goes the single-file way.
+    """
+    endpoint = run.endpoint(_role(outs[0]))
+    done: dict[int, list[Problem]] = {}
+    cut_short = run.store.unfinished_attempts(out.id for out in outs)
+    for out in outs:
+        if out.id in cut_short and cut_short[out.id].outcome is AttemptOutcome.STAGED:
+            done[out.id] = _deliver(run, out)  # settle it from what the server shows
+    fresh = [out for out in outs if out.id not in done]
+    numbers = {out.id: cut_short[out.id].attempt_no for out in fresh if out.id in cut_short}
+    numbers |= run.store.start_attempts(
+        {
+            out.id: f"{endpoint.transport}:{out.target_name}"
+            for out in fresh
+            if out.id not in cut_short
+        }
+    )
+    names = [posixpath.basename(out.target_name or "") for out in fresh]
+    try:
+        destination = run.destination(endpoint)
+        if not isinstance(destination, FileDestination):
+            raise FatalSyncError(f"{endpoint.transport} endpoint without a file destination")
+        folder = destination.endpoint.folder
+        staged = destination.session.stage_many(
+            folder, [(name, out.payload) for name, out in zip(names, fresh, strict=True)]
+        )
+    except FatalSyncError:
+        # A name is taken by other bytes: find out which, one file at a time
+        # (each resumes its started attempt).
+        return done | {out.id: _deliver(run, out) for out in fresh}
+    except TransportError as exc:
+        run.store.finish_attempts(
+            {AttemptOutcome.FAILED: [(out.id, numbers[out.id]) for out in fresh]},
+            status=MessageStatus.FAILED,
+            error=str(exc),
+        )
+        raise
+    uploaded = [(out, name) for out, name, up in zip(fresh, names, staged, strict=True) if up]
+    present = [out for out, up in zip(fresh, staged, strict=True) if not up]
+    run.store.stage_attempts([(out.id, numbers[out.id]) for out, _ in uploaded])
+    for _ in uploaded:
+        failpoint("deliver.staged")
+    # A transport error now leaves the attempts staged: the next try settles each file
+    # from the server (renamed, or still under its temporary name), never sending twice.
+    destination.session.publish_many(folder, [name for _, name in uploaded])
+    for _ in uploaded:
+        failpoint("deliver.published")
+    run.store.finish_attempts(
+        {
+            AttemptOutcome.DELIVERED: [(out.id, numbers[out.id]) for out, _ in uploaded],
+            AttemptOutcome.ALREADY_PRESENT: [(out.id, numbers[out.id]) for out in present],
+        },
+        status=MessageStatus.DELIVERED,
+    )
+    return done | {out.id: [] for out in fresh}
 
 
 def deliver_decided(

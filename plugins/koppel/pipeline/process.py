@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import posixpath
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -23,7 +24,8 @@ from koppel.pipeline.catalogue import process_catalogues, streams_catalogue
 from koppel.pipeline.context import delivery_context, target_filename
 from koppel.pipeline.delivery import (
     DELIVERY_FAILED,
-    deliver_decided,
+    Decision,
+    deliver_many,
     drop_unchanged,
     store_outbound,
 )
@@ -92,66 +94,101 @@ def process_pending(
     candidates = store.candidate_ids(
         connection_id=connection.id, flow=flow.name, direction=Direction.IN, statuses=_TO_PROCESS
     )
-    for message_id in candidates:
-        if not store.claim(
-            message_id, run_id=run_id, statuses=_TO_PROCESS, lease_seconds=flow.claim_seconds
-        ):
-            outcome.taken_by_others += 1
+    for start in range(0, len(candidates), CHUNK_MESSAGES):
+        chunk = candidates[start : start + CHUNK_MESSAGES]
+        claimed = store.claim_many(
+            chunk, run_id=run_id, statuses=_TO_PROCESS, lease_seconds=flow.claim_seconds
+        )
+        outcome.taken_by_others += len(chunk) - len(claimed)
+        if not claimed:
             continue
         try:
-            message = store.get(message_id)
-            status = _process_one(run, message)
+            finished = _process_chunk(run, claimed)
         finally:
-            store.release(message_id, run_id=run_id)
-        outcome.count(status, message.id)
-        _log_decision(store, message.id, status)
+            store.release_many(claimed, run_id=run_id)
+        for message, status, problems in finished:
+            outcome.count(status, message.id)
+            _log_decision(message, status, problems)
     return outcome
 
 
-def _log_decision(store: MessageStore, message_id: int, status: MessageStatus) -> None:
+#: Messages claimed, read, delivered and finished together. A chunk costs a handful
+#: of transactions and two pipelined file batches, and bounds what is held in memory.
+CHUNK_MESSAGES = 100
+
+
+def _process_chunk(
+    run: FlowRun, message_ids: list[int]
+) -> list[tuple[Message, MessageStatus, list[Problem]]]:
+    """Decide each claimed message in turn, then deliver what the chunk decided together.
+
+    Deciding stays one message at a time, each stored in its own transactions:
+    a rule's master-data changes (stock reserved by one order) must be in
+    place before the next message is decided.
+    """
+    messages = run.store.get_many(message_ids)
+    earlier = run.store.outputs_of(
+        connection_id=run.connection.id, flow=run.flow.name, parent_ids=message_ids
+    )
+    finished: list[tuple[Message, MessageStatus, list[Problem]]] = []
+    decisions: list[Decision] = []
+    for message in messages:
+        decided = earlier.get(message.id)
+        if decided:  # decided by an interrupted run: deliver that, do not decide again
+            notes = [p for p in message.problems if p.code != DELIVERY_FAILED]
+            decisions.append(Decision(message, decided, notes))
+            continue
+        result = _decide(run, message)
+        if isinstance(result, Decision):
+            decisions.append(result)
+        else:
+            finished.append(result)
+    return finished + deliver_many(run, decisions)
+
+
+def _log_decision(message: Message, status: MessageStatus, problems: list[Problem]) -> None:
     """Name in the task log each document held, rejected or cut back, and why."""
     if status not in {MessageStatus.HELD, MessageStatus.REJECTED, MessageStatus.DELIVERED}:
         return
-    message = store.get_summary(message_id)
     what = f"message {message.id} ({message.document_key or message.source_name})"
     if status is MessageStatus.DELIVERED:
-        for note in message.problems:
+        for note in problems:
             if note.code in _DECISIONS_WORTH_NAMING:
                 log.info("%s: %s", what, note.message)
         return
-    reasons = [p for p in message.problems if p.severity is not Severity.INFO] or message.problems
+    reasons = [p for p in problems if p.severity is not Severity.INFO] or problems
     reason = reasons[0].message if reasons else "no reason recorded"
     more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
     log.warning("%s %s: %s%s", what, status.value, reason, more)
 
 
-def _process_one(run: FlowRun, message: Message) -> MessageStatus:
-    """Take one inbound message as far as it can go and store where it got."""
-    decided = run.store.find(
-        connection_id=run.connection.id,
-        flow=run.flow.name,
-        direction=Direction.OUT,
-        parent_id=message.id,
-    )
-    if decided:
-        earlier = [p for p in message.problems if p.code != DELIVERY_FAILED]
-        return deliver_decided(run, message, decided, earlier)
+def _decide(
+    run: FlowRun, message: Message
+) -> Decision | tuple[Message, MessageStatus, list[Problem]]:
+    """Read, check and map one message; store the outcome, or what is to be delivered.
+
+    Returns the final status of a message held or rejected, or the stored
+    outbound copies to deliver (every one stored before the first is delivered).
+    """
     documents, problems = _read(run.formats, run.flow, message)
     outbound: list[Outbound] = []
     commits: list[Callable[[], object]] = []
+    keys = _message_key(documents)
     if not has_errors(problems):
         ctx = RuleContext(run.connection, run.flow, message, run.master, run.lookups)
         result = apply_rules(run.flow.rules, documents, ctx)
         if result.hold:
+            problems += result.notes
             run.store.update(
                 message.id,
                 status=MessageStatus.HELD,
-                problems=problems + result.notes,
+                problems=problems,
                 document=[d.model_dump(mode="json") for d in documents],
-                document_key=_message_key(documents),
+                document_key=keys,
                 run_id=run.run_id,
             )
-            return MessageStatus.HELD
+            run.store.release(message.id, run_id=run.run_id)  # done with it for this run
+            return _named(message, keys), MessageStatus.HELD, problems
         problems += result.notes
         commits = result.commits
         for role, docs in (("target", result.target), ("reply", result.reply)):
@@ -159,7 +196,6 @@ def _process_one(run: FlowRun, message: Message) -> MessageStatus:
             outbound += mapped
             problems += map_problems
     dumped = [d.model_dump(mode="json") for d in documents] or None
-    keys = _message_key(documents)
     if has_errors(problems):
         run.store.update(
             message.id,
@@ -169,7 +205,8 @@ def _process_one(run: FlowRun, message: Message) -> MessageStatus:
             document_key=keys,
             run_id=run.run_id,
         )
-        return MessageStatus.REJECTED
+        run.store.release(message.id, run_id=run.run_id)  # the acknowledge step takes it up
+        return _named(message, keys), MessageStatus.REJECTED, problems
     run.store.update(
         message.id, problems=problems, document=dumped, document_key=keys, run_id=run.run_id
     )
@@ -179,7 +216,12 @@ def _process_one(run: FlowRun, message: Message) -> MessageStatus:
     problems += unchanged
     stored, duplicates = store_outbound(run, message, outbound)
     failpoint("process.decided")
-    return deliver_decided(run, message, stored, problems + duplicates)
+    return Decision(_named(message, keys), stored, problems + duplicates)
+
+
+def _named(message: Message, keys: str | None) -> Message:
+    """The message as the log names it: by its documents' keys once they are known."""
+    return replace(message, document_key=keys) if keys else message
 
 
 def _message_key(documents: list[CanonicalModel], shown: int = 5) -> str | None:

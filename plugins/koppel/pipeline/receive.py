@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from fnmatch import fnmatch
 
 from koppel.config import ConnectionConfig, FlowConfig, file_endpoint
 from koppel.documents import Problem, Severity
+from koppel.errors import TransportError
 from koppel.faults import failpoint
 from koppel.files import FileSession, FileTooLargeError, RemoteFile, done_marker_path, find_complete
 from koppel.pipeline.catalogue import receive_catalogues, streams_catalogue
 from koppel.pipeline.outcome import ReceiveOutcome
 from koppel.store import MessageStore
+from koppel.store.records import Incoming
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +59,8 @@ def receive_batch(
         batch = files[: limit or flow.batch_size]
         return receive_catalogues(session, store, connection, flow, batch, run_id=run_id)
     outcome = ReceiveOutcome()
-    for remote in files[: limit or flow.batch_size]:
-        _receive_one(session, store, connection, flow, remote, run_id=run_id, outcome=outcome)
+    for chunk in _chunks(session, flow, files[: limit or flow.batch_size]):
+        _store_chunk(session, store, connection, flow, chunk, run_id=run_id, outcome=outcome)
     log.info(
         "%s__%s: %d new file(s), %d already received",
         connection.id,
@@ -69,49 +71,116 @@ def receive_batch(
     return outcome
 
 
-def _receive_one(
+#: Files stored per transaction: few enough to keep a chunk's memory small, enough
+#: that a batch of 10,000 costs tens of transactions, not thousands.
+CHUNK_FILES = 200
+#: A chunk also ends once it holds this many bytes, however few files that is.
+CHUNK_BYTES = 32 * 1024 * 1024
+
+_Read = tuple[RemoteFile, bytes, Problem | None]
+
+
+def _chunks(
+    session: FileSession, flow: FlowConfig, files: Sequence[RemoteFile]
+) -> Iterator[list[_Read]]:
+    """Download the files (many requests in flight) and hand them on in bounded chunks.
+
+    An oversized file comes with the problem that rejects it instead of its bytes.
+    """
+    chunk: list[_Read] = []
+    size = 0
+    for remote, data in _downloads(session, flow, files):
+        if isinstance(data, FileTooLargeError):
+            too_large = Problem(
+                code="file.too_large",
+                message=f"{data}; the file was not downloaded (limit {flow.max_file_bytes} bytes)",
+                file=remote.path,
+            )
+            chunk.append((remote, b"", too_large))
+        else:
+            chunk.append((remote, data, None))
+            size += len(data)
+        if len(chunk) >= CHUNK_FILES or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _downloads(
+    session: FileSession, flow: FlowConfig, files: Sequence[RemoteFile]
+) -> Iterator[tuple[RemoteFile, bytes | FileTooLargeError]]:
+    """Each listed file with its bytes; one gone since the listing is left out.
+
+    A file that disappears between listing and reading was taken by another
+    run of the flow (it stored, delivered and archived it meanwhile) or
+    withdrawn by the partner: neither is this run's to store. Any other
+    failure to read stops the step, as before.
+    """
+    done = 0
+    try:
+        for item in session.read_many(files, max_bytes=flow.max_file_bytes):
+            done += 1
+            yield item
+        return
+    except TransportError:
+        pass  # find out file by file which one failed, and whether it is simply gone
+    for remote in files[done:]:
+        try:
+            yield remote, session.read_bytes(remote.path, max_bytes=flow.max_file_bytes)
+        except FileTooLargeError as exc:
+            yield remote, exc
+        except TransportError:
+            if session.exists(remote.path):
+                raise
+            log.info("%s was taken away since it was listed; not this run's", remote.path)
+
+
+def _store_chunk(
     session: FileSession,
     store: MessageStore,
     connection: ConnectionConfig,
     flow: FlowConfig,
-    remote: RemoteFile,
+    chunk: list[_Read],
     *,
     run_id: str,
     outcome: ReceiveOutcome,
 ) -> None:
-    """Store one file; an oversized file is stored empty, with the problem that rejects it."""
-    too_large: Problem | None = None
-    try:
-        payload = session.read_bytes(remote.path, max_bytes=flow.max_file_bytes)
-    except FileTooLargeError as exc:
-        payload = b""
-        too_large = Problem(
-            code="file.too_large",
-            message=f"{exc}; the file was not downloaded (limit {flow.max_file_bytes} bytes)",
-            file=remote.path,
-        )
-    receipt = store.receive(
+    """Store a chunk of files in one transaction; an oversized file is stored empty, rejected.
+
+    The failpoint ``receive.stored`` follows each file of the chunk once the
+    chunk is committed, so a kill can land after any file, in any chunk.
+    """
+    receipts = store.receive_many(
         connection_id=connection.id,
         flow=flow.name,
-        source_name=remote.path,
-        payload=payload,
+        files=[
+            Incoming(remote.path, payload, None if problem is None else [problem])
+            for remote, payload, problem in chunk
+        ],
         run_id=run_id,
-        rejected=None if too_large is None else [too_large],
     )
-    failpoint("receive.stored")
-    if receipt.created:
+    again: list[tuple[RemoteFile, int]] = []
+    for (remote, _, too_large), receipt in zip(chunk, receipts, strict=True):
+        failpoint("receive.stored")
+        if not receipt.created:
+            again.append((remote, receipt.message_id))
+            continue
         outcome.received += 1
         outcome.message_ids.append(receipt.message_id)
         if too_large is not None:
             outcome.rejected += 1
             outcome.rejected_ids.append(receipt.message_id)
             log.warning("message %d (%s) rejected: %s", receipt.message_id, remote.path, too_large)
+    if not again:
         return
-    existing = store.get(receipt.message_id)
-    if existing.disposition is None:
-        return  # stored by an interrupted run; the next steps finish it
-    outcome.duplicates += 1
-    _archive_duplicate(session, store, flow, remote, receipt.message_id)
+    disposed = {m.id for m in store.get_summaries(i for _, i in again) if m.disposition}
+    for remote, message_id in again:
+        if (
+            message_id in disposed
+        ):  # otherwise stored by an interrupted run; the next steps finish it
+            outcome.duplicates += 1
+            _archive_duplicate(session, store, flow, remote, message_id)
 
 
 def _archive_duplicate(

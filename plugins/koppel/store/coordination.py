@@ -12,12 +12,12 @@ instead of repeating it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, insert, or_, select, update
 
 from koppel.documents import Problem
 from koppel.errors import StoreError
@@ -58,6 +58,48 @@ class RunCoordination:
         with self._transaction() as conn:
             return [int(i) for i in conn.execute(query.order_by(messages.c.id)).scalars()]
 
+    def claim_many(
+        self,
+        message_ids: Iterable[int],
+        *,
+        run_id: str,
+        statuses: Iterable[MessageStatus],
+        lease_seconds: int,
+        undisposed: bool = False,
+    ) -> list[int]:
+        """:meth:`claim` a chunk of messages in one statement; return the ids taken, in order.
+
+        The same conditional UPDATE as for one message, over an ``IN`` list,
+        returning the rows it changed: a message another run holds, or
+        finished meanwhile, is simply not among them.
+        """
+        ids = sorted(set(message_ids))
+        if not ids:
+            return []
+        now = utc_now()
+        condition = and_(messages.c.id.in_(ids), _claimable(run_id, statuses, now, undisposed))
+        until = now + timedelta(seconds=lease_seconds)
+        statement = (
+            update(messages)
+            .where(condition)
+            .values(claimed_by=run_id, claimed_until=until)
+            .returning(messages.c.id)
+        )
+        with self._transaction() as conn:
+            return sorted(int(i) for i in conn.execute(statement).scalars())
+
+    def release_many(self, message_ids: Iterable[int], *, run_id: str) -> None:
+        """:meth:`release` a chunk of messages in one statement."""
+        ids = sorted(set(message_ids))
+        if not ids:
+            return
+        with self._transaction() as conn:
+            conn.execute(
+                update(messages)
+                .where(messages.c.id.in_(ids), messages.c.claimed_by == run_id)
+                .values(claimed_by=None, claimed_until=None)
+            )
+
     def claim(
         self,
         message_id: int,
@@ -77,17 +119,7 @@ class RunCoordination:
         run never takes up a message another run finished meanwhile.
         """
         now = utc_now()
-        condition = and_(
-            messages.c.id == message_id,
-            messages.c.status.in_([MessageStatus(s).value for s in statuses]),
-            or_(
-                messages.c.claimed_by.is_(None),
-                messages.c.claimed_by == run_id,
-                messages.c.claimed_until < now,
-            ),
-        )
-        if undisposed:
-            condition = and_(condition, messages.c.disposition.is_(None))
+        condition = and_(messages.c.id == message_id, _claimable(run_id, statuses, now, undisposed))
         until = now + timedelta(seconds=lease_seconds)
         with self._transaction() as conn:
             result = conn.execute(
@@ -119,6 +151,88 @@ class RunCoordination:
         if row is None or row["outcome"] not in _UNFINISHED:
             return None
         return DeliveryAttempt.from_row(row)
+
+    def unfinished_attempts(self, message_ids: Iterable[int]) -> dict[int, DeliveryAttempt]:
+        """:meth:`unfinished_attempt` for a chunk of messages: those cut short, by message id."""
+        ids = sorted(set(message_ids))
+        if not ids:
+            return {}
+        query = (
+            select(delivery_attempts)
+            .where(delivery_attempts.c.message_id.in_(ids))
+            .order_by(delivery_attempts.c.message_id, delivery_attempts.c.attempt_no)
+        )
+        last: dict[int, DeliveryAttempt] = {}
+        with self._transaction() as conn:
+            for row in conn.execute(query).mappings():
+                last[int(row["message_id"])] = DeliveryAttempt.from_row(row)
+        return {i: a for i, a in last.items() if a.outcome.value in _UNFINISHED}
+
+    def start_attempts(self, targets: Mapping[int, str]) -> dict[int, int]:
+        """:meth:`start_attempt` for a chunk of messages in one transaction: attempt numbers."""
+        if not targets:
+            return {}
+        ids = sorted(targets)
+        now = utc_now()
+        with self._transaction() as conn:
+            conn.execute(select(messages.c.id).where(messages.c.id.in_(ids)).with_for_update())
+            previous = dict(
+                conn.execute(
+                    select(delivery_attempts.c.message_id, func.max(delivery_attempts.c.attempt_no))
+                    .where(delivery_attempts.c.message_id.in_(ids))
+                    .group_by(delivery_attempts.c.message_id)
+                )
+                .tuples()
+                .all()
+            )
+            numbers = {i: int(previous.get(i) or 0) + 1 for i in ids}
+            conn.execute(
+                insert(delivery_attempts),
+                [
+                    {
+                        "message_id": i,
+                        "attempt_no": numbers[i],
+                        "target": targets[i],
+                        "outcome": AttemptOutcome.STARTED.value,
+                        "started_at": now,
+                        "finished_at": now,
+                    }
+                    for i in ids
+                ],
+            )
+        return numbers
+
+    def stage_attempts(self, attempts: Sequence[tuple[int, int]]) -> None:
+        """:meth:`stage_attempt` for a chunk of ``(message_id, attempt_no)`` in one transaction."""
+        if not attempts:
+            return
+        with self._transaction() as conn:
+            _set_attempts(conn, attempts, outcome=AttemptOutcome.STAGED)
+
+    def finish_attempts(
+        self,
+        attempts: Mapping[AttemptOutcome, Sequence[tuple[int, int]]],
+        *,
+        status: MessageStatus,
+        error: str | None = None,
+    ) -> None:
+        """:meth:`finish_attempt` for a chunk: close each attempt with its outcome, set ``status``.
+
+        One transaction for the chunk, as one for a single message: a crash
+        leaves every attempt of it open (the next try settles them from the
+        server) or everything recorded.
+        """
+        pairs = [pair for group in attempts.values() for pair in group]
+        if not pairs:
+            return
+        with self._transaction() as conn:
+            for outcome, group in attempts.items():
+                _set_attempts(conn, group, outcome=outcome, error=error)
+            conn.execute(
+                update(messages)
+                .where(messages.c.id.in_(sorted({i for i, _ in pairs})))
+                .values(status=status.value, updated_at=utc_now())
+            )
 
     def start_attempt(self, message_id: int, *, target: str) -> int:
         """Record, before anything is sent, that an attempt begins; return its number."""
@@ -182,6 +296,19 @@ class RunCoordination:
             conn.execute(
                 update(messages).where(messages.c.id == message_id).values(disposal=disposal)
             )
+
+    def set_disposals(self, disposals: Mapping[int, str]) -> None:
+        """:meth:`set_disposal` for a chunk of messages, in one transaction."""
+        if not disposals:
+            return
+        statement = (
+            update(messages)
+            .where(messages.c.id == bindparam("b_id"))
+            .values(disposal=bindparam("b_disposal"))
+        )
+        rows = [{"b_id": i, "b_disposal": d} for i, d in sorted(disposals.items())]
+        with self._transaction() as conn:
+            conn.execute(statement, rows)
 
     # -- alerts owed -------------------------------------------------------------------------
 
@@ -298,6 +425,46 @@ def lock_message(conn: Connection, message_id: int, column: Any) -> Any:
     if row is None:
         raise StoreError(f"message {message_id} does not exist")
     return row[0]
+
+
+def _claimable(
+    run_id: str, statuses: Iterable[MessageStatus], now: Any, undisposed: bool
+) -> ColumnElement[bool]:
+    """In one of ``statuses`` and free for ``run_id``: unclaimed, its own, or the lease ran out."""
+    condition = and_(
+        messages.c.status.in_([MessageStatus(s).value for s in statuses]),
+        or_(
+            messages.c.claimed_by.is_(None),
+            messages.c.claimed_by == run_id,
+            messages.c.claimed_until < now,
+        ),
+    )
+    if undisposed:
+        condition = and_(condition, messages.c.disposition.is_(None))
+    return condition
+
+
+def _set_attempts(
+    conn: Connection,
+    attempts: Sequence[tuple[int, int]],
+    *,
+    outcome: AttemptOutcome,
+    error: str | None = None,
+) -> None:
+    """Set the outcome of several attempts; each must exist."""
+    if not attempts:
+        return
+    statement = (
+        update(delivery_attempts)
+        .where(
+            delivery_attempts.c.message_id == bindparam("b_message_id"),
+            delivery_attempts.c.attempt_no == bindparam("b_attempt_no"),
+        )
+        .values(outcome=outcome.value, error=error, finished_at=utc_now())
+    )
+    result = conn.execute(statement, [{"b_message_id": m, "b_attempt_no": a} for m, a in attempts])
+    if result.rowcount != len(attempts):
+        raise StoreError(f"{len(attempts) - result.rowcount} delivery attempt(s) do not exist")
 
 
 def _set_attempt(

@@ -26,6 +26,15 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class Incoming:
+    """An inbound file to store: its name and bytes, or the problems that refuse it unread."""
+
+    source_name: str
+    payload: bytes
+    rejected: list[Problem] | None = None
+
+
+@dataclass(frozen=True)
 class MessageSummary:
     """A message without its payload and document, for listings that must stay light."""
 

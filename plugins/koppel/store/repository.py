@@ -9,12 +9,23 @@ crash at any step finds the row it already made instead of adding a second one.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -23,6 +34,7 @@ from koppel.errors import StoreError
 from koppel.store.coordination import RunCoordination, lock_message
 from koppel.store.records import (
     DeliveryAttempt,
+    Incoming,
     Message,
     MessageSummary,
     Receipt,
@@ -93,6 +105,86 @@ class MessageStore(RunCoordination):
             "run_id": run_id,
         }
         return self._insert_once(connection_id, flow, f"in:{source_name}:{checksum}", values)
+
+    def receive_many(
+        self,
+        *,
+        connection_id: str,
+        flow: str,
+        files: Sequence[Incoming],
+        run_id: str | None = None,
+    ) -> list[Receipt]:
+        """Store a chunk of inbound files in one transaction, as :meth:`receive` stores one.
+
+        Returns one receipt per file, in order. A file stored before (or twice
+        in the chunk) gets the first message's id with ``created=False``. When
+        a concurrent run stores one of the same files meanwhile, the chunk's
+        transaction loses on the idempotency key and rolls back whole, and the
+        files are stored one by one instead, each settled by its own key.
+        """
+        if not files:
+            return []
+        now = utc_now()
+        keys: list[str] = []
+        rows: list[dict[str, Any]] = []
+        for item in files:
+            checksum = hashlib.sha256(item.payload).hexdigest()
+            keys.append(f"in:{item.source_name}:{checksum}")
+            rows.append(
+                {
+                    "connection_id": connection_id,
+                    "flow": flow,
+                    "direction": Direction.IN.value,
+                    "source_name": item.source_name,
+                    "checksum": checksum,
+                    "size_bytes": len(item.payload),
+                    "payload": item.payload,
+                    "status": (
+                        MessageStatus.REJECTED if item.rejected else MessageStatus.RECEIVED
+                    ).value,
+                    "problems": dump_problems(item.rejected or []),
+                    "run_id": run_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        try:
+            with self._transaction() as conn:
+                known = self._ids_for_keys(conn, connection_id, flow, keys)
+                fresh = {key: row for key, row in zip(keys, rows, strict=True) if key not in known}
+                created = _insert_messages(conn, connection_id, flow, fresh, now)
+        except StoreConflictError:
+            return [
+                self.receive(
+                    connection_id=connection_id,
+                    flow=flow,
+                    source_name=item.source_name,
+                    payload=item.payload,
+                    run_id=run_id,
+                    rejected=item.rejected,
+                )
+                for item in files
+            ]
+        receipts: list[Receipt] = []
+        for key in keys:
+            message_id = created.pop(key, None)
+            if message_id is not None:
+                known[key] = message_id
+                receipts.append(Receipt(message_id=message_id, created=True))
+            else:
+                receipts.append(Receipt(message_id=known[key], created=False))
+        return receipts
+
+    @staticmethod
+    def _ids_for_keys(
+        conn: Connection, connection_id: str, flow: str, keys: Sequence[str]
+    ) -> dict[str, int]:
+        query = select(idempotency_keys.c.key, idempotency_keys.c.message_id).where(
+            idempotency_keys.c.connection_id == connection_id,
+            idempotency_keys.c.flow == flow,
+            idempotency_keys.c.key.in_(sorted(set(keys))),
+        )
+        return {str(key): int(message_id) for key, message_id in conn.execute(query).tuples()}
 
     def create_outbound(
         self,
@@ -187,6 +279,72 @@ class MessageStore(RunCoordination):
         if found is None:
             raise StoreError(f"message {message_id} does not exist")
         return Message.from_row(found)
+
+    def get_many(self, message_ids: Iterable[int]) -> list[Message]:
+        """The messages with these ids that exist, with payload and document, in id order."""
+        ids = sorted(set(message_ids))
+        if not ids:
+            return []
+        query = select(messages).where(messages.c.id.in_(ids)).order_by(messages.c.id)
+        with self._transaction() as conn:
+            return [Message.from_row(row) for row in conn.execute(query).mappings()]
+
+    def get_summaries(self, message_ids: Iterable[int]) -> list[MessageSummary]:
+        """The messages with these ids that exist, without payload and document, in id order."""
+        ids = sorted(set(message_ids))
+        if not ids:
+            return []
+        query = select(*SUMMARY_COLUMNS).where(messages.c.id.in_(ids)).order_by(messages.c.id)
+        with self._transaction() as conn:
+            return [MessageSummary.from_row(row) for row in conn.execute(query).mappings()]
+
+    def outputs_of(
+        self, *, connection_id: str, flow: str, parent_ids: Iterable[int]
+    ) -> dict[int, list[Message]]:
+        """The outbound messages decided for each of these inbound ones, oldest first.
+
+        One query for a chunk of messages (served by ``ix_messages_parent_id``);
+        a message nothing was decided for yet is left out.
+        """
+        ids = sorted(set(parent_ids))
+        found: dict[int, list[Message]] = {}
+        if not ids:
+            return found
+        query = (
+            select(messages)
+            .where(
+                messages.c.connection_id == connection_id,
+                messages.c.flow == flow,
+                messages.c.direction == Direction.OUT.value,
+                messages.c.parent_id.in_(ids),
+            )
+            .order_by(messages.c.id)
+        )
+        with self._transaction() as conn:
+            for row in conn.execute(query).mappings():
+                message = Message.from_row(row)
+                found.setdefault(int(row["parent_id"]), []).append(message)
+        return found
+
+    def taken_dispositions(
+        self, *, connection_id: str, flow: str, dispositions: Iterable[str]
+    ) -> set[str]:
+        """Which of these places (``archive:/…/x.xml``) an inbound file of the flow already has.
+
+        Lets a run that moves many files see, without asking the server about
+        each, which file names in the archive are taken by earlier files.
+        """
+        wanted = sorted(set(dispositions))
+        if not wanted:
+            return set()
+        query = select(messages.c.disposition).where(
+            messages.c.connection_id == connection_id,
+            messages.c.flow == flow,
+            messages.c.direction == Direction.IN.value,
+            messages.c.disposition.in_(wanted),
+        )
+        with self._transaction() as conn:
+            return {str(d) for d in conn.execute(query).scalars()}
 
     def get_summary(self, message_id: int) -> MessageSummary:
         """Return one message without its payload and document.
@@ -339,6 +497,34 @@ class MessageStore(RunCoordination):
         with self._transaction() as conn:
             _update_message(conn, message_id, values)
 
+    def finish_many(
+        self, outcomes: Mapping[int, tuple[MessageStatus, list[Problem]]], *, run_id: str
+    ) -> None:
+        """Store the final status and problems of a chunk of messages in one transaction.
+
+        The run's claims on them end in the same statement: a kill right after
+        must not leave finished messages held, where no later step would free them.
+        """
+        if not outcomes:
+            return
+        statement = (
+            update(messages)
+            .where(messages.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                problems=bindparam("b_problems", type_=messages.c.problems.type),
+                run_id=run_id,
+                updated_at=utc_now(),
+                **_released(run_id),
+            )
+        )
+        rows = [
+            {"b_id": message_id, "b_status": status.value, "b_problems": dump_problems(problems)}
+            for message_id, (status, problems) in sorted(outcomes.items())
+        ]
+        with self._transaction() as conn:
+            conn.execute(statement, rows)
+
     def add_problems(self, message_id: int, problems: list[Problem]) -> None:
         """Append problems to those already recorded on the message."""
         with self._transaction() as conn:
@@ -353,6 +539,27 @@ class MessageStore(RunCoordination):
         """
         with self._transaction() as conn:
             _update_message(conn, message_id, {"disposition": disposition, "disposal": None})
+
+    def set_dispositions(self, dispositions: Mapping[int, str], *, run_id: str) -> None:
+        """:meth:`set_disposition` for a chunk of messages, in one transaction.
+
+        The moves are over, and so are ``run_id``'s claims on the messages.
+        """
+        if not dispositions:
+            return
+        statement = (
+            update(messages)
+            .where(messages.c.id == bindparam("b_id"))
+            .values(
+                disposition=bindparam("b_disposition"),
+                disposal=None,
+                updated_at=utc_now(),
+                **_released(run_id),
+            )
+        )
+        rows = [{"b_id": i, "b_disposition": d} for i, d in sorted(dispositions.items())]
+        with self._transaction() as conn:
+            conn.execute(statement, rows)
 
     # -- delivery attempts -------------------------------------------------------------------
 
@@ -424,6 +631,41 @@ def _message_filters(
     if direction is not None:
         conditions.append(messages.c.direction == Direction(direction).value)
     return conditions
+
+
+def _released(run_id: str) -> dict[str, Any]:
+    """Column values that end ``run_id``'s claim on a row and leave another run's claim alone."""
+    mine = messages.c.claimed_by == run_id
+    return {
+        "claimed_by": case((mine, None), else_=messages.c.claimed_by),
+        "claimed_until": case((mine, None), else_=messages.c.claimed_until),
+    }
+
+
+def _insert_messages(
+    conn: Connection, connection_id: str, flow: str, rows: Mapping[str, dict[str, Any]], now: Any
+) -> dict[str, int]:
+    """Insert message rows and their idempotency keys; return the new id of each key."""
+    if not rows:
+        return {}
+    inserted = conn.execute(
+        insert(messages).returning(messages.c.id, sort_by_parameter_order=True), list(rows.values())
+    )
+    created = dict(zip(rows, (int(i) for i in inserted.scalars()), strict=True))
+    conn.execute(
+        insert(idempotency_keys),
+        [
+            {
+                "connection_id": connection_id,
+                "flow": flow,
+                "key": key,
+                "message_id": message_id,
+                "created_at": now,
+            }
+            for key, message_id in created.items()
+        ],
+    )
+    return created
 
 
 def _update_message(conn: Connection, message_id: int, values: dict[str, Any]) -> None:
