@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from typing import Any
 
 from koppel.config import ApiEndpoint, Endpoint
 from koppel.documents import Problem, Severity, has_errors
-from koppel.documents.keys import document_key
+from koppel.documents.keys import document_key as document_key_of
 from koppel.errors import FatalSyncError, TransportError
 from koppel.faults import failpoint
 from koppel.pipeline.changes import unchanged_note, unchanged_targets
 from koppel.pipeline.destinations import FileDestination
 from koppel.pipeline.run import FlowRun, Outbound
 from koppel.store import AttemptOutcome, Message, MessageStatus
+from koppel.store.records import OutboundCopy
 
 #: The note a failed delivery leaves on its message until a retry succeeds.
 DELIVERY_FAILED = "delivery.failed"
@@ -59,42 +61,54 @@ def _is_upsert(endpoint: Endpoint) -> bool:
     return isinstance(endpoint, ApiEndpoint) and endpoint.transport == "http"
 
 
-def store_outbound(
-    run: FlowRun, message: Message, outbound: list[Outbound]
+def store_decision(
+    run: FlowRun,
+    message: Message,
+    outbound: list[Outbound],
+    *,
+    problems: list[Problem],
+    document: Any,
+    document_key: str | None,
 ) -> tuple[list[Message], list[Problem]]:
-    """Store every outbound file before delivering any.
+    """Store the message's parsed document and notes and every outbound file before delivering any.
 
-    The delivery key is the role and target path: a second file carrying a
-    document that already went out is refused instead of overwriting (or
-    re-sending) it.
+    One transaction. The delivery key is the role and target path: a second
+    file carrying a document that already went out is refused instead of
+    overwriting (or re-sending) it.
     """
-    receipts = []
+    copies = []
     for item in outbound:
         endpoint = run.endpoint(item.role)
-        document = [d.model_dump(mode="json") for d in item.documents]
-        receipts.append(
-            run.store.create_outbound(
-                parent_id=message.id,
-                connection_id=run.connection.id,
-                flow=run.flow.name,
+        dumped = [d.model_dump(mode="json") for d in item.documents]
+        copies.append(
+            OutboundCopy(
                 delivery_key=_delivery_key(item.role, endpoint, item.target_name, message),
                 target_name=item.target_name,
                 payload=item.payload,
-                document=document[0] if len(document) == 1 else document,
-                document_key=document_key(item.documents[0]) if len(item.documents) == 1 else None,
-                run_id=run.run_id,
+                document=dumped[0] if len(dumped) == 1 else dumped,
+                document_key=document_key_of(item.documents[0])
+                if len(item.documents) == 1
+                else None,
             )
         )
-    found = {out.id: out for out in run.store.get_many(r.message_id for r in receipts)}
+    found = run.store.record_decision(
+        message.id,
+        connection_id=run.connection.id,
+        flow=run.flow.name,
+        problems=problems,
+        document=document,
+        document_key=document_key,
+        run_id=run.run_id,
+        outbound=copies,
+    )
     stored: list[Message] = []
-    problems: list[Problem] = []
-    for item, receipt in zip(outbound, receipts, strict=True):
-        out = found[receipt.message_id]
+    duplicates: list[Problem] = []
+    for item, out in zip(outbound, found, strict=True):
         if out.parent_id == message.id:
             stored.append(out)
         else:
-            problems.append(_duplicate_problem(run.endpoint(item.role), item, out))
-    return stored, problems
+            duplicates.append(_duplicate_problem(run.endpoint(item.role), item, out))
+    return stored, duplicates
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from koppel.pipeline.delivery import (
     Decision,
     deliver_many,
     drop_unchanged,
-    store_outbound,
+    store_decision,
 )
 from koppel.pipeline.destinations import Destination
 from koppel.pipeline.outcome import ProcessOutcome
@@ -207,14 +207,13 @@ def _decide(
         )
         run.store.release(message.id, run_id=run.run_id)  # the acknowledge step takes it up
         return _named(message, keys), MessageStatus.REJECTED, problems
-    run.store.update(
-        message.id, problems=problems, document=dumped, document_key=keys, run_id=run.run_id
-    )
     for commit in commits:
         commit()
     outbound, unchanged = drop_unchanged(run, outbound)
     problems += unchanged
-    stored, duplicates = store_outbound(run, message, outbound)
+    stored, duplicates = store_decision(
+        run, message, outbound, problems=problems, document=dumped, document_key=keys
+    )
     failpoint("process.decided")
     return Decision(_named(message, keys), stored, problems + duplicates)
 

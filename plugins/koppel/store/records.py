@@ -35,6 +35,18 @@ class Incoming:
 
 
 @dataclass(frozen=True)
+class OutboundCopy:
+    """An outbound payload to store under its delivery key, pending delivery."""
+
+    delivery_key: str
+    target_name: str | None
+    payload: bytes
+    document: Any
+    """Plain JSON (``model_dump(mode="json")``)."""
+    document_key: str | None
+
+
+@dataclass(frozen=True)
 class MessageSummary:
     """A message without its payload and document, for listings that must stay light."""
 

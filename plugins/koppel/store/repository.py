@@ -37,6 +37,7 @@ from koppel.store.records import (
     Incoming,
     Message,
     MessageSummary,
+    OutboundCopy,
     Receipt,
     dump_problems,
 )
@@ -217,6 +218,90 @@ class MessageStore(RunCoordination):
             "run_id": run_id,
         }
         return self._insert_once(connection_id, flow, f"out:{delivery_key}", values)
+
+    def record_decision(
+        self,
+        message_id: int,
+        *,
+        connection_id: str,
+        flow: str,
+        problems: list[Problem],
+        document: Any,
+        document_key: str | None,
+        run_id: str,
+        outbound: Sequence[OutboundCopy],
+    ) -> list[Message]:
+        """Store what was decided for an inbound message, and its outbound copies, at once.
+
+        The message gets its parsed ``document`` and notes; each copy is
+        stored pending under its delivery key, as :meth:`create_outbound`
+        stores one, all in one transaction. Returns, per copy, the message
+        stored under its key: the new one (its ``parent_id`` is this message),
+        or the one another message stored first (a document already sent).
+        A concurrent run storing one of the keys meanwhile makes the
+        transaction lose and roll back; then each is stored on its own.
+        """
+        now = utc_now()
+        keys = [f"out:{copy.delivery_key}" for copy in outbound]
+        rows = [
+            {
+                "connection_id": connection_id,
+                "flow": flow,
+                "direction": Direction.OUT.value,
+                "source_name": copy.delivery_key,
+                "checksum": hashlib.sha256(copy.payload).hexdigest(),
+                "size_bytes": len(copy.payload),
+                "payload": copy.payload,
+                "document": copy.document,
+                "document_key": copy.document_key,
+                "status": MessageStatus.PENDING.value,
+                "parent_id": message_id,
+                "target_name": copy.target_name,
+                "problems": [],
+                "run_id": run_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for copy in outbound
+        ]
+        decided = {"problems": dump_problems(problems), "document": document, "run_id": run_id}
+        if document_key is not None:
+            decided["document_key"] = document_key
+        try:
+            with self._transaction() as conn:
+                _update_message(conn, message_id, decided)
+                known = self._ids_for_keys(conn, connection_id, flow, keys) if keys else {}
+                fresh = {key: row for key, row in zip(keys, rows, strict=True) if key not in known}
+                known |= _insert_messages(conn, connection_id, flow, fresh, now)
+                ids = [known[key] for key in keys]
+                query = select(messages).where(messages.c.id.in_(ids)) if ids else None
+                found = [] if query is None else list(conn.execute(query).mappings())
+        except StoreConflictError:
+            self.update(
+                message_id,
+                problems=problems,
+                document=document,
+                document_key=document_key,
+                run_id=run_id,
+            )
+            ids = [
+                self.create_outbound(
+                    parent_id=message_id,
+                    connection_id=connection_id,
+                    flow=flow,
+                    delivery_key=copy.delivery_key,
+                    target_name=copy.target_name,
+                    payload=copy.payload,
+                    document=copy.document,
+                    document_key=copy.document_key,
+                    run_id=run_id,
+                ).message_id
+                for copy in outbound
+            ]
+            by_id = {m.id: m for m in self.get_many(ids)}
+            return [by_id[i] for i in ids]
+        by_id = {m.id: m for m in (Message.from_row(row) for row in found)}
+        return [by_id[i] for i in ids]
 
     def _insert_once(
         self, connection_id: str, flow: str, key: str, values: dict[str, Any]
