@@ -266,6 +266,10 @@ def process_catalogues(
             continue
         try:
             status = _process_one(run, store.get_summary(message_id))
+        except _ClaimLostError:
+            log.warning("message %d was taken over by another run", message_id)
+            outcome.taken_by_others += 1
+            continue
         finally:
             store.release(message_id, run_id=run_id)
         outcome.count(status, message_id)
@@ -291,6 +295,7 @@ def _process_one(run: FlowRun, message: MessageSummary) -> MessageStatus:
             )
             log.warning("message %d (%s) rejected: %s", message.id, source, exc.problem)
             return MessageStatus.REJECTED
+        _keep_claim(run, message.id)
         try:
             _decide(run, catalogue, message.id, source)
         except _UndeliverableError as exc:
@@ -336,6 +341,7 @@ def _stage(
         else:
             rows.append(row)
         if seen % settings.chunk_records == 0:
+            _keep_claim(run, message_id)
             staged += len(rows)
             catalogue.stage(message_id, rows, Progress(STAGING, seen, staged, count, problems))
             rows = []
@@ -344,6 +350,23 @@ def _stage(
     done = Progress(STAGING, seen, staged, count, problems)
     catalogue.stage(message_id, rows, done)
     return done
+
+
+class _ClaimLostError(Exception):
+    """Another run took the message over: this run's lease ran out while it worked on it."""
+
+
+def _keep_claim(run: FlowRun, message_id: int) -> None:
+    """Renew this run's lease on a message that takes longer than one lease to stage.
+
+    Raises:
+        _ClaimLostError: the lease ran out and another run holds the message now;
+            this run stops working on it (what it staged stays staged).
+    """
+    if not run.store.claim(
+        message_id, run_id=run.run_id, statuses=_TO_PROCESS, lease_seconds=run.flow.claim_seconds
+    ):
+        raise _ClaimLostError(message_id)
 
 
 def _row(record: StreamedRecord) -> StagedRow | None:
