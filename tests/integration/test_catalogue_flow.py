@@ -281,3 +281,23 @@ def test_a_catalogue_run_killed_mid_stream_recovers_exactly_once(
             text("SELECT count(*) FROM messages WHERE claimed_by IS NOT NULL")
         ).scalar_one()
     assert claims == 0
+
+
+def test_a_catalogue_over_max_stream_bytes_is_refused_unread(
+    connections_dir: Path, sftp_server: SFTPServer, store_conn_id: str, store: MessageStore
+) -> None:
+    acme = connections_dir / "itsperfect_acme.yaml"
+    merchant = MERCHANT.format(conn_id=sftp_server.conn_id, per_file=10, chunk=10)
+    acme.write_text(
+        merchant.replace("chunk_records: 10\n", "chunk_records: 10\n      max_stream_bytes: 1000\n")
+    )
+    _drop(sftp_server, "articles.xml", 20)
+
+    assert states(run_flow(acme, "products", "run-1")) == {"run-1": "failed"}
+
+    (message,) = _inbound_messages(store)
+    assert message.status is MessageStatus.REJECTED
+    assert message.problems[0].code == "file.too_large"
+    assert "max_stream_bytes" in message.problems[0].message
+    assert (sftp_server.root / "acme/itsperfect/products/error/articles.xml").exists()
+    assert Monta(sftp_server.root).collect() == 0
