@@ -291,3 +291,27 @@ def test_openssh_server_releases_its_port_and_files(openssh_server: OpenSSHServe
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
     assert not list(Path(tempfile.gettempdir()).glob("koppel-sshd-*"))
+
+
+def test_read_chunks_streams_a_file_larger_than_one_piece(
+    remote: Remote, session: FileSession
+) -> None:
+    # 5 MB of varied bytes: several SFTP read windows and several socket reads on FTP.
+    data = b"".join(f"<a n='{n}'/>".encode() for n in range(450_000))[: 5 * 1024 * 1024]
+    remote.put("in/catalogue.xml", data)
+
+    pieces = list(session.read_chunks(remote.path("in/catalogue.xml"), max_bytes=len(data)))
+
+    assert b"".join(pieces) == data
+    assert max(len(piece) for piece in pieces) <= 4 * 1024 * 1024
+
+
+def test_read_chunks_refuses_a_file_over_the_limit_before_reading(
+    remote: Remote, session: FileSession
+) -> None:
+    remote.put("in/catalogue.xml", b"z" * 10_000)
+
+    with pytest.raises(FileTooLargeError):
+        next(iter(session.read_chunks(remote.path("in/catalogue.xml"), max_bytes=9_999)))
+    with pytest.raises(TransportError):
+        next(iter(session.read_chunks(remote.path("in/missing.xml"), max_bytes=9_999)))

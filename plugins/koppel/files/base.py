@@ -95,6 +95,10 @@ class BaseFileSession(ABC):
     def _download(self, path: str) -> bytes:
         """Return the whole content of a file."""
 
+    def _download_chunks(self, path: str) -> Iterator[bytes]:
+        """Yield a file's content in pieces; protocols that can stream override this."""
+        yield self._download(path)
+
     @abstractmethod
     def _upload(self, path: str, data: bytes) -> None:
         """Create or truncate ``path`` and write ``data`` to it."""
@@ -150,6 +154,26 @@ class BaseFileSession(ABC):
         if max_bytes is not None:
             self._check_size(path, len(data), max_bytes)
         return data
+
+    def read_chunks(self, path: str, max_bytes: int | None = None) -> Iterator[bytes]:
+        """Stream a file in pieces, refusing it by its size first and again as it grows.
+
+        Raises:
+            FileTooLargeError: the file is, or grows, larger than ``max_bytes``.
+            TransportError: the file does not exist or cannot be read.
+        """
+        if max_bytes is not None:
+            remote = self.stat(path)
+            if remote is None:
+                raise TransportError(f"{self.label}: file {path!r} does not exist")
+            self._check_size(path, remote.size, max_bytes)
+        size = 0
+        with self._guard("read", path):
+            for chunk in self._download_chunks(path):
+                size += len(chunk)
+                if max_bytes is not None:
+                    self._check_size(path, size, max_bytes)
+                yield chunk
 
     def read_many(
         self, files: Sequence[RemoteFile], max_bytes: int | None = None

@@ -10,12 +10,17 @@ from __future__ import annotations
 import ftplib
 import io
 import posixpath
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from koppel.files.base import BaseFileSession
 from koppel.files.session import RemoteFile
 
 _DIRECTORY_TYPES = frozenset({"dir", "cdir"})
+
+
+#: Most bytes one socket read takes when streaming a file.
+STREAM_PIECE_BYTES = 1024 * 1024
 
 
 class FTPFileSession(BaseFileSession):
@@ -124,6 +129,14 @@ class FTPFileSession(BaseFileSession):
         chunks: list[bytes] = []
         self._ftp.retrbinary(f"RETR {self._abs(path)}", chunks.append)
         return b"".join(chunks)
+
+    def _download_chunks(self, path: str) -> Iterator[bytes]:
+        """Read the data connection as it comes, instead of collecting the whole file."""
+        self._ftp.voidcmd("TYPE I")
+        with self._ftp.transfercmd(f"RETR {self._abs(path)}") as sock:
+            while data := sock.recv(STREAM_PIECE_BYTES):
+                yield data
+        self._ftp.voidresp()
 
     def _upload(self, path: str, data: bytes) -> None:
         self._ftp.storbinary(f"STOR {self._abs(path)}", io.BytesIO(data))

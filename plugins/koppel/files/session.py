@@ -91,6 +91,15 @@ class FileSession(Protocol):
         """
         ...
 
+    def read_chunks(self, path: str, max_bytes: int | None = None) -> Iterator[bytes]:
+        """Download a file piece by piece (about a megabyte each), never whole in memory.
+
+        For catalogues far larger than any whole-file limit. Raises
+        :class:`FileTooLargeError` before the first byte when the file is
+        listed above ``max_bytes``, and while reading when it grows past it.
+        """
+        ...
+
     def write_atomic(self, folder: str, name: str, data: bytes) -> str:
         """Write ``data`` under a temporary name, then rename it; return the final path."""
         ...

@@ -30,6 +30,13 @@ from koppel.files.sftp_pipeline import (
     waves,
 )
 
+#: Bytes per READ request when streaming: paramiko's own request size.
+READ_SIZE = 32_768
+#: READ requests in flight per window when streaming (128 doubled 32's throughput).
+READS_PER_WINDOW = 128
+#: READ replies joined into one yielded piece (about a megabyte).
+READS_PER_CHUNK = 32
+
 
 class SFTPFileSession(BaseFileSession):
     """A file session over an already connected paramiko ``SFTPClient``."""
@@ -169,6 +176,32 @@ class SFTPFileSession(BaseFileSession):
             handle.prefetch()
             data: bytes = handle.read()
         return data
+
+    def _download_chunks(self, path: str) -> Iterator[bytes]:
+        """Windows of pipelined reads (paramiko's ``readv``), yielded about a megabyte at a time.
+
+        Memory stays one window, and all of a window's requests are in flight
+        at once: a catalogue of hundreds of megabytes streams at the link's
+        speed instead of one round trip per 32 KiB.
+        """
+        with self._client.open(path, "rb") as handle:
+            size = int(handle.stat().st_size or 0)
+            window = READ_SIZE * READS_PER_WINDOW
+            for start in range(0, size, window):
+                end = min(start + window, size)
+                requests = [(o, min(READ_SIZE, end - o)) for o in range(start, end, READ_SIZE)]
+                pieces: list[bytes] = []
+                for piece in handle.readv(requests):
+                    pieces.append(piece)
+                    if len(pieces) == READS_PER_CHUNK:
+                        yield b"".join(pieces)
+                        pieces = []
+                if pieces:
+                    yield b"".join(pieces)
+            # A file appended to after the stat is read on, so the size check sees it.
+            handle.seek(size)
+            while tail := handle.read(window):
+                yield tail
 
     def _upload(self, path: str, data: bytes) -> None:
         with self._client.open(path, "wb") as handle:

@@ -22,14 +22,11 @@ root) sends nothing at all. See ``docs/catalogues.md``.
 
 from __future__ import annotations
 
-import ftplib
 import json
 import logging
 import posixpath
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
-
-import paramiko
 
 from koppel.config import ConnectionConfig, Endpoint, FileEndpoint, FlowConfig
 from koppel.config.catalogue import CatalogueSettings
@@ -64,11 +61,6 @@ from koppel.store.catalogue import STAGING, CatalogueStore, Progress, StagedRow
 
 log = logging.getLogger(__name__)
 
-#: Bytes asked for per SFTP read request, requests in flight per window (4 MB: with 1 MB
-#: the wait at the end of each window halved the throughput), and reads per stored chunk.
-_READ_SIZE = 32_768
-_READS_PER_WINDOW = 128
-_READS_PER_CHUNK = 32
 #: Inbound messages still to be (re)tried, as for every other flow.
 _TO_PROCESS = (MessageStatus.RECEIVED, MessageStatus.FAILED, MessageStatus.HELD)
 
@@ -157,7 +149,7 @@ def receive_catalogue(
             connection_id=connection.id,
             flow=flow.name,
             source_name=remote.path,
-            chunks=remote_chunks(session, remote.path, limit),
+            chunks=session.read_chunks(remote.path, limit),
             run_id=run_id,
         )
     except FileTooLargeError as exc:
@@ -176,72 +168,6 @@ def receive_catalogue(
         )
         return receipt, too_large
     return receipt, None
-
-
-def remote_chunks(session: FileSession, path: str, limit: int) -> Iterator[bytes]:
-    """The file's bytes in chunks of about a megabyte, with few requests in flight.
-
-    Raises:
-        FileTooLargeError: the file grew past ``limit`` while it was read.
-    """
-    size = 0
-    for chunk in _read_remote(session, path):
-        size += len(chunk)
-        if size > limit:
-            raise FileTooLargeError(f"file {path!r} grew past the {limit} bytes allowed")
-        yield chunk
-
-
-def _read_remote(session: FileSession, path: str) -> Iterator[bytes]:
-    """Chunks straight from the protocol client, without the whole file in memory.
-
-    The file sessions offer whole-file reads only; until they offer a
-    streaming one, this reads through their SFTP or FTP client. Any other
-    session reads whole (its own limit still applies).
-    """
-    client = getattr(session, "_client", None)
-    if isinstance(client, paramiko.SFTPClient):
-        yield from _sftp_chunks(client, path)
-        return
-    ftp = getattr(session, "_ftp", None)
-    if isinstance(ftp, ftplib.FTP):
-        absolute: Callable[[str], str] = getattr(session, "_abs", lambda p: p)
-        yield from _ftp_chunks(ftp, absolute(path))
-        return
-    yield session.read_bytes(path)
-
-
-def _sftp_chunks(client: paramiko.SFTPClient, path: str) -> Iterator[bytes]:
-    """Windows of pipelined reads (paramiko's ``readv``), in chunks of about a megabyte.
-
-    Memory stays one window; the requests of a window are all in flight at once.
-    """
-    with client.open(path, "rb") as handle:
-        size = int(handle.stat().st_size or 0)
-        window = _READ_SIZE * _READS_PER_WINDOW
-        for start in range(0, size, window):
-            end = min(start + window, size)
-            requests = [(o, min(_READ_SIZE, end - o)) for o in range(start, end, _READ_SIZE)]
-            pieces: list[bytes] = []
-            for piece in handle.readv(requests):
-                pieces.append(piece)
-                if len(pieces) == _READS_PER_CHUNK:
-                    yield b"".join(pieces)
-                    pieces = []
-            if pieces:
-                yield b"".join(pieces)
-        # A file appended to after the stat is read on, so the size check sees it.
-        handle.seek(size)
-        while tail := handle.read(window):
-            yield tail
-
-
-def _ftp_chunks(ftp: ftplib.FTP, path: str) -> Iterator[bytes]:
-    ftp.voidcmd("TYPE I")
-    with ftp.transfercmd(f"RETR {path}") as sock:
-        while data := sock.recv(_READ_SIZE * _READS_PER_CHUNK):
-            yield data
-    ftp.voidresp()
 
 
 # -- process -----------------------------------------------------------------------------------
