@@ -98,6 +98,8 @@ messages = Table(
     Column("disposal", Text, nullable=True),
     Index("ix_messages_connection_flow_status", "connection_id", "flow", "status"),
     Index("ix_messages_parent_id", "parent_id"),
+    # The archive-name check of each acknowledged chunk (migration 0005).
+    Index("ix_messages_connection_flow_disposition", "connection_id", "flow", "disposition"),
 )
 
 idempotency_keys = Table(
