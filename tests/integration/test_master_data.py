@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Connection, Engine, inspect, select, text
 
 from koppel.documents import Order, OrderLine, StockLevel, StockMode
 from koppel.errors import StoreError
@@ -243,6 +244,37 @@ def test_a_reservation_needs_a_stored_message(master: MasterDataStore) -> None:
     with pytest.raises(StoreConflictError):
         master.reserve(CONN, _order("IP-1", ("1", "A", "1")), message_id=999_999)
     assert not master.known_order(CONN, "IP-1")
+
+
+def test_a_reservation_is_stored_with_the_decision_or_not_at_all(
+    master: MasterDataStore, store: MessageStore, order_message: int
+) -> None:
+    """Reserving and storing the order's decision are one transaction: a failure keeps neither."""
+    order = _order("IP-1", ("1", "A", "2"))
+    reserve = partial(master.reserve, CONN, order, message_id=order_message)
+
+    def broken(*, conn: Connection) -> None:
+        raise StoreError("the decision's transaction fails after the stock was reserved")
+
+    decide = partial(
+        store.record_decision,
+        order_message,
+        connection_id=CONN,
+        flow="orders",
+        problems=[],
+        document={"order_id": "IP-1"},
+        document_key="IP-1",
+        run_id="run-1",
+        outbound=[],
+    )
+    with pytest.raises(StoreError):
+        decide(changes=[reserve, broken])
+    assert not master.known_order(CONN, "IP-1")
+    assert store.get(order_message).document is None
+
+    decide(changes=[reserve])
+    assert [r.line_id for r in master.order_lines(CONN, "IP-1")] == ["1"]
+    assert store.get(order_message).document == {"order_id": "IP-1"}
 
 
 def test_available_subtracts_only_reservations_made_after_the_snapshot(

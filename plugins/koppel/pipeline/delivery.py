@@ -8,6 +8,7 @@ records the attempt, so a retry sends exactly what was decided.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from koppel.pipeline.destinations import FileDestination
 from koppel.pipeline.run import FlowRun, Outbound
 from koppel.store import AttemptOutcome, Message, MessageStatus
 from koppel.store.records import OutboundCopy
+from koppel.store.repository import MasterDataChange
 
 #: The note a failed delivery leaves on its message until a retry succeeds.
 DELIVERY_FAILED = "delivery.failed"
@@ -69,12 +71,14 @@ def store_decision(
     problems: list[Problem],
     document: Any,
     document_key: str | None,
+    changes: Sequence[MasterDataChange] = (),
 ) -> tuple[list[Message], list[Problem]]:
     """Store the message's parsed document and notes and every outbound file before delivering any.
 
-    One transaction. The delivery key is the role and target path: a second
-    file carrying a document that already went out is refused instead of
-    overwriting (or re-sending) it.
+    One transaction, which also makes the rules' master-data ``changes``
+    (stock reserved), so a crash keeps all of it or none. The delivery key is
+    the role and target path: a second file carrying a document that already
+    went out is refused instead of overwriting (or re-sending) it.
     """
     copies = []
     for item in outbound:
@@ -100,6 +104,7 @@ def store_decision(
         document_key=document_key,
         run_id=run.run_id,
         outbound=copies,
+        changes=changes,
     )
     stored: list[Message] = []
     duplicates: list[Problem] = []

@@ -34,6 +34,7 @@ from koppel.pipeline.outcome import ProcessOutcome
 from koppel.pipeline.rules import RuleContext, apply_rules
 from koppel.pipeline.run import FlowRun, Outbound
 from koppel.store import Direction, MasterDataStore, Message, MessageStatus, MessageStore
+from koppel.store.repository import MasterDataChange
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ def _decide(
     """
     documents, problems = _read(run.formats, run.flow, message)
     outbound: list[Outbound] = []
-    commits: list[Callable[[], object]] = []
+    commits: list[MasterDataChange] = []
     keys = _message_key(documents)
     if not has_errors(problems):
         ctx = RuleContext(run.connection, run.flow, message, run.master, run.lookups)
@@ -207,12 +208,16 @@ def _decide(
         )
         run.store.release(message.id, run_id=run.run_id)  # the acknowledge step takes it up
         return _named(message, keys), MessageStatus.REJECTED, problems
-    for commit in commits:
-        commit()
     outbound, unchanged = drop_unchanged(run, outbound)
     problems += unchanged
     stored, duplicates = store_decision(
-        run, message, outbound, problems=problems, document=dumped, document_key=keys
+        run,
+        message,
+        outbound,
+        problems=problems,
+        document=dumped,
+        document_key=keys,
+        changes=commits,
     )
     failpoint("process.decided")
     return Decision(_named(message, keys), stored, problems + duplicates)

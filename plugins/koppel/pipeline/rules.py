@@ -40,6 +40,7 @@ from koppel.rules.catalogue import exportable_products
 from koppel.rules.customer_reference import check_customer_reference
 from koppel.rules.status_reporting import OrderLineRef, report_status, split_base
 from koppel.store import MasterDataStore, Message
+from koppel.store.repository import MasterDataChange
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,9 @@ class RuleResult:
     target: list[CanonicalModel]
     reply: list[CanonicalModel] = field(default_factory=list)
     notes: list[Problem] = field(default_factory=list)
-    commits: list[Callable[[], object]] = field(default_factory=list)
-    """Master-data changes, made only once the message is accepted."""
+    commits: list[MasterDataChange] = field(default_factory=list)
+    """Master-data changes, made only once the message is accepted: in the transaction
+    that stores its decision, so a crash never keeps one without the other."""
     hold: bool = False
     """Keep the message waiting (status held) and try it again on the next run."""
 

@@ -23,6 +23,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Connection, Engine, Select, and_, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.sql.dml import ReturningInsert
 
 from koppel.documents import Order, StockLevel, StockMode
 from koppel.errors import StoreError
@@ -65,6 +66,7 @@ class MasterDataStore:
         *,
         as_of: datetime,
         message_id: int | None,
+        conn: Connection | None = None,
     ) -> int:
         """Make ``levels`` the connection's whole stock, in one transaction; return the SKU count.
 
@@ -72,7 +74,8 @@ class MasterDataStore:
         it has none left and its row goes. A SKU listed more than once (once per
         location) holds the sum. ``as_of`` is the moment the warehouse took the
         snapshot, or else when it was received; it decides which reservations the
-        snapshot already counts (see :meth:`available`).
+        snapshot already counts (see :meth:`available`). Given ``conn``, in its
+        transaction (the one storing the stock message's decision).
 
         Raises:
             ValueError: a level is a delta, which added to nothing would wipe out stock.
@@ -90,11 +93,11 @@ class MasterDataStore:
             }
             for sku, (quantity, warehouse) in _sum_per_sku(levels).items()
         ]
-        with self._transaction() as conn:
-            _lock_stock_of(conn, connection_id)
-            conn.execute(delete(stock_levels).where(stock_levels.c.connection_id == connection_id))
+        with self._transaction(conn) as tx:
+            _lock_stock_of(tx, connection_id)
+            tx.execute(delete(stock_levels).where(stock_levels.c.connection_id == connection_id))
             if rows:
-                conn.execute(stock_levels.insert(), rows)
+                tx.execute(stock_levels.insert(), rows)
         return len(rows)
 
     def has_stock(self, connection_id: str) -> bool:
@@ -155,12 +158,16 @@ class MasterDataStore:
 
     # -- reservations ------------------------------------------------------------------------
 
-    def reserve(self, connection_id: str, order: Order, *, message_id: int) -> int:
+    def reserve(
+        self, connection_id: str, order: Order, *, message_id: int, conn: Connection | None = None
+    ) -> int:
         """Record every line of ``order`` as sent and open; return how many are new.
 
         Lines without a SKU are recorded too (a status update needs every line) but
         claim no stock. A rerun records nothing twice: a line already recorded stays
-        as it is, whatever the rerun says about it.
+        as it is, whatever the rerun says about it. Given ``conn``, the lines are
+        recorded in its transaction: the one that stores the order's decision, so
+        that a crash keeps both or neither.
         """
         now = _now()
         rows = [
@@ -179,14 +186,8 @@ class MasterDataStore:
         ]
         if not rows:
             return 0
-        statement = (
-            self._dialect_insert()
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=list(order_reservations.primary_key))
-            .returning(order_reservations.c.line_id)
-        )
-        with self._transaction() as conn:
-            return len(conn.execute(statement).all())
+        with self._transaction(conn) as tx:
+            return len(tx.execute(_reserve_statement(tx.dialect.name), rows).all())
 
     def known_order(self, connection_id: str, order_id: str) -> bool:
         """Tell whether any line of the order was recorded as sent to the warehouse."""
@@ -214,12 +215,20 @@ class MasterDataStore:
         return sorted(lines, key=lambda line: _natural_key(line.line_id))
 
     def close_order(
-        self, connection_id: str, order_id: str, status: Literal["shipped", "cancelled"]
+        self,
+        connection_id: str,
+        order_id: str,
+        status: Literal["shipped", "cancelled"],
+        *,
+        conn: Connection | None = None,
     ) -> int:
-        """Mark the order's open lines shipped or cancelled; return how many changed."""
+        """Mark the order's open lines shipped or cancelled; return how many changed.
+
+        Given ``conn``, in its transaction (the one storing the status update's decision).
+        """
         if status not in _STATUSES - {"open"}:
             raise ValueError(f"an order closes as shipped or cancelled, not {status!r}")
-        return self._close(connection_id, order_id, status, line_ids=None)
+        return self._close(connection_id, order_id, status, line_ids=None, conn=conn)
 
     def release_lines(self, connection_id: str, order_id: str, line_ids: Iterable[str]) -> int:
         """Cancel some open lines of an order, e.g. the rest of a partial shipment."""
@@ -228,7 +237,13 @@ class MasterDataStore:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _close(
-        self, connection_id: str, order_id: str, status: str, *, line_ids: list[str] | None
+        self,
+        connection_id: str,
+        order_id: str,
+        status: str,
+        *,
+        line_ids: list[str] | None,
+        conn: Connection | None = None,
     ) -> int:
         conditions = [*_order_is(connection_id, order_id), order_reservations.c.status == "open"]
         if line_ids is not None:
@@ -236,27 +251,44 @@ class MasterDataStore:
         statement = (
             update(order_reservations).where(*conditions).values(status=status, updated_at=_now())
         )
-        with self._transaction() as conn:
-            return int(conn.execute(statement).rowcount)
-
-    def _dialect_insert(self) -> postgresql.Insert | sqlite.Insert:
-        dialect = self._engine.dialect.name
-        if dialect == "postgresql":
-            return postgresql.insert(order_reservations)
-        if dialect == "sqlite":
-            return sqlite.insert(order_reservations)
-        raise StoreError(f"the message store does not support {dialect!r} databases")
+        with self._transaction(conn) as tx:
+            return int(tx.execute(statement).rowcount)
 
     @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        """One transaction; database failures come out as :class:`StoreError`."""
+    def _transaction(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """One transaction; database failures come out as :class:`StoreError`.
+
+        Given ``conn``, its transaction instead: the caller commits or rolls it
+        back, and maps its failures.
+        """
+        if conn is not None:
+            yield conn
+            return
         try:
-            with self._engine.begin() as conn:
-                yield conn
+            with self._engine.begin() as own:
+                yield own
         except IntegrityError as exc:
             raise StoreConflictError(f"conflicts with stored data: {exc.orig}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"master data store failure: {exc}") from exc
+
+
+#: Recording an order's lines, once per line: built once per dialect and run with one
+#: parameter set per line, so SQLAlchemy compiles it once instead of once per order
+#: (a multi-row ``VALUES`` of literal rows has no cache key).
+_RESERVE = {
+    name: dialect_insert(order_reservations)
+    .on_conflict_do_nothing(index_elements=list(order_reservations.primary_key))
+    .returning(order_reservations.c.line_id)
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
+def _reserve_statement(dialect: str) -> ReturningInsert[tuple[str]]:
+    try:
+        return _RESERVE[dialect]
+    except KeyError:
+        raise StoreError(f"the message store does not support {dialect!r} databases") from None
 
 
 def _sum_per_sku(levels: Iterable[StockLevel]) -> dict[str, tuple[Decimal, str | None]]:

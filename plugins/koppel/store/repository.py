@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -62,6 +62,13 @@ class _Unset(Enum):
 
 #: Tells :meth:`MessageStore.update` "leave the document alone" apart from "set it to None".
 _UNSET = _Unset.TOKEN
+
+
+class MasterDataChange(Protocol):
+    """A master-data change a decision makes (stock reserved), run in the decision's transaction."""
+
+    def __call__(self, *, conn: Connection) -> object:
+        """Make the change through ``conn``, inside its transaction."""
 
 
 class MessageStore(RunCoordination):
@@ -230,6 +237,7 @@ class MessageStore(RunCoordination):
         document_key: str | None,
         run_id: str,
         outbound: Sequence[OutboundCopy],
+        changes: Sequence[MasterDataChange] = (),
     ) -> list[Message]:
         """Store what was decided for an inbound message, and its outbound copies, at once.
 
@@ -240,6 +248,11 @@ class MessageStore(RunCoordination):
         or the one another message stored first (a document already sent).
         A concurrent run storing one of the keys meanwhile makes the
         transaction lose and roll back; then each is stored on its own.
+
+        ``changes`` (the order's stock reservation) are made in the same
+        transaction as the decision, so a kill leaves both or neither: never
+        stock reserved for a decision that was not stored. After a lost race
+        they are made together with the message's own update.
         """
         now = utc_now()
         keys = [f"out:{copy.delivery_key}" for copy in outbound]
@@ -269,6 +282,8 @@ class MessageStore(RunCoordination):
             decided["document_key"] = document_key
         try:
             with self._transaction() as conn:
+                for change in changes:
+                    change(conn=conn)
                 _update_message(conn, message_id, decided)
                 known = self._ids_for_keys(conn, connection_id, flow, keys) if keys else {}
                 fresh = {key: row for key, row in zip(keys, rows, strict=True) if key not in known}
@@ -277,13 +292,10 @@ class MessageStore(RunCoordination):
                 query = select(messages).where(messages.c.id.in_(ids)) if ids else None
                 found = [] if query is None else list(conn.execute(query).mappings())
         except StoreConflictError:
-            self.update(
-                message_id,
-                problems=problems,
-                document=document,
-                document_key=document_key,
-                run_id=run_id,
-            )
+            with self._transaction() as conn:
+                for change in changes:
+                    change(conn=conn)
+                _update_message(conn, message_id, decided)
             ids = [
                 self.create_outbound(
                     parent_id=message_id,
