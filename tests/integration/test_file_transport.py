@@ -29,6 +29,7 @@ from koppel.files import (
     done_marker_path,
     find_complete,
 )
+from koppel.files.sftp import SFTPFileSession
 from koppel.hooks.file_sessions import open_file_session
 from koppel.sandbox import FTPServer, SFTPServer
 
@@ -264,3 +265,22 @@ def test_sftp_refuses_a_server_with_another_host_key(
 def test_unknown_connection_is_a_config_error(transport: Literal["sftp", "ftp"]) -> None:
     with pytest.raises(ConfigError, match="koppel_no_such_conn"):
         open_file_session(transport, "koppel_no_such_conn").__enter__()
+
+
+@pytest.mark.parametrize(("extra", "expected"), [({}, "none"), ({"compress": "true"}, "zlib")])
+def test_sftp_compresses_only_when_the_connection_asks(
+    sftp_server: SFTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    extra: dict[str, str],
+    expected: str,
+) -> None:
+    """Koppel's sessions leave SSH compression off unless the connection's extra turns it on."""
+    base, _, extras = sftp_server.airflow_connection_uri().partition("?")
+    asked = f"&{urlencode(extra)}" if extra else ""
+    monkeypatch.setenv(f"AIRFLOW_CONN_{sftp_server.conn_id.upper()}", f"{base}?{extras}{asked}")
+
+    with open_file_session("sftp", sftp_server.conn_id) as session:
+        assert isinstance(session, SFTPFileSession)
+        transport = session._client.get_channel().get_transport()
+
+    assert transport.local_compression.startswith(expected)
