@@ -145,10 +145,7 @@ class BaseFileSession(ABC):
             TransportError: the file does not exist or cannot be read.
         """
         if max_bytes is not None:
-            remote = self.stat(path)
-            if remote is None:
-                raise TransportError(f"{self.label}: file {path!r} does not exist")
-            self._check_size(path, remote.size, max_bytes)
+            self._check_listed_size(path, max_bytes)
         with self._guard("read", path):
             data = self._download(path)
         if max_bytes is not None:
@@ -163,10 +160,7 @@ class BaseFileSession(ABC):
             TransportError: the file does not exist or cannot be read.
         """
         if max_bytes is not None:
-            remote = self.stat(path)
-            if remote is None:
-                raise TransportError(f"{self.label}: file {path!r} does not exist")
-            self._check_size(path, remote.size, max_bytes)
+            self._check_listed_size(path, max_bytes)
         size = 0
         with self._guard("read", path):
             for chunk in self._download_chunks(path):
@@ -325,6 +319,13 @@ class BaseFileSession(ABC):
             raise
         except self.transport_errors as exc:
             raise TransportError(f"{self.label}: cannot {action} {path!r}: {exc}") from exc
+
+    def _check_listed_size(self, path: str, max_bytes: int) -> None:
+        """Refuse a file from its size on the server, before any byte of it moves."""
+        remote = self.stat(path)
+        if remote is None:
+            raise TransportError(f"{self.label}: file {path!r} does not exist")
+        self._check_size(path, remote.size, max_bytes)
 
     def _check_size(self, path: str, size: int, max_bytes: int) -> None:
         if size > max_bytes:

@@ -49,6 +49,7 @@ from koppel.pipeline.destinations import Destination
 from koppel.pipeline.outcome import ProcessOutcome, ReceiveOutcome
 from koppel.pipeline.run import FlowRun
 from koppel.store import (
+    TO_PROCESS,
     Direction,
     MasterDataStore,
     Message,
@@ -60,9 +61,6 @@ from koppel.store import (
 from koppel.store.catalogue import STAGING, CatalogueStore, Progress, StagedRow
 
 log = logging.getLogger(__name__)
-
-#: Inbound messages still to be (re)tried, as for every other flow.
-_TO_PROCESS = (MessageStatus.RECEIVED, MessageStatus.FAILED, MessageStatus.HELD)
 
 
 def streams_catalogue(flow: FlowConfig) -> bool:
@@ -194,11 +192,11 @@ def process_catalogues(
         store, master, formats, connection, flow, run_id, destination, resend, lookups or {}
     )
     candidates = store.candidate_ids(
-        connection_id=connection.id, flow=flow.name, direction=Direction.IN, statuses=_TO_PROCESS
+        connection_id=connection.id, flow=flow.name, direction=Direction.IN, statuses=TO_PROCESS
     )
     for message_id in candidates:
         if not store.claim(
-            message_id, run_id=run_id, statuses=_TO_PROCESS, lease_seconds=flow.claim_seconds
+            message_id, run_id=run_id, statuses=TO_PROCESS, lease_seconds=flow.claim_seconds
         ):
             outcome.taken_by_others += 1
             continue
@@ -302,7 +300,7 @@ def _keep_claim(run: FlowRun, message_id: int) -> None:
             this run stops working on it (what it staged stays staged).
     """
     if not run.store.claim(
-        message_id, run_id=run.run_id, statuses=_TO_PROCESS, lease_seconds=run.flow.claim_seconds
+        message_id, run_id=run.run_id, statuses=TO_PROCESS, lease_seconds=run.flow.claim_seconds
     ):
         raise _ClaimLostError(message_id)
 

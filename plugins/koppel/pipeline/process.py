@@ -33,14 +33,18 @@ from koppel.pipeline.destinations import Destination
 from koppel.pipeline.outcome import ProcessOutcome
 from koppel.pipeline.rules import RuleContext, apply_rules
 from koppel.pipeline.run import FlowRun, Outbound
-from koppel.store import Direction, MasterDataStore, Message, MessageStatus, MessageStore
+from koppel.store import (
+    TO_PROCESS,
+    Direction,
+    MasterDataStore,
+    Message,
+    MessageStatus,
+    MessageStore,
+)
 from koppel.store.repository import MasterDataChange
 
 log = logging.getLogger(__name__)
 
-#: Inbound messages still to be (re)tried: new ones, those whose delivery failed, and
-#: those held until master data is fixed.
-_TO_PROCESS = (MessageStatus.RECEIVED, MessageStatus.FAILED, MessageStatus.HELD)
 #: Decisions on a delivered message a user asks about ("why was this line not shipped?").
 _DECISIONS_WORTH_NAMING = frozenset(
     {
@@ -93,12 +97,12 @@ def process_pending(
         store, master, formats, connection, flow, run_id, destination, resend, lookups or {}
     )
     candidates = store.candidate_ids(
-        connection_id=connection.id, flow=flow.name, direction=Direction.IN, statuses=_TO_PROCESS
+        connection_id=connection.id, flow=flow.name, direction=Direction.IN, statuses=TO_PROCESS
     )
     for start in range(0, len(candidates), CHUNK_MESSAGES):
         chunk = candidates[start : start + CHUNK_MESSAGES]
         claimed = store.claim_many(
-            chunk, run_id=run_id, statuses=_TO_PROCESS, lease_seconds=flow.claim_seconds
+            chunk, run_id=run_id, statuses=TO_PROCESS, lease_seconds=flow.claim_seconds
         )
         outcome.taken_by_others += len(chunk) - len(claimed)
         if not claimed:

@@ -11,10 +11,17 @@ from koppel.store.master_data import MasterDataStore, Reservation, ReservationSt
 from koppel.store.migrate import migrate
 from koppel.store.records import DeliveryAttempt, Message, MessageSummary, Receipt
 from koppel.store.repository import MessageStore, StoreConflictError
-from koppel.store.statuses import TERMINAL, AttemptOutcome, Direction, MessageStatus
+from koppel.store.statuses import (
+    TERMINAL,
+    TO_PROCESS,
+    AttemptOutcome,
+    Direction,
+    MessageStatus,
+)
 
 __all__ = [
     "TERMINAL",
+    "TO_PROCESS",
     "AttemptOutcome",
     "DeliveryAttempt",
     "Direction",

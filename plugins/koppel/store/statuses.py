@@ -39,6 +39,14 @@ TERMINAL: frozenset[MessageStatus] = frozenset(
     {MessageStatus.DELIVERED, MessageStatus.REJECTED, MessageStatus.SKIPPED}
 )
 
+#: Inbound statuses a run (re)tries: new messages, those whose delivery failed, and
+#: those held until master data is fixed.
+TO_PROCESS: tuple[MessageStatus, ...] = (
+    MessageStatus.RECEIVED,
+    MessageStatus.FAILED,
+    MessageStatus.HELD,
+)
+
 
 class AttemptOutcome(StrEnum):
     """How far one delivery attempt got, and how it ended."""
