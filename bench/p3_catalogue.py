@@ -5,7 +5,7 @@ Koppel: the ``products`` flow of an acme merchant built on the shipped
 run through its real operators (``koppel.sandbox.flow_runner``: receive →
 process → acknowledge) in a child process of its own, timed from the first
 task to the last (the child's Python and Airflow imports are not counted; its
-peak RSS, measured with ``resource.getrusage`` in the child, is the whole
+peak RSS, the child's own high-water mark (``VmHWM``), is the whole
 process's, imports included). Then the run is checked: every product in the
 store and at Monta exactly once, the file archived.
 
