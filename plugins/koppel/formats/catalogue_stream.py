@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
@@ -43,6 +43,7 @@ from koppel.formats.schema import load_schema
 from koppel.formats.xml import XmlDocumentError, _parse_refusal
 from koppel.mapping.definition import Conversion, FieldRule, ReadRule, WriteNode
 from koppel.mapping.values import UnknownLookupValueError, format_value, read_value
+from koppel.mapping.xml_plan import escaped_text
 
 _XSD = "http://www.w3.org/2001/XMLSchema"
 _STEP = re.compile(r"^(@)?(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)$")
@@ -451,13 +452,6 @@ class _Out:
     """The canonical default of ``leaf``, for a record that lacks it."""
 
 
-def _escape(text: str) -> str:
-    """XML-escaped text; most values have nothing to escape, and are not copied."""
-    if "&" in text or "<" in text or ">" in text:
-        return escape(text)
-    return text
-
-
 class BatchWriter:
     """Renders canonical records into batch files of one format, checked against its XSD.
 
@@ -550,7 +544,7 @@ class BatchWriter:
         if out.leaf is not None:
             value = values.get(out.leaf, out.fallback)
             if isinstance(value, str):
-                return f"<{out.local}>{_escape(value)}</{out.local}>"
+                return f"<{out.local}>{escaped_text(value)}</{out.local}>"
         node = out.node
         text = self._text(out, values, context, problems) if node.has_value else None
         if node.has_value and text is None:
@@ -561,7 +555,7 @@ class BatchWriter:
             if value is not None:
                 attributes += f" {attribute.node.name}={quoteattr(value)}"
         if text is not None:
-            return f"<{out.local}{attributes}>{_escape(text)}</{out.local}>"
+            return f"<{out.local}{attributes}>{escaped_text(text)}</{out.local}>"
         inner = [
             rendered
             for child in out.children

@@ -26,7 +26,15 @@ Emit = Callable[[WireWriter, object, str, dict[str, str], list[str]], None]
 
 
 def text_escaped(text: str) -> str:
-    """Element text as markup; ``\\r`` as a reference, or the parser would turn it into ``\\n``."""
+    """Element text as markup; an empty text stays an empty text node."""
+    return escaped_text(text) or "<![CDATA[]]>"  # as ``element.text = ""`` makes
+
+
+def escaped_text(text: str) -> str:
+    """Text as markup; ``\\r`` as a reference, or the parser would turn it into ``\\n``.
+
+    Most values have nothing to escape and are returned as they are, not copied.
+    """
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text:
@@ -35,7 +43,7 @@ def text_escaped(text: str) -> str:
         text = text.replace(">", "&gt;")
     if "\r" in text:
         text = text.replace("\r", "&#13;")
-    return text or "<![CDATA[]]>"  # an empty text node, as ``element.text = ""`` makes
+    return text
 
 
 def attribute_escaped(value: str) -> str:
