@@ -110,10 +110,7 @@ class Bench:
         """A new, migrated database for one measurement, named by ``AIRFLOW_CONN_KOPPEL_STORE``."""
         self.databases += 1
         name = f"p2_{self.databases}"
-        admin = create_store_engine(self.pg.sqlalchemy_url())
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-        admin.dispose()
+        self.pg.create_database(name)
         store = MessageStore(create_store_engine(self.pg.sqlalchemy_url(name)))
         migrate(store.engine)
         os.environ["AIRFLOW_CONN_KOPPEL_STORE"] = self.pg.airflow_connection_uri(name)

@@ -238,10 +238,7 @@ class Bench:
         """A new, migrated database; ``AIRFLOW_CONN_KOPPEL_STORE`` points at it."""
         self.databases += 1
         name = f"p3_{self.databases}"
-        admin = create_store_engine(self.pg.sqlalchemy_url())
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-        admin.dispose()
+        self.pg.create_database(name)
         engine = create_store_engine(self.pg.sqlalchemy_url(name))
         migrate(engine)
         engine.dispose()

@@ -18,6 +18,9 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
+import psycopg
+from psycopg import sql
+
 from koppel.errors import StoreError
 from koppel.sandbox.lifecycle import LocalServer
 
@@ -135,6 +138,11 @@ class PostgresServer(LocalServer):
     def airflow_connection_uri(self, database: str = "postgres") -> str:
         """The value for an ``AIRFLOW_CONN_<ID>`` variable pointing at ``database``."""
         return f"postgres://{SUPERUSER}@127.0.0.1:{self._port()}/{quote(database)}"
+
+    def create_database(self, name: str) -> None:
+        """Create an empty database ``name``: one per measurement or test, nothing shared."""
+        with psycopg.connect(self.dsn(), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
     # -- plumbing ----------------------------------------------------------------------------
 
