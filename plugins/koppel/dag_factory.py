@@ -24,6 +24,7 @@ from koppel.config import (
     Endpoint,
     FileEndpoint,
     FlowConfig,
+    SqlEndpoint,
     load_connection,
 )
 from koppel.config.yaml_files import YAML_SUFFIXES
@@ -245,4 +246,6 @@ def _where(endpoint: Endpoint) -> str:
     """A folder and pattern for files, the operation or resource for an API."""
     if isinstance(endpoint, FileEndpoint):
         return f"`{endpoint.folder}` (`{endpoint.pattern}`)"
+    if isinstance(endpoint, SqlEndpoint):
+        return f"table `{endpoint.table}`"
     return f"`{endpoint.operation}`"

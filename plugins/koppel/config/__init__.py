@@ -17,8 +17,10 @@ from koppel.config.endpoint import (
     ApiEndpoint,
     Endpoint,
     FileEndpoint,
+    SqlEndpoint,
     api_endpoint,
     file_endpoint,
+    sql_endpoint,
 )
 from koppel.config.flows import FlowConfig, FlowName
 from koppel.config.lint import lint_paths
@@ -37,6 +39,7 @@ __all__ = [
     "FlowConfig",
     "FlowName",
     "LoadResult",
+    "SqlEndpoint",
     "SystemRef",
     "Systems",
     "api_endpoint",
@@ -45,4 +48,5 @@ __all__ = [
     "lint_paths",
     "load_all",
     "load_connection",
+    "sql_endpoint",
 ]

@@ -5,8 +5,8 @@ password. Folders are absolute POSIX paths on the server; the archive and
 error folders default to sub-folders of the inbound folder, so a partner's
 ``/acme/itsperfect/orders`` gets ``/acme/itsperfect/orders/archive`` and
 ``.../error`` without a line of YAML. An API endpoint names a SOAP operation
-or an HTTP resource instead; which kind an endpoint is follows from its
-``transport``.
+or an HTTP resource instead, and an SQL endpoint a database's tables; which
+kind an endpoint is follows from its ``transport``.
 """
 
 from __future__ import annotations
@@ -182,11 +182,85 @@ class ApiEndpoint(ConfigModel):
         return _RESOURCE_PARAM.sub(value, self.operation)
 
 
+_SQL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+def check_sql_name(value: str) -> str:
+    """A table or column name: letters, digits and ``_`` (a table may carry a schema)."""
+    if not _SQL_NAME.match(value):
+        raise ValueError(f"{value!r} is not a plain SQL table or column name")
+    return value
+
+
+#: A table or column name, checked where it is written (never quoted partner text).
+SqlName = Annotated[str, AfterValidator(check_sql_name)]
+
+
+class SqlEndpoint(ConfigModel):
+    """One side of a flow that reads or writes a database's tables (an ERP's import tables).
+
+    The database is reached through the Airflow connection ``conn_id``
+    (PostgreSQL, SQLite, or any database SQLAlchemy knows), never a URL in
+    YAML. A document is one row of ``table`` plus rows of child tables.
+
+    Attributes:
+        transport: ``sql``.
+        conn_id: the Airflow connection of the database.
+        format: the JSON wire format of one document: its top-level scalar
+            fields are columns of ``table``; each key named in ``children``
+            holds a list of rows of that child table.
+        table: the document's (header) table.
+        key: the columns identifying a document; a target refuses a second
+            document with the same key unless ``update_if`` allows updating it.
+        children: payload key -> child table, e.g. ``{lines: sales_order_lines}``.
+        parent_column: the child tables' column that refers to the header row
+            (filled with the header's ``returning`` column).
+        returning: the column the database fills in for a new row (the ERP's
+            order number); it is the delivery's receipt.
+        update_if: column values an existing row must still have to be
+            replaced by a later document with its key (``{confirmed: false}``:
+            an unconfirmed order may be updated); empty means never.
+        watermark_column: as a source, the column that says when a row
+            changed; rows newer than the last run's are read.
+        page_size: rows per query when reading.
+    """
+
+    transport: Literal["sql"]
+    conn_id: ConnId
+    format: FormatName
+    table: SqlName
+    key: list[SqlName] = Field(min_length=1)
+    children: dict[str, SqlName] = Field(default_factory=dict)
+    parent_column: SqlName | None = None
+    returning: SqlName | None = None
+    update_if: dict[SqlName, str | int | bool | None] = Field(default_factory=dict)
+    watermark_column: SqlName | None = None
+    page_size: int = Field(default=500, gt=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _children_need_parent(self) -> SqlEndpoint:
+        if self.children and (self.parent_column is None or self.returning is None):
+            raise ValueError("children need parent_column and returning (the header's id)")
+        return self
+
+
 #: Any endpoint; ``transport`` says which kind.
-Endpoint = Annotated[FileEndpoint | ApiEndpoint, Field(discriminator="transport")]
+Endpoint = Annotated[FileEndpoint | ApiEndpoint | SqlEndpoint, Field(discriminator="transport")]
 
 
-def file_endpoint(endpoint: FileEndpoint | ApiEndpoint | None, role: str) -> FileEndpoint:
+def sql_endpoint(
+    endpoint: FileEndpoint | ApiEndpoint | SqlEndpoint | None, role: str
+) -> SqlEndpoint:
+    """The endpoint as an SQL endpoint, for code that reads or writes database tables."""
+    if not isinstance(endpoint, SqlEndpoint):
+        kind = "no" if endpoint is None else f"a {endpoint.transport}"
+        raise ConfigError(f"this flow needs an SQL {role} endpoint, it has {kind} one")
+    return endpoint
+
+
+def file_endpoint(
+    endpoint: FileEndpoint | ApiEndpoint | SqlEndpoint | None, role: str
+) -> FileEndpoint:
     """The endpoint as a file endpoint, for code that moves files; else a config error."""
     if not isinstance(endpoint, FileEndpoint):
         kind = "no" if endpoint is None else f"a {endpoint.transport}"
@@ -196,7 +270,9 @@ def file_endpoint(endpoint: FileEndpoint | ApiEndpoint | None, role: str) -> Fil
     return endpoint
 
 
-def api_endpoint(endpoint: FileEndpoint | ApiEndpoint | None, role: str) -> ApiEndpoint:
+def api_endpoint(
+    endpoint: FileEndpoint | ApiEndpoint | SqlEndpoint | None, role: str
+) -> ApiEndpoint:
     """The endpoint as an API endpoint, for code that calls SOAP or HTTP services."""
     if not isinstance(endpoint, ApiEndpoint):
         kind = "no" if endpoint is None else f"a {endpoint.transport}"

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from koppel.documents.base import CanonicalModel
+from koppel.documents.erp import SalesOrder, SalesOrderLine
 from koppel.documents.ledger import FinancialMutation, MutationLevel, PostingLine
+from koppel.documents.order_response import (
+    OrderResponse,
+    OrderResponseLine,
+    ResponseCode,
+    ResponseNote,
+)
 from koppel.documents.orders import (
     Channel,
     CostKind,
@@ -50,6 +57,8 @@ DOCUMENT_TYPES: dict[str, type[CanonicalModel]] = {
         ReturnRegistration,
         InboundDelivery,
         FinancialMutation,
+        OrderResponse,
+        SalesOrder,
     )
 }
 
@@ -71,6 +80,8 @@ __all__ = [
     "MutationLevel",
     "Order",
     "OrderLine",
+    "OrderResponse",
+    "OrderResponseLine",
     "OrderStatus",
     "Party",
     "PartyIdentifier",
@@ -78,8 +89,12 @@ __all__ = [
     "Price",
     "Problem",
     "Product",
+    "ResponseCode",
+    "ResponseNote",
     "ReturnLine",
     "ReturnRegistration",
+    "SalesOrder",
+    "SalesOrderLine",
     "Severity",
     "Shipment",
     "StatusLine",

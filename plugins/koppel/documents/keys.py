@@ -7,6 +7,7 @@ from koppel.documents.base import CanonicalModel
 #: Attribute holding each document class's business key, most specific first.
 _KEY_ATTRIBUTES = (
     "order_id",
+    "order_reference",
     "waybill_id",
     "return_id",
     "inbound_id",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from koppel.config import ApiEndpoint, Endpoint
+from koppel.config import ApiEndpoint, Endpoint, SqlEndpoint
 from koppel.documents import Problem, Severity, has_errors
 from koppel.documents.keys import document_key as document_key_of
 from koppel.errors import FatalSyncError, TransportError
@@ -38,7 +38,10 @@ def _delivery_key(role: str, endpoint: Endpoint, target: str, message: Message) 
     or a second order. An HTTP upsert may be sent again when the record
     changes; only a retry of the same message must not send it twice.
     """
-    if _is_upsert(endpoint):
+    if _is_upsert(endpoint) or (isinstance(endpoint, SqlEndpoint) and endpoint.update_if):
+        # A table row that a later document may update (an unconfirmed order): the
+        # destination itself refuses a second row under the key; here only a retry
+        # of the same message must not write it twice.
         return f"{role}:{target}@{message.id}"
     return f"{role}:{target}"
 
@@ -162,7 +165,7 @@ def deliver_many(
 
 
 def _delivery_groups(run: FlowRun, decisions: list[Decision]) -> list[list[Message] | Message]:
-    """The chunk's outbound copies still to deliver: one list per file folder, APIs one by one.
+    """The chunk's outbound copies still to deliver: one list per file folder, the rest one by one.
 
     A folder whose files get a done marker each goes one by one too: the
     marker is written after its file is published.
@@ -174,7 +177,7 @@ def _delivery_groups(run: FlowRun, decisions: list[Decision]) -> list[list[Messa
             if out.status not in _TO_DELIVER:
                 continue
             endpoint = run.endpoint(_role(out))
-            if isinstance(endpoint, ApiEndpoint) or endpoint.done_suffix:
+            if isinstance(endpoint, ApiEndpoint | SqlEndpoint) or endpoint.done_suffix:
                 groups.append(out)
                 continue
             key = (_role(out), endpoint.folder)

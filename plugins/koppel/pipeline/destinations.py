@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
 
-from koppel.config import ApiEndpoint, Endpoint, FileEndpoint
+from koppel.config import ApiEndpoint, Endpoint, FileEndpoint, SqlEndpoint
 from koppel.errors import ConfigError
 from koppel.files import FileSession
 
@@ -80,6 +80,7 @@ class FileDestination:
 
 OpenSession = Callable[[FileEndpoint], AbstractContextManager[FileSession]]
 OpenApi = Callable[[ApiEndpoint], AbstractContextManager[Destination]]
+OpenSql = Callable[[SqlEndpoint], AbstractContextManager[Destination]]
 
 
 class Destinations:
@@ -89,11 +90,19 @@ class Destinations:
         open_session: opens a file session on an endpoint's server.
         open_api: opens a destination on an API endpoint; None when the
             caller delivers to files only.
+        open_sql: opens a destination on a database's tables; None when the
+            caller delivers no SQL endpoints.
     """
 
-    def __init__(self, open_session: OpenSession, open_api: OpenApi | None = None) -> None:
+    def __init__(
+        self,
+        open_session: OpenSession,
+        open_api: OpenApi | None = None,
+        open_sql: OpenSql | None = None,
+    ) -> None:
         self._open_session = open_session
         self._open_api = open_api
+        self._open_sql = open_sql
         self._stack = ExitStack()
         self._sessions: dict[tuple[str, str], FileSession] = {}
         self._apis: dict[tuple[str, str, str], Destination] = {}
@@ -105,6 +114,13 @@ class Destinations:
             if key not in self._sessions:
                 self._sessions[key] = self._stack.enter_context(self._open_session(endpoint))
             return FileDestination(self._sessions[key], endpoint)
+        if isinstance(endpoint, SqlEndpoint):
+            if self._open_sql is None:
+                raise ConfigError("no way to deliver to sql endpoints here")
+            sql_key = ("sql", endpoint.conn_id, endpoint.table)
+            if sql_key not in self._apis:
+                self._apis[sql_key] = self._stack.enter_context(self._open_sql(endpoint))
+            return self._apis[sql_key]
         if self._open_api is None:
             raise ConfigError(f"no way to deliver to {endpoint.transport} endpoints here")
         api_key = (endpoint.transport, endpoint.conn_id, endpoint.operation)

@@ -14,7 +14,14 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from koppel.config import ApiEndpoint, ConnectionConfig, Endpoint, FileEndpoint, FlowConfig
+from koppel.config import (
+    ApiEndpoint,
+    ConnectionConfig,
+    Endpoint,
+    FileEndpoint,
+    FlowConfig,
+    SqlEndpoint,
+)
 from koppel.documents import CanonicalModel, Problem, Severity, has_errors
 from koppel.documents.keys import document_key
 from koppel.errors import FatalSyncError
@@ -308,13 +315,15 @@ def _map(
 def _target_name(
     run: FlowRun, endpoint: Endpoint, docs: tuple[CanonicalModel, ...], message: Message
 ) -> str:
-    """Where a payload goes: a file path, an HTTP resource, or a SOAP operation and key.
+    """Where a payload goes: a file path, an HTTP resource, a SOAP operation or a table, and key.
 
     A batch (a full stock update in one file) is named after the inbound file.
     """
     if isinstance(endpoint, FileEndpoint):
         key = PurePosixPath(message.source_name).stem if len(docs) > 1 else document_key(docs[0])
         return posixpath.join(endpoint.folder, target_filename(endpoint, key, message.id, run.flow))
+    if isinstance(endpoint, SqlEndpoint):
+        return f"{endpoint.table}/{document_key(docs[0]) or message.id}"
     if endpoint.transport == "http":
         return endpoint.render_resource(docs[0].model_dump(mode="json"))
     return f"{endpoint.operation}/{document_key(docs[0]) or message.id}"
