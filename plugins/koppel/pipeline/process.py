@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -75,8 +75,12 @@ def process_pending(
     destination: Callable[[Endpoint], Destination],
     resend: bool = False,
     lookups: Mapping[str, Callable[..., Any]] | None = None,
+    message_ids: Sequence[int] | None = None,
 ) -> ProcessOutcome:
     """Process every inbound message of the flow that has not reached a final state.
+
+    ``message_ids`` narrows the run to those messages (a replay of one message
+    now); the others wait for the flow's next run.
 
     One message's problems never stop the others. A transport failure while
     delivering stops the batch (the target is likely down for all of them):
@@ -106,6 +110,9 @@ def process_pending(
     candidates = store.candidate_ids(
         connection_id=connection.id, flow=flow.name, direction=Direction.IN, statuses=TO_PROCESS
     )
+    if message_ids is not None:
+        wanted = set(message_ids)
+        candidates = [c for c in candidates if c in wanted]
     for start in range(0, len(candidates), CHUNK_MESSAGES):
         chunk = candidates[start : start + CHUNK_MESSAGES]
         claimed = store.claim_many(
