@@ -14,7 +14,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from koppel.documents.base import Amount, CanonicalModel
-from koppel.documents.parties import Party
+from koppel.documents.parties import Address, Party
 
 
 class DocumentType(StrEnum):
@@ -47,6 +47,21 @@ class Discount(CanonicalModel):
     reason: str | None = None
 
 
+class LineDelivery(CanonicalModel):
+    """One delivery of a line as the order states it: where, how many, by when.
+
+    UBL (and so SCSN) lets a line be split over several deliveries
+    (``cac:LineItem/cac:Delivery``); they are kept as sent so that a rule can
+    see, for instance, two locations on one line (SCSN business rule BR-14).
+    """
+
+    location_id: str | None = None
+    """The delivery location's id (``cac:DeliveryLocation/cbc:ID``), e.g. a dock or plant code."""
+    address: Address | None = None
+    quantity: Amount | None = None
+    requested_delivery_date: date | None = None
+
+
 class OrderLine(CanonicalModel):
     """One order line; articles are identified by any of SKU, GTIN or article codes."""
 
@@ -68,6 +83,10 @@ class OrderLine(CanonicalModel):
     line_amount: Amount | None = None
     """Line total excluding tax, as the source computed it."""
     requested_delivery_date: date | None = None
+    delivery_location_id: str | None = None
+    """Where the line is to be delivered (the location of its first delivery), when stated."""
+    deliveries: list[LineDelivery] = Field(default_factory=list)
+    """Every delivery the line is split into, as sent; empty when the source has none."""
     note: str | None = None
 
     @property

@@ -130,7 +130,8 @@ class WriteNode:
     a node with children is an object, a node with ``each`` an array.
 
     A node takes its value from a canonical path (``source``), the delivery
-    context (``context_key``) or a constant; a node with ``each`` repeats over
+    context (``context_key``), a constant or a ``template`` joining several
+    canonical values into one text; a node with ``each`` repeats over
     a canonical list (optionally only the items ``where`` selects), its
     children reading from each item. A valued node
     whose value is None is left out; a node without a value is left out when
@@ -157,6 +158,10 @@ class WriteNode:
     """Repeat once per document of a batch; below it, paths start at that document."""
     null: bool = False
     """JSON only: write ``null`` where the value is missing instead of leaving the key out."""
+    template: tuple[tuple[str, str | None], ...] | None = None
+    """XML only: literal text and the canonical path whose value follows it, pair by pair
+    (``[{severity}] {code}`` is ``(("[", "severity"), ("] ", "code"))``); the text is
+    missing when any of the values is."""
     children: tuple[WriteNode, ...] = ()
     source_steps: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
     """``source`` split at its dots (without a leading ``/``), once rather than per value."""
@@ -180,7 +185,12 @@ class WriteNode:
     @property
     def has_value(self) -> bool:
         """True when the node carries text of its own, not only children."""
-        return self.source is not None or self.context_key is not None or self.constant is not None
+        return (
+            self.source is not None
+            or self.context_key is not None
+            or self.constant is not None
+            or self.template is not None
+        )
 
     @property
     def holds_record(self) -> bool:
@@ -207,6 +217,11 @@ class MappingDefinition:
     validate: etree.XPath | None = None
     """XML only: the one element to check against the schema (e.g. a SOAP body's
     payload, since the envelope is not in the schema); the whole document when absent."""
+    write_lookups: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Canonical code to wire code, for a lookup whose writing is not its reading backwards:
+    where several canonical codes share one wire code (SCSN answers both an accepted line
+    and one accepted with changes with ``accepted``). Overrides the reversed ``lookups``
+    table of the same name."""
 
     @property
     def writes_batches(self) -> bool:
@@ -235,11 +250,13 @@ class MappingDefinition:
 
     @cached_property
     def reverse_lookups(self) -> dict[str, dict[str, str]]:
-        """Each lookup from canonical code back to wire code; the first wire code listed wins."""
+        """Each lookup from canonical code back to wire code; the first wire code listed wins,
+        unless ``write_lookups`` says otherwise."""
         tables: dict[str, dict[str, str]] = {}
         for name, table in self.lookups.items():
             reverse: dict[str, str] = {}
             for wire, canonical in table.items():
                 reverse.setdefault(canonical, wire)
+            reverse.update(self.write_lookups.get(name, {}))
             tables[name] = reverse
         return tables

@@ -43,6 +43,7 @@ _TOP_KEYS = frozenset(
         "read",
         "write",
         "lookups",
+        "write_lookups",
     }
 )
 _FIELD_KEYS = frozenset({"path", "value", "type", "format", "default", "lookup", "required"})
@@ -93,6 +94,25 @@ def _lookups(ctx: SpecContext, raw: object) -> dict[str, dict[str, str]]:
             )
             for wire, value in entries.items()
         }
+    return tables
+
+
+def _write_lookups(ctx: SpecContext, raw: object) -> dict[str, dict[str, str]]:
+    """The ``write_lookups`` tables: each names a ``lookups`` table and maps canonical codes
+    to the wire codes it must be written as; a wire code the table cannot read back is
+    refused, so what is written can always be read."""
+    tables: dict[str, dict[str, str]] = {}
+    for name, table in ctx.mapping(raw or {}, "write_lookups").items():
+        key = f"write_lookups.{name}"
+        if name not in ctx.lookups:
+            raise ctx.error(key, f"no lookup table named {name!r} to write differently")
+        entries: dict[str, str] = {}
+        for canonical, wire in ctx.mapping(table, key).items():
+            wire_text = str(ctx.scalar(wire, f"{key}.{canonical}"))
+            if wire_text not in ctx.lookups[name]:
+                raise ctx.error(f"{key}.{canonical}", f"{wire_text!r} is not a wire code of {name}")
+            entries[str(ctx.scalar(canonical, key))] = wire_text
+        tables[str(name)] = entries
     return tables
 
 
@@ -181,4 +201,5 @@ def load_mapping(path: Path) -> MappingDefinition:
         write=write,
         syntax=syntax,
         validate=ctx.xpath(raw["validate"], "validate") if "validate" in raw else None,
+        write_lookups=_write_lookups(ctx, raw.get("write_lookups")),
     )

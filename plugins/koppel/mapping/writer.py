@@ -96,10 +96,26 @@ class WireWriter:
                 current = getattr(current, step, None)
         return current
 
+    def templated(self, template: tuple[tuple[str, str | None], ...], scope: object) -> str | None:
+        """A template's text with each placeholder's wire text; None when a value is missing."""
+        parts: list[str] = []
+        for literal, path in template:
+            parts.append(literal)
+            if path is None:
+                continue
+            start = self.document if path.startswith("/") else scope
+            value = value_at(start, path.removeprefix("/"))
+            if value is None:
+                return None
+            parts.append(format_value(value, Conversion()))
+        return "".join(parts)
+
     def field(self, node: WriteNode, scope: object, scope_path: str) -> str:
         """The field path a problem about a valued node names."""
         if node.context_key is not None:
             return f"context.{node.context_key}"
+        if node.template is not None:  # the object whose fields it joins
+            return scope_path or "."
         source = str(node.source)
         if isinstance(scope, _Batch):
             return source.removeprefix("/")
@@ -124,9 +140,12 @@ class WireWriter:
         return self.text(node, scope, scope_path)
 
     def text(self, node: WriteNode, scope: object, scope_path: str) -> str | None:
-        if node.source is None and node.context_key is None:
+        if node.template is not None:
+            value: object = self.templated(node.template, scope)
+        elif node.source is None and node.context_key is None:
             return node.constant
-        value = self.value(node, scope)
+        else:
+            value = self.value(node, scope)
         if value is None:
             if node.default is None and node.required:
                 code = "mapping.context" if node.context_key else "mapping.required"

@@ -5,7 +5,9 @@ its parent's namespace) or an attribute of its parent (``attribute: currency``)
 and at most one value source: ``from`` (a canonical dotted path, relative to
 the current list item inside ``each``; a leading ``/`` starts from the
 document itself), ``context`` (a key of the delivery
-context such as ``origin``) or ``value`` (a constant). ``type``, ``format``,
+context such as ``origin``), ``value`` (a constant) or ``template`` (text with
+``{path}`` placeholders, for a wire field that holds several canonical values,
+such as a UBL note ``[error] scsn.price: …``). ``type``, ``format``,
 ``places``, ``lookup`` (used in reverse), ``default`` and ``required`` shape
 the text; ``each`` repeats the node over a canonical list, ``where``
 (``{kind: shipping}``) keeping only matching items; ``children`` nests.
@@ -23,6 +25,7 @@ Errors name the node by its element path, e.g.
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 from pydantic import BaseModel
@@ -48,9 +51,10 @@ _NODE_KEYS = frozenset(
         "where",
         "record",
         "children",
+        "template",
     }
 )
-_SOURCES = ("from", "context", "value")
+_SOURCES = ("from", "context", "value", "template")
 
 
 class WriteSpecLoader:
@@ -111,6 +115,40 @@ class WriteSpecLoader:
         except ValueError as exc:
             raise self.ctx.error(f"{key}.from", f"unknown canonical field: {exc}") from exc
 
+    def template(
+        self, raw: object, scope: type[BaseModel], key: str, *, file_level: bool
+    ) -> tuple[tuple[str, str | None], ...]:
+        """A ``template`` as pairs of literal text and the canonical path that follows it.
+
+        Only plain ``{path}`` placeholders (no format spec or conversion): the
+        values are written as their wire text, as ``from`` writes them.
+        """
+        where = f"{key}.template"
+        if not isinstance(raw, str) or not raw:
+            raise self.ctx.error(where, "expected a text with {field} placeholders")
+        if file_level:
+            raise self.ctx.error(where, "a template reads the fields of one document")
+        try:
+            parsed = list(string.Formatter().parse(raw))
+        except ValueError as exc:
+            raise self.ctx.error(where, f"not a template: {exc}") from exc
+        parts: list[tuple[str, str | None]] = []
+        for literal, name, spec, conversion in parsed:
+            if name is not None and (spec or conversion or not name):
+                raise self.ctx.error(where, "placeholders are plain {path}, nothing else")
+            if name is not None:
+                start, relative = (
+                    (self.document, name[1:]) if name.startswith("/") else (scope, name)
+                )
+                try:
+                    field_annotation(start, relative, allow_index=True)
+                except ValueError as exc:
+                    raise self.ctx.error(where, f"unknown canonical field: {exc}") from exc
+            parts.append((literal, name))
+        if all(name is None for _, name in parts):
+            raise self.ctx.error(where, "a template without placeholders is a 'value'")
+        return tuple(parts)
+
     def where(
         self, spec: dict[str, Any], item: type[BaseModel], key: str
     ) -> tuple[tuple[str, str], ...]:
@@ -136,7 +174,9 @@ class WriteSpecLoader:
         if ("element" in spec) == ("attribute" in spec):
             raise self.ctx.error(key, "give exactly one of 'element' or 'attribute'")
         if sum(source in spec for source in _SOURCES) > 1:
-            raise self.ctx.error(key, "give at most one of 'from', 'context' or 'value'")
+            raise self.ctx.error(
+                key, "give at most one of 'from', 'context', 'value' or 'template'"
+            )
         if "attribute" in spec and ({"children", "each"} & set(spec) or not _has_source(spec)):
             raise self.ctx.error(key, "an attribute needs a value and has no 'children' or 'each'")
         if "context" in spec and not isinstance(spec["context"], str):
@@ -182,6 +222,9 @@ class WriteSpecLoader:
             constant=self.ctx.typed(spec.get("value"), conversion, f"{key}.value"),
             default=self.ctx.typed(spec.get("default"), conversion, f"{key}.default"),
             required=bool(spec.get("required", False)),
+            template=None
+            if "template" not in spec
+            else self.template(spec["template"], scope, key, file_level=file_level and not record),
             each=None if spec.get("each") is None else str(spec["each"]),
             where=self.where(spec, scope, key),
             record=record,
