@@ -220,8 +220,14 @@ class SqlEndpoint(ConfigModel):
         update_if: column values an existing row must still have to be
             replaced by a later document with its key (``{confirmed: false}``:
             an unconfirmed order may be updated); empty means never.
+        import_column: the header column where a target records which
+            delivery wrote the row (a fingerprint of target and payload), so
+            a retry after a crash finds its own row and writes nothing again.
+        position_column: the child tables' column a target numbers 1, 2, ...
+            in payload order (the ERP's line number).
         watermark_column: as a source, the column that says when a row
-            changed; rows newer than the last run's are read.
+            changed; rows newer than the last run's are read. A target sets
+            it to the time of each insert or update.
         page_size: rows per query when reading.
     """
 
@@ -234,6 +240,8 @@ class SqlEndpoint(ConfigModel):
     parent_column: SqlName | None = None
     returning: SqlName | None = None
     update_if: dict[SqlName, str | int | bool | None] = Field(default_factory=dict)
+    import_column: SqlName | None = None
+    position_column: SqlName | None = None
     watermark_column: SqlName | None = None
     page_size: int = Field(default=500, gt=0, le=10_000)
 

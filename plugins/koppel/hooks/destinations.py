@@ -7,15 +7,17 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from koppel.config import ApiEndpoint, FileEndpoint, FlowConfig
+from koppel.config import ApiEndpoint, FileEndpoint, FlowConfig, SqlEndpoint
 from koppel.errors import ConfigError
 from koppel.files import FileSession
 from koppel.hooks.file_sessions import open_file_session
 from koppel.pipeline.destinations import Destination, Destinations
 
 if TYPE_CHECKING:
+    from koppel.documents import Order
     from koppel.hooks.ipsoft import IPSoftHook
     from koppel.hooks.lenewblack import LeNewBlackHook
+    from koppel.rules.erp_master_data import OrderMasterData
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,20 @@ def _open_api(endpoint: ApiEndpoint) -> Iterator[Destination]:
         raise ConfigError(f"Koppel cannot deliver to SOAP operation {endpoint.operation!r}")
 
 
+@contextmanager
+def _open_sql(endpoint: SqlEndpoint) -> Iterator[Destination]:
+    from koppel.hooks.sql import SqlDestination, SqlHook
+
+    hook = SqlHook(endpoint.conn_id)
+    try:
+        yield SqlDestination(hook.get_engine(), endpoint)
+    finally:
+        hook.dispose()
+
+
 def open_destinations() -> Destinations:
     """Destinations for every endpoint kind Koppel delivers to, opened on first use."""
-    return Destinations(open_session=_open_session, open_api=_open_api)
+    return Destinations(open_session=_open_session, open_api=_open_api, open_sql=_open_sql)
 
 
 def portal_lookups(flow: FlowConfig) -> dict[str, Callable[..., Any]]:
@@ -91,3 +104,34 @@ def portal_lookups(flow: FlowConfig) -> dict[str, Callable[..., Any]]:
         return None if customer is None else customer.get("erp_reference")
 
     return {"customer_reference": customer_reference}
+
+
+#: The rule that checks SCSN orders against the ERP's master data (seed 002).
+SCSN_ORDER_IMPORT = "scsn_order_import"
+
+
+def flow_lookups(flow: FlowConfig) -> dict[str, Callable[..., Any]]:
+    """Master data the flow's rules may read while they process, from the systems it talks to.
+
+    The portal's lookups (:func:`portal_lookups`), and for an SCSN order
+    import into an ERP database the ERP's master data per order
+    (``erp_order_master_data``), read fresh for each message from the
+    flow's target database.
+    """
+    lookups = portal_lookups(flow)
+    if SCSN_ORDER_IMPORT in flow.rules and isinstance(flow.target, SqlEndpoint):
+        lookups["erp_order_master_data"] = _erp_master_data(flow.target.conn_id)
+    return lookups
+
+
+def _erp_master_data(conn_id: str) -> Callable[[Order], OrderMasterData]:
+    """A reader of the ERP's master data, connecting on its first order (not at DAG parse)."""
+    from koppel.hooks.isah import IsahReader
+    from koppel.hooks.sql import SqlHook
+
+    hook = SqlHook(conn_id)
+
+    def order_master_data(order: Order) -> OrderMasterData:
+        return IsahReader(hook.get_engine()).order_master_data(order)
+
+    return order_master_data

@@ -45,7 +45,7 @@ class ProcessMessagesOperator(FlowOperator):
 
     def execute(self, context: Context) -> dict[str, object]:
         from koppel.formats import default_registry
-        from koppel.hooks.destinations import open_destinations, portal_lookups
+        from koppel.hooks.destinations import flow_lookups, open_destinations
         from koppel.hooks.store import KoppelStoreHook
         from koppel.pipeline import process_pending
 
@@ -61,7 +61,7 @@ class ProcessMessagesOperator(FlowOperator):
                 run_id=context["run_id"],
                 destination=destinations.get,
                 resend=resends(context),
-                lookups=portal_lookups(flow),
+                lookups=flow_lookups(flow),
             )
         return outcome.as_dict()
 
