@@ -84,13 +84,52 @@ class Message(MessageSummary):
     """A stored message with everything in it: the raw bytes and the parsed document."""
 
     payload: bytes
+    """What processing reads: the newest corrected copy when a user edited it, else as received."""
     document: Any
     """The canonical document(s) as plain JSON, or None before parsing."""
+    edit_id: int | None = None
+    """The edit (``message_edits.id``) whose copy ``payload`` is; None: the payload as received."""
 
     @classmethod
     def from_row(cls, row: RowMapping) -> Message:
-        """Build the message from a full ``messages`` row."""
-        return cls(**_summary_fields(row), payload=bytes(row["payload"]), document=row["document"])
+        """Build the message from a full ``messages`` row, with its newest edit's if selected."""
+        edited = row.get("edited_payload")
+        return cls(
+            **_summary_fields(row),
+            payload=bytes(row["payload"] if edited is None else edited),
+            document=row["document"],
+            edit_id=row.get("edit_id"),
+        )
+
+
+@dataclass(frozen=True)
+class MessageEdit:
+    """A corrected copy of an inbound message's payload, who stored it and when."""
+
+    id: int
+    message_id: int
+    edited_at: datetime
+    edited_by: str
+    original_checksum: str
+    """The checksum of the payload it replaced: the received one, or the previous edit's."""
+    checksum: str
+    payload: bytes
+    diff: str
+    """A unified diff from the payload it replaced to this one."""
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> MessageEdit:
+        """Build the edit from a ``message_edits`` row."""
+        return cls(
+            id=row["id"],
+            message_id=row["message_id"],
+            edited_at=row["edited_at"],
+            edited_by=row["edited_by"],
+            original_checksum=row["original_checksum"],
+            checksum=row["checksum"],
+            payload=bytes(row["payload"]),
+            diff=row["diff"],
+        )
 
 
 @dataclass(frozen=True)

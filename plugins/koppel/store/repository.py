@@ -9,8 +9,9 @@ crash at any step finds the row it already made instead of adding a second one.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
@@ -19,11 +20,13 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
+    TextClause,
     bindparam,
     case,
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,15 +39,18 @@ from koppel.store.records import (
     DeliveryAttempt,
     Incoming,
     Message,
+    MessageEdit,
     MessageSummary,
     OutboundCopy,
     Receipt,
     dump_problems,
 )
 from koppel.store.schema import (
+    MISFILED,
     SUMMARY_COLUMNS,
     delivery_attempts,
     idempotency_keys,
+    message_edits,
     messages,
     utc_now,
     watermarks,
@@ -367,24 +373,116 @@ class MessageStore(RunCoordination):
     def get(self, message_id: int) -> Message:
         """Return one message with payload and document.
 
+        The payload is what processing reads: the newest corrected copy a user
+        stored (:meth:`record_edit`), else the payload as received.
+
         Raises:
             StoreError: no message has this id.
         """
         with self._transaction() as conn:
-            row = conn.execute(select(messages).where(messages.c.id == message_id)).mappings()
+            row = conn.execute(_with_edits().where(messages.c.id == message_id)).mappings()
             found = row.one_or_none()
         if found is None:
             raise StoreError(f"message {message_id} does not exist")
         return Message.from_row(found)
 
     def get_many(self, message_ids: Iterable[int]) -> list[Message]:
-        """The messages with these ids that exist, with payload and document, in id order."""
+        """The messages with these ids that exist, with payload and document, in id order.
+
+        The payload is the newest edit's, as :meth:`get` gives it: this is what
+        the process step reads, so a corrected copy is what the checks see.
+        """
         ids = sorted(set(message_ids))
         if not ids:
             return []
-        query = select(messages).where(messages.c.id.in_(ids)).order_by(messages.c.id)
+        query = _with_edits().where(messages.c.id.in_(ids)).order_by(messages.c.id)
         with self._transaction() as conn:
             return [Message.from_row(row) for row in conn.execute(query).mappings()]
+
+    def received_payload(self, message_id: int) -> bytes:
+        """The payload exactly as received, whatever corrected copies were stored since.
+
+        Raises:
+            StoreError: no message has this id.
+        """
+        query = select(messages.c.payload).where(messages.c.id == message_id)
+        with self._transaction() as conn:
+            found = conn.execute(query).scalar_one_or_none()
+        if found is None:
+            raise StoreError(f"message {message_id} does not exist")
+        return bytes(found)
+
+    # -- corrected copies --------------------------------------------------------------------
+
+    def record_edit(
+        self,
+        message_id: int,
+        *,
+        payload: bytes,
+        edited_by: str,
+        original_checksum: str,
+        diff: str,
+    ) -> MessageEdit:
+        """Store a corrected copy of an inbound message's payload; the received one stays.
+
+        ``original_checksum`` is the checksum of the payload the caller diffed
+        against; when another edit was stored meanwhile the copy is refused,
+        so no correction silently overwrites one its author never saw.
+
+        Raises:
+            StoreConflictError: the message's payload changed since it was read.
+            StoreError: no message has this id.
+        """
+        now = utc_now()
+        with self._transaction() as conn:
+            current = lock_message(conn, message_id, messages.c.checksum)
+            latest = conn.execute(
+                select(message_edits.c.checksum)
+                .where(message_edits.c.message_id == message_id)
+                .order_by(message_edits.c.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if (latest or current) != original_checksum:
+                raise StoreConflictError(
+                    f"message {message_id} was edited meanwhile; show it again and redo the edit"
+                )
+            row = conn.execute(
+                insert(message_edits)
+                .values(
+                    message_id=message_id,
+                    edited_at=now,
+                    edited_by=edited_by,
+                    original_checksum=original_checksum,
+                    checksum=hashlib.sha256(payload).hexdigest(),
+                    payload=payload,
+                    diff=diff,
+                )
+                .returning(*message_edits.c)
+            )
+            return MessageEdit.from_row(row.mappings().one())
+
+    def edits(self, message_id: int) -> list[MessageEdit]:
+        """The corrected copies stored for a message, oldest first."""
+        query = (
+            select(message_edits)
+            .where(message_edits.c.message_id == message_id)
+            .order_by(message_edits.c.id)
+        )
+        with self._transaction() as conn:
+            return [MessageEdit.from_row(row) for row in conn.execute(query).mappings()]
+
+    def misfiled_ids(self, *, connection_id: str, flow: str) -> list[int]:
+        """Inbound messages that passed on a replay while their file lies in the error folder.
+
+        Served by the partial index ``ix_messages_misfiled`` (the condition is
+        its very text), so the acknowledge step asks every run at the cost of
+        the few rows it holds, not of every delivered message.
+        """
+        query = select(messages.c.id).where(
+            messages.c.connection_id == connection_id, messages.c.flow == flow, MISFILED
+        )
+        with self._transaction() as conn:
+            return [int(i) for i in conn.execute(query.order_by(messages.c.id)).scalars()]
 
     def get_summaries(self, message_ids: Iterable[int]) -> list[MessageSummary]:
         """The messages with these ids that exist, without payload and document, in id order."""
@@ -521,14 +619,30 @@ class MessageStore(RunCoordination):
         *,
         connection_id: str | None = None,
         flow: str | None = None,
-        status: MessageStatus | None = None,
+        status: MessageStatus | Collection[MessageStatus] | None = None,
         direction: Direction | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        problem_code: str | None = None,
         limit: int = 200,
     ) -> list[MessageSummary]:
-        """Return the newest messages matching every filter given, without payloads."""
-        query: Select[Any] = select(*SUMMARY_COLUMNS).where(
-            *_message_filters(connection_id, flow, status, direction)
+        """Return the newest messages matching every filter given, without payloads.
+
+        ``status`` is one status or any of several; ``since`` and ``until``
+        bound the time a message was stored (``until`` excluded);
+        ``problem_code`` keeps messages with a problem whose code starts with it
+        (``scsn.price``), found in the stored problems' JSON.
+        """
+        conditions = self._filters(
+            connection_id=connection_id,
+            flow=flow,
+            status=status,
+            direction=direction,
+            since=since,
+            until=until,
+            problem_code=problem_code,
         )
+        query: Select[Any] = select(*SUMMARY_COLUMNS).where(*conditions)
         with self._transaction() as conn:
             rows = conn.execute(query.order_by(messages.c.id.desc()).limit(limit)).mappings()
             return [MessageSummary.from_row(row) for row in rows.all()]
@@ -538,17 +652,81 @@ class MessageStore(RunCoordination):
         *,
         connection_id: str | None = None,
         flow: str | None = None,
-        status: MessageStatus | None = None,
+        status: MessageStatus | Collection[MessageStatus] | None = None,
         direction: Direction | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        problem_code: str | None = None,
     ) -> int:
         """How many messages match the filters of :meth:`list_messages`: what a listing cut off."""
-        query = (
-            select(func.count())
-            .select_from(messages)
-            .where(*_message_filters(connection_id, flow, status, direction))
+        conditions = self._filters(
+            connection_id=connection_id,
+            flow=flow,
+            status=status,
+            direction=direction,
+            since=since,
+            until=until,
+            problem_code=problem_code,
         )
+        query = select(func.count()).select_from(messages).where(*conditions)
         with self._transaction() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def _filters(
+        self,
+        *,
+        connection_id: str | None,
+        flow: str | None,
+        status: MessageStatus | Collection[MessageStatus] | None,
+        direction: Direction | None,
+        since: datetime | None,
+        until: datetime | None,
+        problem_code: str | None,
+    ) -> list[ColumnElement[bool] | TextClause]:
+        """The conditions for each filter given, shared by listing and counting.
+
+        Each column filter is one the ``messages`` indexes start with
+        (connection, flow, status); the problem code is looked for in each
+        remaining row's problems (a JSON array), which no index serves: a
+        prefix of a value inside an array is beyond a GIN index, and the rows
+        it is asked of are those the other filters leave.
+        """
+        conditions: list[ColumnElement[bool] | TextClause] = []
+        if connection_id is not None:
+            conditions.append(messages.c.connection_id == connection_id)
+        if flow is not None:
+            conditions.append(messages.c.flow == flow)
+        if isinstance(status, MessageStatus):
+            conditions.append(messages.c.status == status.value)
+        elif status is not None:
+            conditions.append(messages.c.status.in_(sorted(MessageStatus(s).value for s in status)))
+        if direction is not None:
+            conditions.append(messages.c.direction == Direction(direction).value)
+        if since is not None:
+            conditions.append(messages.c.created_at >= since)
+        if until is not None:
+            conditions.append(messages.c.created_at < until)
+        if problem_code is not None:
+            conditions.append(self._has_problem_code(problem_code))
+        return conditions
+
+    def _has_problem_code(self, prefix: str) -> TextClause:
+        """A message has a problem whose code starts with ``prefix`` (``_`` and ``%`` literal)."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        dialect = self._engine.dialect.name
+        if dialect == "postgresql":
+            clause = (
+                "EXISTS (SELECT 1 FROM jsonb_array_elements(messages.problems) AS p "
+                "WHERE p ->> 'code' LIKE :code_prefix ESCAPE '\\')"
+            )
+        elif dialect == "sqlite":
+            clause = (
+                "EXISTS (SELECT 1 FROM json_each(messages.problems) AS p "
+                "WHERE json_extract(p.value, '$.code') LIKE :code_prefix ESCAPE '\\')"
+            )
+        else:
+            raise StoreError(f"the message store does not support {dialect!r} databases")
+        return text(clause).bindparams(code_prefix=escaped)
 
     def counts(self, *, connection_id: str, flow: str, run_id: str) -> dict[str, int]:
         """Return how many of the flow's messages a run left in each status."""
@@ -711,23 +889,27 @@ class MessageStore(RunCoordination):
             raise StoreError(f"message store failure: {exc}") from exc
 
 
-def _message_filters(
-    connection_id: str | None,
-    flow: str | None,
-    status: MessageStatus | None,
-    direction: Direction | None,
-) -> list[ColumnElement[bool]]:
-    """The conditions for each filter given, shared by listing and counting."""
-    conditions: list[ColumnElement[bool]] = []
-    if connection_id is not None:
-        conditions.append(messages.c.connection_id == connection_id)
-    if flow is not None:
-        conditions.append(messages.c.flow == flow)
-    if status is not None:
-        conditions.append(messages.c.status == MessageStatus(status).value)
-    if direction is not None:
-        conditions.append(messages.c.direction == Direction(direction).value)
-    return conditions
+def _with_edits() -> Select[Any]:
+    """Whole ``messages`` rows with the newest edit's id and payload, None where never edited.
+
+    Correlated subqueries on ``ix_message_edits_message_id``: an index probe
+    per message read, and nothing at all while ``message_edits`` is empty.
+    """
+
+    def newest(column: ColumnElement[Any]) -> Any:
+        return (
+            select(column)
+            .where(message_edits.c.message_id == messages.c.id)
+            .order_by(message_edits.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    return select(
+        messages,
+        newest(message_edits.c.id).label("edit_id"),
+        newest(message_edits.c.payload).label("edited_payload"),
+    )
 
 
 def _released(run_id: str) -> dict[str, Any]:
