@@ -33,16 +33,10 @@ from koppel.rules.erp_master_data import (
     PriceAgreement,
     Revision,
 )
+from koppel.rules.scsn_order_checks import buyer_scsn_id
 
 #: Where a customer price came from, as the checks' messages name it.
 CUSTOMER_PRICE = "customer price"
-
-
-def buyer_scsn_id(order: Order) -> str | None:
-    """The buyer's SCSN id: its identifier under scheme ``SCSN``, else the party's own id."""
-    if order.buyer is None:
-        return None
-    return order.buyer.identifier("SCSN") or order.buyer.id
 
 
 class IsahReader:
