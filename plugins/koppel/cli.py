@@ -1,4 +1,7 @@
-"""The ``koppel`` command: lint connection files, inspect formats, parse files, browse the store.
+"""The ``koppel`` command: lint connection files, inspect formats, parse files, work the inbox.
+
+The inbox commands (``messages``, ``messages show|edit``, ``replay``) only
+parse arguments and print here; what they do is ``koppel.inbox``.
 
 Exit codes: 0 all good, 1 the input has problems or the store cannot be
 reached, 2 usage and configuration errors (argparse's own convention), so
@@ -15,7 +18,6 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +26,9 @@ from koppel.documents import has_errors
 from koppel.errors import ConfigError, KoppelError
 
 if TYPE_CHECKING:
-    from koppel.store import MessageStatus, MessageStore, MessageSummary
+    from datetime import datetime
+
+    from koppel.store import Direction, MessageStatus, MessageStore
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -84,11 +88,32 @@ def _parser() -> argparse.ArgumentParser:
     parse.add_argument("file", type=Path)
     parse.set_defaults(handler=_parse)
 
-    messages = commands.add_parser("messages", help="list the store's messages, newest first")
+    messages = commands.add_parser(
+        "messages", help="the inbox: list stored messages, newest first; show or edit one"
+    )
     messages.add_argument("--connection", help="only this connection's messages")
     messages.add_argument("--flow", help="only this flow's messages")
     messages.add_argument(
-        "--status", type=_status, help="only messages in this status (received, delivered, ...)"
+        "--status",
+        type=_status,
+        action="append",
+        help="only messages in this status (received, delivered, ...); repeat for several",
+    )
+    messages.add_argument(
+        "--direction", type=_direction, help="only inbound (in) or outbound (out)"
+    )
+    messages.add_argument(
+        "--since",
+        type=_since,
+        help="stored at or after this date (2026-11-29) or ISO time (UTC unless it says)",
+    )
+    messages.add_argument(
+        "--until", type=_until, help="stored before this ISO time, or up to the end of this date"
+    )
+    messages.add_argument(
+        "--problem",
+        metavar="CODE",
+        help="only messages with a problem whose code starts with CODE (e.g. scsn.price)",
     )
     messages.add_argument(
         "--limit", type=_positive, default=50, help="show at most this many (default: 50)"
@@ -96,10 +121,33 @@ def _parser() -> argparse.ArgumentParser:
     messages.add_argument("--problems", action="store_true", help="show each message's problems")
     _store_option(messages)
     messages.set_defaults(handler=_messages)
+    actions = messages.add_subparsers(dest="action", metavar="{show,edit}")
+    show = actions.add_parser(
+        "show", help="one message: payload, parsed document, problems, decisions, edits, copies"
+    )
+    show.add_argument("message_id", type=int, help="the message's id, as koppel messages lists it")
+    _store_option(show, nested=True)
+    show.set_defaults(handler=_show)
+    edit = actions.add_parser(
+        "edit",
+        help="store a corrected copy of an inbound message (the original is kept) "
+        "and put it back to be processed",
+    )
+    edit.add_argument("message_id", type=int, help="the inbound message's id")
+    edit.add_argument("--file", type=Path, required=True, help="the corrected payload")
+    edit.add_argument("--user", help="who made the correction (default: your login name)")
+    _store_option(edit, nested=True)
+    edit.set_defaults(handler=_edit)
 
-    replay = commands.add_parser("replay", help="queue a stored message for its flow's next run")
+    replay = commands.add_parser(
+        "replay",
+        help="run every check on a stored message again now and deliver it if it passes",
+    )
     replay.add_argument(
         "message_id", type=int, help="an inbound message's id, as koppel messages lists it"
+    )
+    replay.add_argument(
+        "--queue", action="store_true", help="only queue it for its flow's next run (as before)"
     )
     replay.add_argument(
         "--force", action="store_true", help="replay a delivered or skipped message too"
@@ -123,10 +171,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _store_option(parser: argparse.ArgumentParser) -> None:
+def _store_option(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    """``--store-url``; on a nested command it keeps a value given before the command name.
+
+    (argparse lets a subcommand's default overwrite what its parent parsed.)
+    """
     parser.add_argument(
         "--store-url",
-        default=os.environ.get("KOPPEL_STORE_URL"),
+        default=argparse.SUPPRESS if nested else os.environ.get("KOPPEL_STORE_URL"),
         help="SQLAlchemy URL of the store (default: $KOPPEL_STORE_URL, else the Airflow "
         "connection koppel_store from $AIRFLOW_CONN_KOPPEL_STORE or a secrets backend)",
     )
@@ -141,6 +193,34 @@ def _status(text: str) -> MessageStatus:
     except ValueError:
         known = ", ".join(s.value for s in MessageStatus)
         raise argparse.ArgumentTypeError(f"unknown status {text!r}; known: {known}") from None
+
+
+def _direction(text: str) -> Direction:
+    from koppel.store import Direction
+
+    try:
+        return Direction(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"unknown direction {text!r}; known: in, out") from None
+
+
+def _since(text: str) -> datetime:
+    return _moment(text, end=False)
+
+
+def _until(text: str) -> datetime:
+    return _moment(text, end=True)
+
+
+def _moment(text: str, *, end: bool) -> datetime:
+    from koppel.inbox import parse_moment
+
+    try:
+        return parse_moment(text, end=end)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date (2026-11-29) or ISO time (2026-11-29T08:00:00+01:00): {text!r}"
+        ) from None
 
 
 def _positive(text: str) -> int:
@@ -238,14 +318,23 @@ def _store_at(url: str) -> MessageStore:
 
 
 def _messages(args: argparse.Namespace) -> int:
+    from koppel.inbox import safe
+
     store = _open_store(args.store_url)
-    rows = store.list_messages(
-        connection_id=args.connection, flow=args.flow, status=args.status, limit=args.limit
-    )
+    filters = {
+        "connection_id": args.connection,
+        "flow": args.flow,
+        "status": args.status,
+        "direction": args.direction,
+        "since": args.since,
+        "until": args.until,
+        "problem_code": args.problem,
+    }
+    rows = store.list_messages(**filters, limit=args.limit)
     header = ("id", "created", "connection", "flow", "dir", "status", "key / source")
     print("{:>6}  {:19}  {:20} {:14} {:3} {:9}  {}".format(*header))
     for m in rows:
-        key = m.document_key or m.source_name
+        key = safe(m.document_key or m.source_name)
         created = m.created_at.strftime("%Y-%m-%d %H:%M:%S")
         print(
             f"{m.id:>6}  {created}  {m.connection_id:20} {m.flow:14} {m.direction:3} "
@@ -253,24 +342,74 @@ def _messages(args: argparse.Namespace) -> int:
         )
         if args.problems:
             for problem in m.problems:
-                print(f"{'':8}- {problem}")
+                print(f"{'':8}- {safe(str(problem))}")
     if len(rows) == args.limit:  # a shorter page is the whole list: no count needed
-        total = store.count_messages(
-            connection_id=args.connection, flow=args.flow, status=args.status
-        )
+        total = store.count_messages(**filters)
         if total > len(rows):
             print(
-                f"showing the newest {len(rows)} of {total}; use --limit to see more",
+                f"showing the newest {len(rows):,} of {total:,}; use --limit to see more",
                 file=sys.stderr,
             )
     return EXIT_OK
 
 
+def _show(args: argparse.Namespace) -> int:
+    from koppel.inbox import show
+
+    store = _open_store(args.store_url)
+    if _missing(store, args.message_id, "messages show"):
+        return EXIT_USAGE
+    for line in show(store, args.message_id):
+        print(line)
+    return EXIT_OK
+
+
+def _edit(args: argparse.Namespace) -> int:
+    from koppel.inbox import edit, safe, stamp
+    from koppel.settings import connections_dir
+
+    if not args.file.is_file():
+        print(f"koppel messages edit: no such file: {args.file}", file=sys.stderr)
+        return EXIT_USAGE
+    store = _open_store(args.store_url)
+    if _missing(store, args.message_id, "messages edit"):
+        return EXIT_USAGE
+    payload = args.file.read_bytes()
+    stored = edit(store, args.message_id, payload, edited_by=args.user, flows=connections_dir())
+    if stored is None:
+        print(f"message {args.message_id} holds this payload already; nothing stored")
+        return EXIT_OK
+    message = store.get_summary(args.message_id)
+    print(
+        f"message {message.id}: edit {stored.id} stored by {safe(stored.edited_by)} at "
+        f"{stamp(stored.edited_at)}; the payload as received is kept"
+    )
+    for line in stored.diff.splitlines():
+        print(safe(line))
+    print(
+        f"it waits for the next run of {message.connection_id}__{message.flow}; "
+        f"`koppel replay {message.id}` runs every check on it now"
+    )
+    return EXIT_OK
+
+
+def _missing(store: MessageStore, message_id: int, command: str) -> bool:
+    """Say so when no message has this id: a wrong id is a usage error, not a store failure."""
+    if store.get_summaries([message_id]):
+        return False
+    print(f"koppel {command}: no message {message_id}", file=sys.stderr)
+    return True
+
+
 def _replay(args: argparse.Namespace) -> int:
-    """Queue an inbound message again, after saying what its flow's next run will do with it."""
+    """Replay an inbound message now (or, with ``--queue``, queue it for the next run)."""
+    from koppel.inbox import describe, passed, queue_outcome, replay
+    from koppel.settings import connections_dir
     from koppel.store import Direction, MessageStatus
 
     store = _open_store(args.store_url)
+    if _missing(store, args.message_id, "replay"):
+        return EXIT_USAGE
     message = store.get_summary(args.message_id)
     if message.direction != Direction.IN:
         print(
@@ -280,60 +419,33 @@ def _replay(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     dag_id = f"{message.connection_id}__{message.flow}"
-    if message.status is MessageStatus.RECEIVED:
-        print(f"message {message.id} already waits for the next run of {dag_id}; nothing changed")
-        return EXIT_OK
-    outcome = _replay_outcome(store, message)
+    outcome = queue_outcome(store, message)
     if message.status in {MessageStatus.DELIVERED, MessageStatus.SKIPPED} and not args.force:
+        what = f"if replayed, {outcome}" if args.queue else _NOTHING_TWICE
         print(
-            f"koppel replay: message {message.id} was {message.status}; if replayed, {outcome}. "
+            f"koppel replay: message {message.id} was {message.status}; {what}. "
             "Pass --force to replay it anyway.",
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if not args.queue:
+        flow, replayed = replay(store, message.id, flows=connections_dir())
+        for line in describe(flow, replayed):
+            print(line)
+        return EXIT_OK if passed(replayed) else EXIT_PROBLEMS
+    if message.status is MessageStatus.RECEIVED:
+        print(f"message {message.id} already waits for the next run of {dag_id}; nothing changed")
+        return EXIT_OK
     store.requeue(message.id)
     print(f"message {message.id} ({message.status}) queued for the next run of {dag_id}: {outcome}")
     return EXIT_OK
 
 
-def _replay_outcome(store: MessageStore, message: MessageSummary) -> str:
-    """What the next run does with the message once requeued, as ``process_pending`` decides it.
-
-    A message is decided once: if it already made outbound documents, the run
-    delivers those still pending or failed, and those the target refused
-    (a replay offers them again), and nothing else, without reading the
-    message again. Otherwise it runs every check and the mapping afresh.
-    """
-    from koppel.store import Direction, MessageStatus
-
-    made = store.find(
-        connection_id=message.connection_id,
-        flow=message.flow,
-        direction=Direction.OUT,
-        parent_id=message.id,
-    )
-    if not made:
-        return (
-            "the next run checks and maps it again and delivers what comes out now; "
-            "a file or order whose delivery key (target file name, order reference) another "
-            "message holds is refused as a duplicate, not sent twice"
-        )
-    statuses = Counter(m.status for m in made)
-    counted = ", ".join(f"{n} {status.value}" for status, n in sorted(statuses.items()))
-    waiting = sum(
-        statuses[s] for s in (MessageStatus.PENDING, MessageStatus.FAILED, MessageStatus.REJECTED)
-    )
-    if not waiting:
-        return (
-            f"the next run sends nothing: its outbound documents were decided when it was first "
-            f"processed ({counted}) and only pending, failed or refused ones are delivered; "
-            "its recorded notes are dropped"
-        )
-    return (
-        f"the next run delivers the {waiting} of its outbound documents still pending or failed "
-        f"or refused by the target ({counted}) and sends none twice; its recorded notes are "
-        "dropped"
-    )
+#: Why replaying a delivered message now is refused without --force, and harmless with it.
+_NOTHING_TWICE = (
+    "replaying it now delivers nothing twice: a message is decided once, and each outbound "
+    "document is stored once under its delivery key (target file name, order reference)"
+)
 
 
 def _dags(args: argparse.Namespace) -> int:

@@ -183,7 +183,8 @@ def test_replay_queues_a_rejected_message_for_the_next_run(
     problem = Problem(code="xml.syntax", message="premature end")
     store.update(receipt.message_id, status=MessageStatus.REJECTED, problems=[problem])
 
-    assert main(["replay", str(receipt.message_id), "--store-url", store_url]) == EXIT_OK
+    argv = ["replay", str(receipt.message_id), "--queue", "--store-url", store_url]
+    assert main(argv) == EXIT_OK
     out = capsys.readouterr().out
     assert f"message {receipt.message_id} (rejected) queued for the next run of acme__orders" in out
     assert "checks and maps it again" in out
@@ -198,7 +199,7 @@ def test_replay_of_a_delivered_message_says_it_sends_nothing_and_needs_force(
     message_id = _inbound(store, "/in/d.xml", MessageStatus.DELIVERED)
     _outbound(store, message_id, "/out/acme_order_1001.xml", MessageStatus.DELIVERED)
 
-    assert main(["replay", str(message_id), "--store-url", store_url]) == EXIT_USAGE
+    assert main(["replay", str(message_id), "--queue", "--store-url", store_url]) == EXIT_USAGE
     out, err = capsys.readouterr()
     assert out == ""
     assert f"koppel replay: message {message_id} was delivered; if replayed," in err
@@ -207,7 +208,8 @@ def test_replay_of_a_delivered_message_says_it_sends_nothing_and_needs_force(
     assert "Pass --force" in err
     assert store.get(message_id).status is MessageStatus.DELIVERED
 
-    assert main(["replay", str(message_id), "--force", "--store-url", store_url]) == EXIT_OK
+    argv = ["replay", str(message_id), "--queue", "--force", "--store-url", store_url]
+    assert main(argv) == EXIT_OK
     out = capsys.readouterr().out
     assert f"message {message_id} (delivered) queued" in out
     assert "the next run sends nothing" in out
@@ -219,13 +221,14 @@ def test_replay_of_a_skipped_message_names_the_duplicate_check_and_needs_force(
 ) -> None:
     message_id = _inbound(store, "/in/s.xml", MessageStatus.SKIPPED)
 
-    assert main(["replay", str(message_id), "--store-url", store_url]) == EXIT_USAGE
+    assert main(["replay", str(message_id), "--queue", "--store-url", store_url]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert "was skipped" in err
     assert "refused as a duplicate, not sent twice" in err
     assert store.get(message_id).status is MessageStatus.SKIPPED
 
-    assert main(["replay", str(message_id), "--force", "--store-url", store_url]) == EXIT_OK
+    argv = ["replay", str(message_id), "--queue", "--force", "--store-url", store_url]
+    assert main(argv) == EXIT_OK
     assert store.get(message_id).status is MessageStatus.RECEIVED
 
 
@@ -236,7 +239,7 @@ def test_replay_of_a_failed_message_counts_what_is_left_to_deliver(
     _outbound(store, message_id, "/out/a.xml", MessageStatus.DELIVERED)
     _outbound(store, message_id, "/out/b.xml", MessageStatus.FAILED)
 
-    assert main(["replay", str(message_id), "--store-url", store_url]) == EXIT_OK
+    assert main(["replay", str(message_id), "--queue", "--store-url", store_url]) == EXIT_OK
     out = capsys.readouterr().out
     assert "delivers the 1 of its outbound documents still pending or failed" in out
     assert "(1 delivered, 1 failed)" in out
@@ -246,7 +249,7 @@ def test_replay_leaves_a_waiting_message_alone(
     store: MessageStore, store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     message_id = _inbound(store, "/in/w.xml", MessageStatus.RECEIVED)
-    assert main(["replay", str(message_id), "--store-url", store_url]) == EXIT_OK
+    assert main(["replay", str(message_id), "--queue", "--store-url", store_url]) == EXIT_OK
     assert "already waits for the next run of acme__orders" in capsys.readouterr().out
 
 

@@ -5,6 +5,10 @@ with a ``.problems.txt`` report beside them, so a partner looking at the
 server sees why. A file is moved only after its outcome is stored; where it
 goes is recorded before the move and confirmed after, so a crash between any
 two steps leaves a record that the next run completes.
+
+A rejected message replayed after a fix (``koppel replay``) may pass while
+its file lies in the error folder: that file goes on to the archive and its
+report is removed, so the error folder holds only what is still wrong.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 import posixpath
 from collections import Counter
+from collections.abc import Sequence
 
 from koppel.config import ConnectionConfig, FlowConfig, file_endpoint
 from koppel.errors import TransportError
@@ -32,18 +37,25 @@ def acknowledge_batch(
     flow: FlowConfig,
     *,
     run_id: str,
+    message_ids: Sequence[int] | None = None,
 ) -> AcknowledgeOutcome:
     """Archive or error-folder every finished inbound file that is still in the inbound folder.
 
-    Each message is claimed first, so two runs never move the same file.
+    Then archive the files of replayed messages that now passed but lie in
+    the error folder. ``message_ids`` narrows both to those messages (a
+    replay of one message now). Each message is claimed first, so two runs
+    never move the same file.
     """
     outcome = AcknowledgeOutcome()
-    candidates = store.candidate_ids(
-        connection_id=connection.id,
-        flow=flow.name,
-        direction=Direction.IN,
-        statuses=_FINISHED,
-        undisposed=True,
+    candidates = _only(
+        store.candidate_ids(
+            connection_id=connection.id,
+            flow=flow.name,
+            direction=Direction.IN,
+            statuses=_FINISHED,
+            undisposed=True,
+        ),
+        message_ids,
     )
     for start in range(0, len(candidates), CHUNK_MESSAGES):
         claimed = store.claim_many(
@@ -70,7 +82,78 @@ def acknowledge_batch(
                 outcome.errored += 1
             else:
                 outcome.archived += 1
+    misfiled = _only(store.misfiled_ids(connection_id=connection.id, flow=flow.name), message_ids)
+    outcome.archived += _refile(session, store, flow, misfiled, run_id=run_id)
     return outcome
+
+
+def _only(candidates: list[int], message_ids: Sequence[int] | None) -> list[int]:
+    """The candidates among ``message_ids``; all of them when no ids are given."""
+    if message_ids is None:
+        return candidates
+    wanted = set(message_ids)
+    return [c for c in candidates if c in wanted]
+
+
+def _refile(
+    session: FileSession,
+    store: MessageStore,
+    flow: FlowConfig,
+    message_ids: list[int],
+    *,
+    run_id: str,
+) -> int:
+    """Move the error-folder files of messages that passed on a replay to the archive.
+
+    The file's place in the error folder stays recorded (``disposition``)
+    until the move is confirmed, and its place in the archive is recorded
+    (``disposal``) before the move: a crash at any point leaves both ends
+    known, and the next run finishes the move. The stale report goes once
+    the file is in the archive. Returns how many files were archived.
+    """
+    if not message_ids:
+        return 0
+    claimed = store.claim_many(
+        message_ids,
+        run_id=run_id,
+        statuses=(MessageStatus.DELIVERED, MessageStatus.SKIPPED),
+        lease_seconds=flow.claim_seconds,
+    )
+    try:
+        for message in store.get_summaries(claimed):
+            store.set_disposition(message.id, _archive_from_error(session, store, flow, message))
+            store.release(message.id, run_id=run_id)
+    finally:
+        store.release_many(claimed, run_id=run_id)
+    return len(claimed)
+
+
+def _archive_from_error(
+    session: FileSession, store: MessageStore, flow: FlowConfig, message: MessageSummary
+) -> str:
+    """Move one misfiled file from the error folder to the archive; return where it went."""
+    error_path = (message.disposition or "").split(":", 1)[1]
+    source = file_endpoint(flow.source, "source")
+    if message.disposal is not None and message.disposal.startswith("archive:"):
+        new_path = message.disposal.split(":", 1)[1]  # a crashed run chose it already
+    elif session.exists(error_path):
+        new_path = session.free_path(source.archive_folder, posixpath.basename(error_path))
+        store.set_disposal(message.id, f"archive:{new_path}")
+        failpoint("acknowledge.intended")
+    else:
+        log.warning("message %d: %s is no longer in the error folder", message.id, error_path)
+        return "archive:missing"
+    if session.exists(error_path):
+        session.move_to(error_path, new_path)
+        failpoint("acknowledge.moved")
+    elif not session.exists(new_path):
+        log.warning("message %d: %s is gone from both places", message.id, error_path)
+        return "archive:missing"
+    report = error_path + ".problems.txt"
+    if session.exists(report):
+        session.remove(report)
+    _move_done_marker(session, source.done_suffix, error_path, source.archive_folder)
+    return f"archive:{new_path}"
 
 
 #: Messages claimed, moved and recorded together.
@@ -165,9 +248,8 @@ def _dispose(
         )
         return f"{kind}:missing"
     if kind == "error":
-        report = "\n".join(str(p) for p in message.problems) + "\n"
         session.write_atomic(
-            folder, posixpath.basename(new_path) + ".problems.txt", report.encode()
+            folder, posixpath.basename(new_path) + ".problems.txt", _report(message)
         )
         failpoint("acknowledge.reported")
     if session.exists(message.source_name):
@@ -190,3 +272,22 @@ def _move_done_marker(
     marker = done_marker_path(remote, done_suffix)
     if session.exists(marker):
         session.move(marker, folder)
+
+
+def rewrite_report(session: FileSession, message: MessageSummary) -> None:
+    """Write the report beside a rejected file in the error folder again, with today's problems.
+
+    A replay rejected again keeps the file where it is; the partner looking
+    at the server should see why it failed now, not why it failed before.
+    """
+    kind, _, path = (message.disposition or "").partition(":")
+    if kind != "error" or path == "missing":
+        return
+    session.write_atomic(
+        posixpath.dirname(path), posixpath.basename(path) + ".problems.txt", _report(message)
+    )
+
+
+def _report(message: MessageSummary) -> bytes:
+    """The ``.problems.txt`` beside a rejected file: its problems, one a line."""
+    return ("\n".join(str(p) for p in message.problems) + "\n").encode()
