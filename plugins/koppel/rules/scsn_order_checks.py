@@ -831,6 +831,7 @@ def _discount_mismatch(at: _At, stated: Decimal, path: _PathPrice) -> Problem:
 
 
 def _deviating_accepted(at: _At, terms: _Terms, path: _PathPrice | None, currency: str) -> Problem:
+    """The deviation shown on the message: the terms taken over next to the ERP's."""
     erp = (
         "no ERP price was found"
         if path is None
@@ -839,12 +840,12 @@ def _deviating_accepted(at: _At, terms: _Terms, path: _PathPrice | None, currenc
             f" {_percent(path.discount)} % ({path.agreement.source})"
         )
     )
+    status = f"line status {terms.status!r}" if terms.status else "no status configured for it"
     return Problem(
         code="scsn.price.deviating_accepted",
         message=(
-            f"{at.label}: message price {terms.unit_price} {currency} less"
-            f" {_percent(terms.discount)} % taken over as a manual price, {erp};"
-            f" line status {terms.status!r}"
+            f"{at.label}: the message's terms {terms.unit_price} {currency} less"
+            f" {_percent(terms.discount)} % taken over as a manual price, {erp}; {status}"
         ),
         severity=WARNING,
         field=at.field("unit_price"),

@@ -630,6 +630,17 @@ DEVIATING = [
         taken={"discount_percentage": Decimal(10), "manually_priced": True, "amount": Decimal(45)},
     ),
     Case(
+        "accepting deviating prices, no price but a differing discount: the ERP price, manual",
+        lines=(line(unit_price=None, discounts=(Discount(percentage=Decimal(10)),)),),
+        data=ACCEPTING,
+        faults=("scsn.price.deviating_accepted",),
+        taken={
+            "unit_price": Decimal("10.00"),
+            "discount_percentage": Decimal(10),
+            "manually_priced": True,
+        },
+    ),
+    Case(
         "accepting deviating prices, no ERP price at all: the message's price is taken",
         lines=(line("JIG-50", unit_price="55.00"),),
         data=replace(
