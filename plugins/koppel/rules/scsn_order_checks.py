@@ -680,7 +680,7 @@ def _quantity_break(
     return max(in_currency, key=lambda c: c.min_quantity, default=None)
 
 
-def _stated_discount(line: OrderLine, unit_price: Decimal | None) -> Decimal | None:
+def _stated_discount(line: OrderLine, unit_price: Decimal) -> Decimal | None:
     """The line's discount as a percentage; None when the line states neither price nor discount.
 
     A line that states its price states its discounts completely: none is 0 %.
@@ -689,7 +689,7 @@ def _stated_discount(line: OrderLine, unit_price: Decimal | None) -> Decimal | N
     """
     if line.unit_price is None and not line.discounts:
         return None
-    gross = line.quantity * (unit_price or _ZERO)
+    gross = line.quantity * unit_price
     total = _ZERO
     for discount in line.discounts:
         if discount.percentage is not None:
