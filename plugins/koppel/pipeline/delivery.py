@@ -46,6 +46,15 @@ def _delivery_key(role: str, endpoint: Endpoint, target: str, message: Message) 
     return f"{role}:{target}"
 
 
+#: Ends the delivery key of an answer sent with a rejection (an order response saying why).
+REJECTION_REPLY = "#rejection"
+
+
+def is_rejection_reply(out: Message) -> bool:
+    """Whether an outbound copy answered a rejection, rather than carrying an accepted document."""
+    return out.source_name.endswith(REJECTION_REPLY)
+
+
 def drop_unchanged(run: FlowRun, outbound: list[Outbound]) -> tuple[list[Outbound], list[Problem]]:
     """Leave out HTTP upserts whose payload the target already holds, unless resending."""
     upserts = [item for item in outbound if _is_upsert(run.endpoint(item.role))]
@@ -75,13 +84,15 @@ def store_decision(
     document: Any,
     document_key: str | None,
     changes: Sequence[MasterDataChange] = (),
+    rejection: bool = False,
 ) -> tuple[list[Message], list[Problem]]:
     """Store the message's parsed document and notes and every outbound file before delivering any.
 
     One transaction, which also makes the rules' master-data ``changes``
     (stock reserved), so a crash keeps all of it or none. The delivery key is
     the role and target path: a second file carrying a document that already
-    went out is refused instead of overwriting (or re-sending) it.
+    went out is refused instead of overwriting (or re-sending) it. The answers
+    to a ``rejection`` are marked as such in their key (:func:`is_rejection_reply`).
     """
     copies = []
     for item in outbound:
@@ -89,7 +100,8 @@ def store_decision(
         dumped = [d.model_dump(mode="json") for d in item.documents]
         copies.append(
             OutboundCopy(
-                delivery_key=_delivery_key(item.role, endpoint, item.target_name, message),
+                delivery_key=_delivery_key(item.role, endpoint, item.target_name, message)
+                + (REJECTION_REPLY if rejection else ""),
                 target_name=item.target_name,
                 payload=item.payload,
                 document=dumped[0] if len(dumped) == 1 else dumped,

@@ -34,6 +34,7 @@ from koppel.pipeline.delivery import (
     Decision,
     deliver_many,
     drop_unchanged,
+    is_rejection_reply,
     store_decision,
 )
 from koppel.pipeline.destinations import Destination
@@ -152,17 +153,32 @@ def _process_chunk(
     finished: list[tuple[Message, MessageStatus, list[Problem]]] = []
     decisions: list[Decision] = []
     for message in messages:
-        decided = earlier.get(message.id)
+        made = earlier.get(message.id, [])
+        decided = _interrupted_decision(message, made)
         if decided:  # decided by an interrupted run: deliver that, do not decide again
             notes = [p for p in message.problems if p.code != DELIVERY_FAILED]
             decisions.append(Decision(message, decided, notes))
             continue
-        result = _decide(run, message)
+        result = _decide(run, message, rejections=sum(map(is_rejection_reply, made)))
         if isinstance(result, Decision):
             decisions.append(result)
         else:
             finished.append(result)
     return finished + deliver_many(run, decisions)
+
+
+def _interrupted_decision(message: Message, made: list[Message]) -> list[Message]:
+    """The outbound copies an interrupted run decided for the message, to deliver as they are.
+
+    A message is decided once, except a rejection: the answer a rejection sent
+    (an order response saying why) is no decision about the order. A replay
+    clears the message's problems and puts it back, and then it is checked
+    again against today's master data; while its problems still hold the
+    errors, the run that rejected it was cut short and its answer is delivered.
+    """
+    if made and all(is_rejection_reply(out) for out in made) and not has_errors(message.problems):
+        return []
+    return made
 
 
 def _log_decision(message: Message, status: MessageStatus, problems: list[Problem]) -> None:
@@ -182,19 +198,26 @@ def _log_decision(message: Message, status: MessageStatus, problems: list[Proble
 
 
 def _decide(
-    run: FlowRun, message: Message
+    run: FlowRun, message: Message, *, rejections: int = 0
 ) -> Decision | tuple[Message, MessageStatus, list[Problem]]:
     """Read, check and map one message; store the outcome, or what is to be delivered.
 
     Returns the final status of a message held or rejected, or the stored
     outbound copies to deliver (every one stored before the first is delivered).
+    A rejection whose rules answer the sender (an SCSN order response with the
+    reasons) is stored with that answer and delivered like any decision; the
+    message still ends rejected. ``rejections`` counts the answers earlier
+    rejections of this message sent, so a new answer gets a new id.
     """
     documents, problems = _read(run.formats, run.flow, message)
     outbound: list[Outbound] = []
     commits: list[MasterDataChange] = []
+    answers: list[CanonicalModel] = []
     keys = _message_key(documents)
     if not has_errors(problems):
-        ctx = RuleContext(run.connection, run.flow, message, run.master, run.lookups)
+        ctx = RuleContext(
+            run.connection, run.flow, message, run.master, run.lookups, rejections=rejections
+        )
         result = apply_rules(run.flow.rules, documents, ctx)
         if result.hold:
             problems += result.notes
@@ -210,11 +233,19 @@ def _decide(
             return _named(message, keys), MessageStatus.HELD, problems
         problems += result.notes
         commits = result.commits
+        answers = result.rejection_reply
         for role, docs in (("target", result.target), ("reply", result.reply)):
             mapped, map_problems = _map(run, role, docs, message)
             outbound += mapped
             problems += map_problems
     dumped = [d.model_dump(mode="json") for d in documents] or None
+    if has_errors(problems) and answers:
+        mapped, map_problems = _map(run, "reply", answers, message)
+        problems += map_problems
+        if mapped:
+            return _reject_with_answer(
+                run, message, mapped, problems=problems, document=dumped, keys=keys
+            )
     if has_errors(problems):
         run.store.update(
             message.id,
@@ -236,6 +267,33 @@ def _decide(
         document=dumped,
         document_key=keys,
         changes=commits,
+    )
+    failpoint("process.decided")
+    return Decision(_named(message, keys), stored, problems + duplicates)
+
+
+def _reject_with_answer(
+    run: FlowRun,
+    message: Message,
+    answers: list[Outbound],
+    *,
+    problems: list[Problem],
+    document: Any,
+    keys: str | None,
+) -> Decision:
+    """Store a rejection with its answers to the sender, delivered before the message ends rejected.
+
+    The answers are stored as rejection replies (their delivery key says so),
+    and no master-data change is made: nothing was accepted.
+    """
+    stored, duplicates = store_decision(
+        run,
+        message,
+        answers,
+        problems=problems,
+        document=document,
+        document_key=keys,
+        rejection=True,
     )
     failpoint("process.decided")
     return Decision(_named(message, keys), stored, problems + duplicates)

@@ -55,6 +55,9 @@ class RuleContext:
     master: MasterDataStore
     lookups: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     """Fresh master data from partner systems (a customer's current ERP reference)."""
+    rejections: int = 0
+    """How many earlier rejections of this message were answered (a replay's new answer
+    needs a new id)."""
 
 
 @dataclass
@@ -69,6 +72,9 @@ class RuleResult:
     that stores its decision, so a crash never keeps one without the other."""
     hold: bool = False
     """Keep the message waiting (status held) and try it again on the next run."""
+    rejection_reply: list[CanonicalModel] = field(default_factory=list)
+    """Answers to the sender sent only if the message is rejected (an order response with
+    the reasons), through the ``reply`` endpoint; ``reply`` is sent only if it is accepted."""
 
 
 Rule = Callable[[RuleResult, RuleContext], RuleResult]
