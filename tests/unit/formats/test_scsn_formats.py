@@ -206,7 +206,7 @@ def test_a_ubl_20_instance_reads_like_its_21_twin(scsn_order: Format) -> None:
     """UBL 2.1 is a superset of 2.0: a 2.0 order is valid against the 2.1 schema."""
     order20 = _read_one(scsn_order, _sample("order_ubl20.xml"))
     order21 = _read_one(scsn_order, _sample("order_valid.xml"))
-    assert order20.order_type_code is None  # OrderTypeCode is new in UBL 2.1
+    assert order20.order_type_code is None  # the 2.0 sample has no OrderTypeCode
     assert order20 == order21.model_copy(update={"order_type_code": None})
 
 
