@@ -189,6 +189,9 @@ def load_mapping(path: Path) -> MappingDefinition:
     ctx.lookups = _lookups(ctx, raw.get("lookups"))
     model = _document_class(ctx, raw)
     read, write = _halves(ctx, raw, model, syntax)
+    if write is not None and write.holds_record and raw.get("write_lookups"):
+        # The streamed catalogue writer reverses the lookups itself.
+        raise ctx.error("write_lookups", "a batch mapping (with a 'record') has none")
     return MappingDefinition(
         name=raw["format"],
         description=str(raw.get("description") or ""),

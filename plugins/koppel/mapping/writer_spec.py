@@ -63,6 +63,8 @@ class WriteSpecLoader:
     def __init__(self, ctx: SpecContext, document: type[BaseModel]) -> None:
         self.ctx = ctx
         self.document = document
+        self.batch = False
+        """The tree has a ``record`` node: many documents per file."""
 
     def root(self, raw: object) -> WriteNode:
         """The root element node; it must be one plain element.
@@ -78,6 +80,7 @@ class WriteSpecLoader:
         records = _count_records(spec)
         if records > 1:
             raise self.ctx.error("write", f"a batch has one 'record' node, found {records}")
+        self.batch = records == 1
         return self._node(spec, self.document, "write", None, file_level=records == 1)
 
     def _name(self, spec: dict[str, Any], key: str, parent_namespace: str | None) -> str:
@@ -116,7 +119,7 @@ class WriteSpecLoader:
             raise self.ctx.error(f"{key}.from", f"unknown canonical field: {exc}") from exc
 
     def template(
-        self, raw: object, scope: type[BaseModel], key: str, *, file_level: bool
+        self, raw: object, scope: type[BaseModel], key: str
     ) -> tuple[tuple[str, str | None], ...]:
         """A ``template`` as pairs of literal text and the canonical path that follows it.
 
@@ -126,8 +129,8 @@ class WriteSpecLoader:
         where = f"{key}.template"
         if not isinstance(raw, str) or not raw:
             raise self.ctx.error(where, "expected a text with {field} placeholders")
-        if file_level:
-            raise self.ctx.error(where, "a template reads the fields of one document")
+        if self.batch:  # the streamed catalogue writer renders batches without templates
+            raise self.ctx.error(where, "a batch mapping (with a 'record') has no templates")
         try:
             parsed = list(string.Formatter().parse(raw))
         except ValueError as exc:
@@ -224,7 +227,7 @@ class WriteSpecLoader:
             required=bool(spec.get("required", False)),
             template=None
             if "template" not in spec
-            else self.template(spec["template"], scope, key, file_level=file_level and not record),
+            else self.template(spec["template"], scope, key),
             each=None if spec.get("each") is None else str(spec["each"]),
             where=self.where(spec, scope, key),
             record=record,

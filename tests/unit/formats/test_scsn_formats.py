@@ -594,6 +594,17 @@ def _mapping(tmp_path: Path, body: str) -> Path:
             "write_lookups: {codes: {rejected: RE}}\n",
             r"write_lookups\.codes\.rejected: 'RE' is not a wire code of codes",
         ),
+        (
+            "write:\n  element: r:R\n  children:\n"
+            "    - {element: N, record: true, template: '{order_id}'}\n",
+            r"write/r:R/N\.template: a batch mapping \(with a 'record'\) has no templates",
+        ),
+        (
+            "write:\n  element: r:R\n  children:\n"
+            "    - {element: N, record: true, from: order_id}\n"
+            "lookups: {codes: {AP: accepted}}\nwrite_lookups: {codes: {rejected: AP}}\n",
+            r"write_lookups: a batch mapping \(with a 'record'\) has none",
+        ),
     ],
 )
 def test_template_and_write_lookup_mistakes_are_found_when_loading(
