@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 
 from koppel.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
 from koppel.documents import Problem
+from koppel.inbox import parse_moment, safe
 from koppel.store import MessageStatus, MessageStore
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -301,7 +303,9 @@ def test_a_store_it_cannot_open_is_one_line_without_the_password(
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"]] + [[c, "--help"] for c in ("lint", "parse", "messages", "replay", "dags")]
+    "argv",
+    [["--help"], ["messages", "show", "--help"], ["messages", "edit", "--help"]]
+    + [[c, "--help"] for c in ("lint", "parse", "messages", "replay", "dags")],
 )
 def test_help_is_plain_text(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -355,3 +359,99 @@ def test_dags_check_passes_on_the_project(
     monkeypatch.delenv("KOPPEL_CONNECTIONS_DIR", raising=False)
     assert main(["dags", "--check"]) == EXIT_OK
     assert "up to date" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--since", "yesterday"],
+        ["--until", "2026-13-01"],
+        ["--direction", "sideways"],
+        ["--status", "rejected", "--status", "lost"],
+    ],
+)
+def test_messages_refuses_a_bad_filter_naming_the_option(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["messages", *argv])
+    assert exit_info.value.code == EXIT_USAGE
+    assert argv[-2] in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["messages", "show"],
+        ["messages", "show", "abc"],
+        ["messages", "edit", "1"],
+        ["messages", "unknown", "1"],
+        ["replay"],
+        ["replay", "x"],
+    ],
+)
+def test_inbox_commands_refuse_missing_or_malformed_arguments(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == EXIT_USAGE
+    assert capsys.readouterr().err.startswith("usage: koppel")
+
+
+def test_edit_of_a_missing_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["messages", "edit", "1", "--file", "/no/such/fixed.xml"]) == EXIT_USAGE
+    assert "no such file: /no/such/fixed.xml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "end", "expected"),
+    [
+        ("2026-11-29", False, datetime(2026, 11, 29, tzinfo=UTC)),
+        ("2026-11-29", True, datetime(2026, 11, 30, tzinfo=UTC)),  # the whole day
+        ("2026-11-29T08:15:00", False, datetime(2026, 11, 29, 8, 15, tzinfo=UTC)),
+        ("2026-11-29T08:15:00+01:00", True, datetime(2026, 11, 29, 7, 15, tzinfo=UTC)),
+        ("2026-11-29T08:15:00Z", False, datetime(2026, 11, 29, 8, 15, tzinfo=UTC)),
+    ],
+)
+def test_since_and_until_read_dates_and_iso_times_as_utc(
+    text: str, end: bool, expected: datetime
+) -> None:
+    assert parse_moment(text, end=end) == expected
+
+
+def test_safe_escapes_what_could_drive_a_terminal() -> None:
+    hostile = "a\x1b[2Jb\x07c\u202ed\x9be\r\nf\tg"
+    assert safe(hostile) == "a\\x1b[2Jb\\x07c\\u202ed\\x9be\\r\\nf\\tg"
+    assert safe(hostile, inline=False) == "a\\x1b[2Jb\\x07c\\u202ed\\x9be\\r\nf\tg"
+    assert safe("Müller, café: 5 €") == "Müller, café: 5 €"
+
+
+def test_store_url_before_show_is_kept(
+    store: MessageStore,
+    store_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KOPPEL_STORE_URL", raising=False)
+    message_id = _inbound(store, "/in/s.xml", MessageStatus.REJECTED)
+    assert main(["messages", "--store-url", store_url, "show", str(message_id)]) == EXIT_OK
+    assert f"message {message_id} (inbound, acme / orders)" in capsys.readouterr().out
+
+
+def test_unknown_ids_and_outbound_messages_are_usage_errors(
+    store: MessageStore, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fixed = tmp_path / "fixed.xml"
+    fixed.write_bytes(b"<o/>")
+    for argv in (["replay", "42"], ["messages", "show", "42"], ["messages", "edit", "42"]):
+        extra = ["--file", str(fixed)] if "edit" in argv else []
+        assert main([*argv, *extra, "--store-url", store_url]) == EXIT_USAGE
+        assert "no message 42" in capsys.readouterr().err
+    parent = _inbound(store, "/in/p.xml", MessageStatus.DELIVERED)
+    child = _outbound(store, parent, "/out/p.xml", MessageStatus.DELIVERED)
+    argv = ["messages", "edit", str(child), "--file", str(fixed), "--store-url", store_url]
+    assert main(argv) == EXIT_USAGE
+    assert f"message {child} is outbound" in capsys.readouterr().err
+    assert main(["replay", str(child), "--store-url", store_url]) == EXIT_USAGE
+    assert f"replay its inbound message {parent}" in capsys.readouterr().err
