@@ -44,7 +44,7 @@ class SystemRef(ConfigModel):
     """A system on one side of a connection, e.g. IT's Perfect (an ERP)."""
 
     name: str
-    kind: Literal["erp", "wms", "portal", "webshop", "crm", "pos"]
+    kind: Literal["erp", "wms", "portal", "webshop", "crm", "pos", "network"]
 
 
 class Systems(ConfigModel):

@@ -55,6 +55,9 @@ FLOW_OPTIONS: dict[str, Check] = {
     "unknown_stock": _one_of("hold", "pass"),
     # The time zone of partner timestamps that carry no offset.
     "timezone": _timezone,
+    # SCSN order import (seed 002, check 5): the ERP manages article revision
+    # indexes, so the messages' revisions are checked.
+    "revision_management": _boolean,
 }
 
 

@@ -38,6 +38,8 @@ from koppel.rules.backorders import (
 )
 from koppel.rules.catalogue import exportable_products
 from koppel.rules.customer_reference import check_customer_reference
+from koppel.rules.scsn_conformance import conformance_problems
+from koppel.rules.scsn_order_checks import ImportOptions, check_order_import
 from koppel.rules.status_reporting import OrderLineRef, report_status, split_base
 from koppel.store import MasterDataStore, Message
 from koppel.store.repository import MasterDataChange
@@ -252,6 +254,50 @@ def customer_reference(result: RuleResult, ctx: RuleContext) -> RuleResult:
     return out
 
 
+def scsn_order_import(result: RuleResult, ctx: RuleContext) -> RuleResult:
+    """Import SCSN orders as customer orders in the ERP, after the eight checks of seed 002.
+
+    The ERP's master data is read now, per message (lookup
+    ``erp_order_master_data``, a handful of queries against the ERP
+    database), so a replay after a fix in the ERP sees the fix. Every message
+    is answered with an order response: with the sales order when it is
+    accepted, alone (a rejection reply) when it is not. Option
+    ``revision_management`` switches the revision index checks on.
+    """
+    lookup = ctx.lookups.get("erp_order_master_data")
+    if lookup is None:
+        raise ConfigError(
+            "rule scsn_order_import needs the ERP database: give the flow an sql target endpoint"
+        )
+    out = RuleResult(
+        target=[],
+        reply=list(result.reply),
+        notes=list(result.notes),
+        commits=list(result.commits),
+        hold=result.hold,
+        rejection_reply=list(result.rejection_reply),
+    )
+    revisions = bool(ctx.flow.options.get("revision_management", False))
+    for document in result.target:
+        order = _expect(document, Order, "scsn_order_import")
+        answer = f"{order.order_id}-{ctx.message.id}"
+        options = ImportOptions(
+            revision_management=revisions,
+            response_id=f"{answer}-{ctx.rejections}" if ctx.rejections else answer,
+            today=datetime.now(UTC).date(),
+        )
+        decision = check_order_import(
+            order, lookup(order), options, conformance=conformance_problems(order)
+        )
+        out.notes += decision.problems
+        if decision.sales_order is None:
+            out.rejection_reply.append(decision.response)
+        else:
+            out.target.append(decision.sales_order)
+            out.reply.append(decision.response)
+    return out
+
+
 #: Every rule step a flow may name, by name.
 RULES: dict[str, Rule] = {
     "stock_allocation": stock_allocation,
@@ -259,6 +305,7 @@ RULES: dict[str, Rule] = {
     "keep_stock": keep_stock,
     "product_export": product_export,
     "customer_reference": customer_reference,
+    "scsn_order_import": scsn_order_import,
 }
 
 
