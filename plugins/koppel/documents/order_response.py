@@ -47,6 +47,9 @@ class OrderResponseLine(CanonicalModel):
     unit: str = "PCE"
     unit_price: Amount | None = None
     """The price the line was imported at: the message's own when accepted as deviating."""
+    promised_delivery_date: date | None = None
+    """When the supplier promises the line (SCSN BR-10 makes it mandatory on a response line):
+    the date the buyer asked for, as Koppel plans nothing itself."""
     notes: list[ResponseNote] = Field(default_factory=list)
 
 

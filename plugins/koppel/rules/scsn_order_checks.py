@@ -981,7 +981,12 @@ def _response(
         seller=order.seller,
         sales_order_number=replaces,
         notes=[_note(p) for p in document],
-        lines=[_response_line(checked, by_line.get(checked.at.index, [])) for checked in lines],
+        lines=[
+            _response_line(
+                checked, by_line.get(checked.at.index, []), order.requested_delivery_date
+            )
+            for checked in lines
+        ],
     )
 
 
@@ -1005,8 +1010,14 @@ def _note(problem: Problem) -> ResponseNote:
     return ResponseNote(code=problem.code, severity=problem.severity.value, message=problem.message)
 
 
-def _response_line(checked: _CheckedLine, problems: list[Problem]) -> OrderResponseLine:
-    """A line's answer: its codes and quantity, the price taken and the revision chosen."""
+def _response_line(
+    checked: _CheckedLine, problems: list[Problem], requested: date | None
+) -> OrderResponseLine:
+    """A line's answer: its codes and quantity, the price taken and the revision chosen.
+
+    The promised date (SCSN BR-10) is the date the buyer asked for, the line's
+    or else the order's: Koppel confirms what the ERP will plan, it plans nothing.
+    """
     line = checked.at.line
     article_code = checked.article.article_code if checked.article else line.supplier_article_code
     return OrderResponseLine(
@@ -1018,6 +1029,7 @@ def _response_line(checked: _CheckedLine, problems: list[Problem]) -> OrderRespo
         quantity=line.quantity,
         unit=line.unit,
         unit_price=checked.terms.unit_price if checked.terms else line.unit_price,
+        promised_delivery_date=line.requested_delivery_date or requested,
         notes=[_note(p) for p in problems],
     )
 

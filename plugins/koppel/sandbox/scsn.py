@@ -44,6 +44,7 @@ class OrderLineSpec:
     discount_percentage: Decimal | None = None
     description: str | None = None
     delivery_location: str | None = "DOCK-1"
+    requested_date: date | None = date(2026, 12, 15)
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,13 @@ def _party(scsn_id: str | None, name: str) -> etree._Element:
 
 def _line_item(line: OrderLineSpec, currency: str) -> etree._Element:
     parts = [_CB.ID(line.line_id), _CB.Quantity(str(line.quantity), unitCode="C62")]
-    if line.delivery_location:
-        parts.append(_CA.Delivery(_CA.DeliveryLocation(_CB.ID(line.delivery_location))))
+    delivery = (
+        [_CA.DeliveryLocation(_CB.ID(line.delivery_location))] if line.delivery_location else []
+    )
+    if line.requested_date:
+        delivery.append(_CA.RequestedDeliveryPeriod(_CB.EndDate(line.requested_date.isoformat())))
+    if delivery:
+        parts.append(_CA.Delivery(*delivery))
     if line.price is not None:
         price = [_CB.PriceAmount(str(line.price), currencyID=currency)]
         if line.discount_percentage is not None:
