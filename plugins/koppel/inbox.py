@@ -188,18 +188,31 @@ def _edits(edits: list[MessageEdit]) -> Iterator[str]:
 
 def _outbound(store: MessageStore, message: Message) -> Iterator[str]:
     """The outbound copies and replies the message made, with each delivery attempt."""
-    made = store.outputs_of(
-        connection_id=message.connection_id, flow=message.flow, parent_ids=[message.id]
-    ).get(message.id, [])
+    made = _made(store, message)
     yield ""
     yield f"outbound ({len(made)})"
     for out in made:
-        role = out.source_name.split(":", 1)[0]
-        yield f"  message {out.id} {role} {out.status.value} -> {safe(out.target_name or '')}"
+        target = safe(out.target_name or "")
+        yield f"  message {out.id} {_role(out)} {out.status.value} -> {target}"
         if out.disposition:
             yield f"    receipt {safe(out.disposition)}"
         yield from (f"    {_problem(p)}" for p in out.problems)
         yield from _attempts(store, out.id, indent="    ")
+
+
+def _made(store: MessageStore, message: MessageSummary) -> list[Message]:
+    """The outbound copies and replies the message made, oldest first."""
+    return store.outputs_of(
+        connection_id=message.connection_id, flow=message.flow, parent_ids=[message.id]
+    ).get(message.id, [])
+
+
+def _role(out: Message) -> str:
+    """What an outbound copy is: ``target``, ``reply`` or the answer to a rejection."""
+    from koppel.pipeline.delivery import is_rejection_reply
+
+    role = out.source_name.split(":", 1)[0]
+    return f"{role} (answer to a rejection)" if is_rejection_reply(out) else role
 
 
 def _attempts(store: MessageStore, message_id: int, *, indent: str) -> Iterator[str]:
@@ -270,12 +283,14 @@ def edit(
 
     Raises:
         ConfigError: the message is outbound or already made outbound
-            documents (a message is decided once: the copy would never be
+            documents other than answers to its rejection (a message is
+            decided once, only a rejection again: the copy would never be
             read), the copy is larger than the flow's ``max_file_bytes``, or
             its flow streams catalogues.
         StoreConflictError: another edit was stored meanwhile.
     """
     from koppel.pipeline.catalogue import streams_catalogue
+    from koppel.pipeline.delivery import is_rejection_reply
 
     message = store.get(message_id)
     if message.direction is not Direction.IN:
@@ -288,9 +303,7 @@ def edit(
             f"the corrected copy is {len(payload):,} bytes, more than flow {flow.name}'s "
             f"max_file_bytes of {flow.max_file_bytes:,}"
         )
-    made = store.outputs_of(
-        connection_id=message.connection_id, flow=message.flow, parent_ids=[message_id]
-    ).get(message_id, [])
+    made = [m for m in _made(store, message) if not is_rejection_reply(m)]
     if made:
         ids = ", ".join(str(m.id) for m in made)
         raise ConfigError(
@@ -335,12 +348,13 @@ def queue_outcome(store: MessageStore, message: MessageSummary) -> str:
     A message is decided once: if it already made outbound documents, the run
     delivers those still pending or failed, and those the target refused
     (a replay offers them again), and nothing else, without reading the
-    message again. Otherwise it runs every check and the mapping afresh.
+    message again. Otherwise (or when all it made were answers to its
+    rejection) it runs every check and the mapping afresh.
     """
-    made = store.outputs_of(
-        connection_id=message.connection_id, flow=message.flow, parent_ids=[message.id]
-    ).get(message.id, [])
-    if not made:
+    from koppel.pipeline.delivery import is_rejection_reply
+
+    made = _made(store, message)
+    if all(is_rejection_reply(m) for m in made):  # a rejection is decided again
         return (
             "the next run checks and maps it again and delivers what comes out now; "
             "a file or order whose delivery key (target file name, order reference) another "
@@ -367,9 +381,11 @@ def queue_outcome(store: MessageStore, message: MessageSummary) -> str:
 def replay(store: MessageStore, message_id: int, *, flows: Path) -> tuple[FlowConfig, Replayed]:
     """Run the message's flow on it now, with the flow's real destinations and lookups.
 
-    The destinations and file sessions are the ones the flow's tasks open
-    (``koppel.hooks``), from the same Airflow connections; the lookups are
-    ``portal_lookups``: the master data a rule may ask a source system for.
+    The destinations, file sessions and lookups are the ones the flow's
+    process task uses (``koppel.hooks``), from the same Airflow connections:
+    ``flow_lookups`` reads the master data the rules ask the systems for (a
+    portal's customer references, the ERP's customers, articles and prices)
+    fresh, as they are now.
 
     Raises:
         ConfigError: as :func:`koppel.pipeline.replay.replay_now`, or the
@@ -377,7 +393,7 @@ def replay(store: MessageStore, message_id: int, *, flows: Path) -> tuple[FlowCo
         StoreError: no message has this id.
     """
     from koppel.formats import default_registry
-    from koppel.hooks.destinations import open_destinations, portal_lookups
+    from koppel.hooks.destinations import flow_lookups, open_destinations
     from koppel.hooks.file_sessions import open_file_session
     from koppel.pipeline.replay import replay_now
     from koppel.store import MasterDataStore
@@ -399,7 +415,7 @@ def replay(store: MessageStore, message_id: int, *, flows: Path) -> tuple[FlowCo
             message_id=message_id,
             destination=destinations.get,
             open_session=open_session,
-            lookups=portal_lookups(flow),
+            lookups=flow_lookups(flow),
         )
     return flow, replayed
 
@@ -423,7 +439,6 @@ def describe(flow: FlowConfig, replayed: Replayed) -> Iterator[str]:
     yield f"message {after.id} ({dag_id}, was {before.status.value}): {after.status.value}"
     sent = {a.message_id for a in replayed.sent}
     for out in replayed.outbound:
-        role = out.source_name.split(":", 1)[0]
         if out.id in sent:
             how = "sent now"
         elif out.status is MessageStatus.DELIVERED:
@@ -431,7 +446,7 @@ def describe(flow: FlowConfig, replayed: Replayed) -> Iterator[str]:
         else:
             how = "not sent"
         target = safe(out.target_name or "")
-        yield f"  {role} message {out.id} {out.status.value} -> {target} ({how})"
+        yield f"  {_role(out)} message {out.id} {out.status.value} -> {target} ({how})"
     if replayed.outbound and not sent and after.status is MessageStatus.DELIVERED:
         yield (
             "  nothing was delivered twice: a message is decided once, and each outbound "

@@ -12,7 +12,8 @@ run would take it, only now, with the user watching:
 - a message is decided once: one that already made outbound documents
   delivers those still pending, failed or refused by the target and sends
   none twice (each is stored once under its delivery key: the target file
-  name, the order reference);
+  name, the order reference); only a rejection is decided again, its earlier
+  answers to the sender (an order response with the reasons) staying as sent;
 - a file that passes now while it lies in the error folder goes to the
   archive; one rejected again keeps its place there, with its report
   rewritten to today's problems.
@@ -38,6 +39,7 @@ from koppel.store import (
     DeliveryAttempt,
     Direction,
     MasterDataStore,
+    Message,
     MessageStatus,
     MessageStore,
     MessageSummary,
@@ -53,7 +55,7 @@ class Replayed:
 
     before: MessageSummary
     after: MessageSummary
-    outbound: list[MessageSummary]
+    outbound: list[Message]
     sent: list[DeliveryAttempt] = field(default_factory=list)
     """The delivery attempts this replay made (none: nothing was sent now)."""
     taken: bool = False
@@ -127,7 +129,7 @@ def replay_now(
     return Replayed(before, after, outbound, sent=sent, failure=failure)
 
 
-def _outbound(store: MessageStore, message: MessageSummary) -> list[MessageSummary]:
+def _outbound(store: MessageStore, message: MessageSummary) -> list[Message]:
     """The outbound copies the message made, oldest first."""
     found = store.outputs_of(
         connection_id=message.connection_id, flow=message.flow, parent_ids=[message.id]
