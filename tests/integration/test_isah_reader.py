@@ -100,7 +100,7 @@ def _erp_target(conn_id: str) -> dict[str, Any]:
         "conn_id": conn_id,
         "format": "isah.sales_order",
         "table": "sales_orders",
-        "key": ["order_reference", "buyer_scsn_id"],
+        "identified_by": ["order_reference", "buyer_scsn_id"],
     }
 
 

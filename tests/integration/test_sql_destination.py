@@ -19,12 +19,14 @@ import pytest
 from sqlalchemy import Engine, event, func, insert, select, update
 
 from koppel.config import SqlEndpoint
+from koppel.documents import SalesOrder, SalesOrderLine
 from koppel.errors import ConfigError, FatalSyncError, TransportError
+from koppel.formats import default_registry
 from koppel.hooks.destinations import open_destinations
 from koppel.hooks.isah_schema import sales_order_lines, sales_orders
 from koppel.hooks.sql import payload_fingerprint
 from koppel.pipeline.destinations import Destination
-from koppel.sandbox.isah import BAKKER, BAKKER_SCSN_ID, CONFIRMED_ORDER
+from koppel.sandbox.isah import BAKKER, BAKKER_SCSN_ID, CONFIRMED_ORDER, UNCONFIRMED_ORDER
 
 pytestmark = pytest.mark.integration
 #: The ERP database fixtures (``erp_engine``, ``erp_conn_id``) on PostgreSQL and SQLite.
@@ -37,7 +39,7 @@ def _endpoint(conn_id: str, **changes: Any) -> SqlEndpoint:
         "conn_id": conn_id,
         "format": "isah.sales_order",
         "table": "sales_orders",
-        "key": ["order_reference", "buyer_scsn_id"],
+        "identified_by": ["order_reference", "buyer_scsn_id"],
         "children": {"lines": "sales_order_lines"},
         "parent_column": "order_number",
         "returning": "order_number",
@@ -338,3 +340,73 @@ def test_a_missing_table_or_a_connection_of_another_type_is_a_config_error(
         pytest.raises(ConfigError, match="postgres or sqlite"),
     ):
         destinations.get(_endpoint("isah_ftp"))
+
+
+def test_a_mapped_sales_order_goes_in_through_the_template_s_minimal_endpoint(
+    erp_conn_id: str, erp_engine: Engine
+) -> None:
+    """The isah.sales_order mapping and the ERP schema fit; line numbers and timestamps optional.
+
+    The endpoint is the ``_scsn_isah`` template's: no ``position_column``, no
+    ``watermark_column``.
+    """
+    endpoint = _endpoint(erp_conn_id, position_column=None, watermark_column=None)
+    order = SalesOrder(
+        order_reference=UNCONFIRMED_ORDER,
+        buyer_scsn_id=BAKKER_SCSN_ID,
+        customer_id=BAKKER,
+        sales_type="SCI-NL",
+        currency="EUR",
+        amount=Decimal("97.14"),
+        lines=[
+            SalesOrderLine(
+                line_id="10",
+                article_code="SHAFT-100",
+                revision="B",
+                customer_article_code="BK-4711",
+                quantity=Decimal(2),
+                unit_price=Decimal("42.50"),
+                discount_percentage=Decimal("2.5"),
+                amount=Decimal("82.88"),
+            ),
+            SalesOrderLine(
+                line_id="20",
+                article_code="BRKT-300",
+                quantity=Decimal(2),
+                unit_price=Decimal("7.80"),
+                manually_priced=True,
+                status="PRICE-CHECK",
+                amount=Decimal("15.60"),
+            ),
+        ],
+    )
+    fmt = default_registry().get(endpoint.format)
+    first = order.model_copy(update={"note": "deliver before noon", "lines": order.lines[:1]})
+    target = f"sales_orders/{UNCONFIRMED_ORDER}"
+
+    with open_destinations() as destinations:
+        destinations.get(endpoint).deliver(target, fmt.write(first, context={}))
+        receipt = destinations.get(endpoint).deliver(target, fmt.write(order, context={}))
+
+    updated = _order(erp_engine, UNCONFIRMED_ORDER)
+    assert receipt == str(updated["order_number"])
+    assert updated["amount"] == Decimal("97.14")
+    assert updated["note"] is None  # the second message has none: written as null, cleared
+    lines = _lines_by_id(erp_engine, updated["order_number"])
+    assert [(line["line_id"], line["revision"], line["manually_priced"]) for line in lines] == [
+        ("10", "B", False),
+        ("20", None, True),
+    ]
+    assert lines[0]["discount_percentage"] == Decimal("2.5")
+    assert lines[1]["status"] == "PRICE-CHECK"
+    assert {line["line_number"] for line in lines} == {None}
+
+
+def _lines_by_id(engine: Engine, order_number: int) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(sales_order_lines)
+            .where(sales_order_lines.c.order_number == order_number)
+            .order_by(sales_order_lines.c.line_id)
+        ).mappings()
+        return [dict(r) for r in rows]

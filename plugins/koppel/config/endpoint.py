@@ -210,8 +210,10 @@ class SqlEndpoint(ConfigModel):
             fields are columns of ``table``; each key named in ``children``
             holds a list of rows of that child table.
         table: the document's (header) table.
-        key: the columns identifying a document; a target refuses a second
-            document with the same key unless ``update_if`` allows updating it.
+        identified_by: the columns identifying a document (its key in the
+            table); a target refuses a second document with the same values
+            unless ``update_if`` allows updating it. (Not called ``key``: a
+            connection file refuses secret-looking names such as ``key``.)
         children: payload key -> child table, e.g. ``{lines: sales_order_lines}``.
         parent_column: the child tables' column that refers to the header row
             (filled with the header's ``returning`` column).
@@ -235,7 +237,7 @@ class SqlEndpoint(ConfigModel):
     conn_id: ConnId
     format: FormatName
     table: SqlName
-    key: list[SqlName] = Field(min_length=1)
+    identified_by: list[SqlName] = Field(min_length=1)
     children: dict[str, SqlName] = Field(default_factory=dict)
     parent_column: SqlName | None = None
     returning: SqlName | None = None

@@ -184,8 +184,10 @@ sales_order_lines = Table(
     "sales_order_lines",
     metadata,
     Column("order_number", Integer, primary_key=True),
-    Column("line_number", Integer, primary_key=True),
-    Column("line_id", String(40), nullable=False),
+    # The buyer's line id: unique within an order (SCSN conformance), so the line's key.
+    Column("line_id", String(40), primary_key=True),
+    # The ERP's own line number, 1, 2, ... in message order (the endpoint's position_column).
+    Column("line_number", Integer),
     Column("article_code", String(60), ForeignKey("articles.article_code"), nullable=False),
     Column("revision", String(20)),
     Column("customer_article_code", String(60)),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -153,7 +154,7 @@ class SqlDestination:
 
     The payload is a JSON object: its scalars are columns of ``table``, each
     key named in ``children`` a list of rows of that child table. The row is
-    looked up by the endpoint's ``key`` columns (``FOR UPDATE`` on PostgreSQL,
+    looked up by the endpoint's ``identified_by`` columns (``FOR UPDATE`` on PostgreSQL,
     the whole transaction is ``BEGIN IMMEDIATE`` on SQLite):
 
     * none: the header is inserted, the children with ``parent_column`` set to
@@ -211,7 +212,7 @@ class SqlDestination:
     def _write(self, tables: _Tables, document: _Document, fingerprint: str) -> str | None:
         endpoint = self._endpoint
         header = tables.header
-        key = {name: document.header.get(name) for name in endpoint.key}
+        key = {name: document.header.get(name) for name in endpoint.identified_by}
         missing = [name for name, value in key.items() if value is None]
         if missing:
             raise FatalSyncError(f"the document has no value for key column(s) {missing}")
@@ -263,16 +264,21 @@ class SqlDestination:
     def _insert_children(
         self, conn: DbConnection, tables: _Tables, document: _Document, parent: Any
     ) -> None:
+        """Insert each child table's rows, one statement per set of columns the rows name.
+
+        A row leaving a column out gets the column's default, so rows naming
+        different columns cannot share one executemany.
+        """
         endpoint = self._endpoint
         for key, table in tables.children.items():
-            rows = []
+            groups: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
             for position, row in enumerate(document.children.get(key, []), start=1):
                 values = dict(row)
                 values[self._parent_of(table).name] = parent
                 if endpoint.position_column:
                     values[endpoint.position_column] = position
-                rows.append(values)
-            if rows:
+                groups[frozenset(values)].append(values)
+            for rows in groups.values():
                 conn.execute(insert(table), rows)
 
     def _parent_of(self, table: Table) -> Column[Any]:
