@@ -6,6 +6,7 @@ user runs them (``koppel.cli.main``), the flow's steps as its tasks run them.
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,12 +20,20 @@ from koppel.documents import Problem, Severity, StockLevel
 from koppel.formats import default_registry
 from koppel.hooks.destinations import open_destinations
 from koppel.hooks.file_sessions import open_file_session
+from koppel.hooks.lenewblack import LeNewBlackHook, api_path
 from koppel.pipeline import acknowledge_batch, process_pending, receive_batch
+from koppel.pipeline.portal_changes import order_source_name
 from koppel.sandbox import samples
+from koppel.sandbox.ipsoft import IPSoftServer, Product
+from koppel.sandbox.lenewblack import LeNewBlackServer
+from koppel.sandbox.lenewblack.seed import demo_order_skus
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.store import Direction, MasterDataStore, Message, MessageStatus, MessageStore
 from koppel.store.schema import messages
+from tests.fixtures.ipsoft import IPSOFT_CONN_ID
+from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONNECTION = "itsperfect_acme"
 MERCHANT = """\
 extends: _itsperfect_monta
@@ -364,6 +373,8 @@ def test_replay_of_a_delivered_message_delivers_nothing_twice(
     (message,) = server.inbound_messages()
     (copy,) = server.store.find(connection_id=CONNECTION, flow="orders", direction=Direction.OUT)
     delivered = server.names(server.target)
+    note = Problem(code="stock.unknown_passed", message="sent as is", severity=Severity.INFO)
+    server.store.add_problems(message.id, [note])
 
     code, _, err = _cli(capsys, "replay", str(message.id), "--store-url", store_url)
     assert code == EXIT_USAGE
@@ -379,6 +390,7 @@ def test_replay_of_a_delivered_message_delivers_nothing_twice(
     assert server.names(server.target) == delivered
     assert len(server.store.attempts(copy.id)) == 1
     assert server.names(server.archive) == ["order_1.xml"]
+    assert server.store.get(message.id).problems == [note]  # its decisions are kept
 
 
 def test_replay_of_a_held_order_delivers_it_once_the_stock_arrived(
@@ -440,3 +452,62 @@ def test_replay_of_an_unknown_message_is_a_usage_error(
         code, out, err = _cli(capsys, *argv, "--store-url", store_url)
         assert (code, out) == (EXIT_USAGE, "")
         assert "no message 999" in err
+
+
+# -- the other platforms' flows ----------------------------------------------------------------
+
+
+PORTAL_MERCHANT = f"""\
+extends: _ipsoft_lenewblack
+name: Noordzee Mode
+prefix: noordzee
+vars:
+  ipsoft_conn_id: {IPSOFT_CONN_ID}
+  lenewblack_conn_id: {LENEWBLACK_CONN_ID}
+flows:
+  orders: {{retries: 0}}
+"""
+
+
+def test_replay_of_a_held_portal_order_creates_it_in_ipsoft_once_its_customer_is_fixed(
+    connections_dir: Path,
+    ipsoft_server: IPSoftServer,
+    lenewblack_server: LeNewBlackServer,
+    store: MessageStore,
+    store_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An API flow (Le New Black -> IPSoft): held for a missing ERP reference, fixed, replayed."""
+    shutil.copy(
+        PROJECT_ROOT / "include" / "connections" / "_ipsoft_lenewblack.yaml", connections_dir
+    )
+    (connections_dir / "ipsoft_noordzee.yaml").write_text(PORTAL_MERCHANT)
+    lenewblack_server.seed_demo()
+    for sku in demo_order_skus():
+        ipsoft_server.state.put(Product(article_id=f"A-{sku}", name=sku, sku=sku))
+    reference = "LNB-100046"  # its customer LNB-4711 has no IPSoft reference yet
+    order = LeNewBlackHook(LENEWBLACK_CONN_ID).get_bytes(api_path("orders", reference))
+    message_id = store.receive(
+        connection_id="ipsoft_noordzee",
+        flow="orders",
+        source_name=order_source_name("/api/v1/orders", reference),
+        payload=order,
+    ).message_id
+
+    code, out, _ = _cli(capsys, "replay", str(message_id), "--store-url", store_url)
+    assert code == EXIT_PROBLEMS
+    assert "(ipsoft_noordzee__orders, was received): held" in out
+    assert "has no ERP customer reference" in out
+    assert ipsoft_server.state.orders == {}
+
+    lenewblack_server.state.customers["LNB-4711"].body["erp_reference"] = "C10047"
+    code, out, _ = _cli(capsys, "replay", str(message_id), "--store-url", store_url)
+
+    assert code == EXIT_OK, out
+    assert "(ipsoft_noordzee__orders, was held): delivered" in out
+    assert f"target message {message_id + 1} delivered -> CreateOrder/{reference} (sent now)" in out
+    assert "the portal is told it was exported by the flow's next run" in out
+    assert list(ipsoft_server.state.orders) == [reference]
+    assert ipsoft_server.state.orders[reference].customer_number == "C10047"
+    assert _cli(capsys, "replay", str(message_id), "--force", "--store-url", store_url)[0] == 0
+    assert len([c for c in ipsoft_server.calls if c[0] == "CreateOrder"]) == 1

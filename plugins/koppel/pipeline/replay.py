@@ -6,9 +6,10 @@ message_ids=[id])``), then, for a file flow, the acknowledge step narrowed
 the same way, so a replayed message goes exactly the way the next scheduled
 run would take it, only now, with the user watching:
 
-- a rejected, skipped or delivered message is put back to be processed
-  first (:meth:`MessageStore.requeue`); a held or failed one is processed
-  as it is, as every run retries those;
+- a rejected or skipped message is put back to be processed first
+  (:meth:`MessageStore.requeue`); a held or failed one is processed as it
+  is, as every run retries those; a delivered one is left as it is (there
+  is nothing left to deliver, and its recorded decisions stay);
 - a message is decided once: one that already made outbound documents
   delivers those still pending, failed or refused by the target and sends
   none twice (each is stored once under its delivery key: the target file
@@ -92,6 +93,10 @@ def replay_now(
             f"flow {flow.name} streams catalogues, which its runs take together: "
             f"queue message {message_id} with --queue"
         )
+    if before.status is MessageStatus.DELIVERED:
+        # Decided and delivered: processing it again would deliver nothing (each copy is
+        # stored once under its delivery key) and only drop the decisions noted on it.
+        return Replayed(before, before, _outbound(store, before))
     started = utc_now()
     run_id = f"replay__{message_id}__{started:%Y%m%dT%H%M%S.%f}"
     if before.status in TERMINAL:
