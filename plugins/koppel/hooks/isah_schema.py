@@ -11,6 +11,8 @@ amount passes through a binary float.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -27,8 +29,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
-    func,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 metadata = MetaData()
 
@@ -49,6 +53,30 @@ DEFAULT_PRICE_LIST = "default_price_list"
 CLOSED_ORDER_STATUSES = ("shipped", "cancelled", "closed")
 #: The status a new imported order gets.
 NEW_ORDER_STATUS = "open"
+
+
+class utc_now(FunctionElement[datetime]):  # noqa: N801 (an SQL function, named as one)
+    """The current time as a column default, in the form SQLAlchemy itself writes it.
+
+    On SQLite a timestamp is text compared as text: ``CURRENT_TIMESTAMP``
+    (``2026-11-29 13:33:19``) would sort before the same moment as
+    SQLAlchemy binds it (``2026-11-29 13:33:19.000000``), and a source reading
+    changed rows by their watermark would page wrongly.
+    """
+
+    type = DateTime(timezone=True)
+    inherit_cache = True
+
+
+@compiles(utc_now)
+def _utc_now(element: utc_now, compiler: SQLCompiler, **kw: object) -> str:
+    return "CURRENT_TIMESTAMP"
+
+
+@compiles(utc_now, "sqlite")
+def _utc_now_sqlite(element: utc_now, compiler: SQLCompiler, **kw: object) -> str:
+    return "(strftime('%Y-%m-%d %H:%M:%f000', 'now'))"
+
 
 settings = Table(
     "settings",
@@ -174,8 +202,8 @@ sales_orders = Table(
     Column("note", Text),
     # Which Koppel delivery wrote the row: a retry after a crash finds its own row.
     Column("import_message", String(200)),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=utc_now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=utc_now()),
     UniqueConstraint("order_reference", "buyer_scsn_id", name="sales_orders_reference"),
     sqlite_autoincrement=True,
 )

@@ -201,9 +201,9 @@ class SqlDestination:
         if self._tables is None:
             metadata = MetaData()
             with self._engine.connect() as conn:
-                header = _table(metadata, self._endpoint.table, conn)
+                header = reflect_table(metadata, self._endpoint.table, conn)
                 children = {
-                    key: _table(metadata, name, conn)
+                    key: reflect_table(metadata, name, conn)
                     for key, name in self._endpoint.children.items()
                 }
             self._tables = _Tables(header, children)
@@ -288,7 +288,7 @@ class SqlDestination:
         return table.c[name]
 
 
-def _table(metadata: MetaData, name: str, conn: DbConnection) -> Table:
+def reflect_table(metadata: MetaData, name: str, conn: DbConnection) -> Table:
     """``name`` (optionally ``schema.table``) as the database defines it."""
     schema, _, table = name.rpartition(".")
     try:
