@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures.alerts",
     "tests.fixtures.ipsoft",
     "tests.fixtures.lenewblack",
+    "tests.fixtures.isah",
 ]

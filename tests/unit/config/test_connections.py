@@ -36,6 +36,7 @@ def test_real_connections_all_load() -> None:
         "ipsoft_noordzee",
         "itsperfect_acme",
         "itsperfect_bellamoda",
+        "scsn_techparts",
     ]
 
 
