@@ -329,11 +329,16 @@ def test_an_unreachable_sqlite_database_is_a_transport_error(
             destination.deliver("sales_orders/PO-8", _payload("PO-8", ("SHAFT-100", "1", "1")))
 
 
-def test_a_missing_table_or_a_connection_of_another_type_is_a_config_error(
+def test_a_missing_table_or_column_or_a_connection_of_another_type_is_a_config_error(
     erp_conn_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with open_destinations() as destinations, pytest.raises(ConfigError, match="no table"):
         destinations.get(_endpoint(erp_conn_id, table="orders")).deliver("orders/X", b"{}")
+    misnamed = _endpoint(erp_conn_id, import_column="imported_by", position_column="line_no")
+    with open_destinations() as destinations, pytest.raises(ConfigError) as wrong:
+        destinations.get(misnamed).deliver("sales_orders/X", b"{}")
+    assert "sales_orders.imported_by" in str(wrong.value)
+    assert "sales_order_lines.line_no" in str(wrong.value)
     monkeypatch.setenv("AIRFLOW_CONN_ISAH_FTP", "ftp://user:secret@127.0.0.1:21")
     with (
         open_destinations() as destinations,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -206,6 +206,7 @@ class SqlDestination:
                     key: reflect_table(metadata, name, conn)
                     for key, name in self._endpoint.children.items()
                 }
+            _check_columns(self._endpoint, header, children.values())
             self._tables = _Tables(header, children)
         return self._tables
 
@@ -282,10 +283,27 @@ class SqlDestination:
                 conn.execute(insert(table), rows)
 
     def _parent_of(self, table: Table) -> Column[Any]:
-        name = self._endpoint.parent_column
-        if name is None or name not in table.c:
-            raise ConfigError(f"child table {table.name} has no parent column {name!r}")
-        return table.c[name]
+        return table.c[self._endpoint.parent_column or ""]
+
+
+def _check_columns(endpoint: SqlEndpoint, header: Table, children: Iterable[Table]) -> None:
+    """Every column the endpoint names exists, so a typo is a configuration error up front.
+
+    Raises:
+        ConfigError: naming each missing table column.
+    """
+    named = [
+        *endpoint.identified_by,
+        *endpoint.update_if,
+        *(c for c in (endpoint.returning, endpoint.import_column, endpoint.watermark_column) if c),
+    ]
+    missing = [f"{header.name}.{name}" for name in named if name not in header.c]
+    for table in children:
+        for name in (endpoint.parent_column, endpoint.position_column):
+            if name and name not in table.c:
+                missing.append(f"{table.name}.{name}")
+    if missing:
+        raise ConfigError(f"the SQL endpoint names column(s) the database lacks: {missing}")
 
 
 def reflect_table(metadata: MetaData, name: str, conn: DbConnection) -> Table:
