@@ -28,7 +28,14 @@ from koppel.sandbox.ipsoft import IPSoftServer, Product
 from koppel.sandbox.lenewblack import LeNewBlackServer
 from koppel.sandbox.lenewblack.seed import demo_order_skus
 from koppel.sandbox.sftp_server import SFTPServer
-from koppel.store import Direction, MasterDataStore, Message, MessageStatus, MessageStore
+from koppel.store import (
+    Direction,
+    MasterDataStore,
+    Message,
+    MessageStatus,
+    MessageStore,
+    StoreConflictError,
+)
 from koppel.store.schema import messages
 from tests.fixtures.ipsoft import IPSOFT_CONN_ID
 from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID
@@ -333,6 +340,8 @@ def test_replay_of_a_fixed_rejected_order_delivers_it_once_and_archives_its_file
     assert "error   mapping.lookup" in out
     assert f"koppel messages edit {message.id} --file FILE" in out
     assert server.names(server.error) == ["order_3.xml", "order_3.xml.problems.txt"]
+    report = (server.error / "order_3.xml.problems.txt").read_text()
+    assert "error mapping.lookup" in report  # rewritten with today's problems
 
     corrected = tmp_path / "fixed.xml"
     corrected.write_bytes(samples.unknown_value().replace(b"marketplace", b"webshop"))
@@ -443,6 +452,76 @@ def test_replay_queue_only_requeues_for_the_next_run(
     assert server.store.get(message.id).status is MessageStatus.RECEIVED
     assert server.names(server.target) == []
     assert server.names(server.error) == ["order_3.xml", "order_3.xml.problems.txt"]
+
+
+def test_a_queued_replay_that_passes_has_its_file_moved_from_error_to_archive_by_the_run(
+    server: Server, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The acknowledge step itself archives a file that passed while it lay in error/."""
+    server.drop("order_3.xml", samples.unknown_value())
+    server.run()
+    (message,) = server.inbound_messages()
+    corrected = tmp_path / "fixed.xml"
+    corrected.write_bytes(samples.unknown_value().replace(b"marketplace", b"webshop"))
+    argv = ("--file", str(corrected), "--store-url", store_url)
+    assert _cli(capsys, "messages", "edit", str(message.id), *argv)[0] == EXIT_OK
+    assert server.store.get(message.id).status is MessageStatus.RECEIVED  # queued by the edit
+
+    server.run("run-2")
+
+    replayed = server.store.get(message.id)
+    assert replayed.status is MessageStatus.DELIVERED
+    assert replayed.disposition == f"archive:{server.source.archive_folder}/order_3.xml"
+    assert server.names(server.error) == []
+    assert server.names(server.archive) == ["order_3.xml"]
+    assert len(server.names(server.target)) == 1
+    assert server.store.misfiled_ids(connection_id=CONNECTION, flow="orders") == []
+
+
+def test_problem_code_filter_and_edits_work_on_postgresql_and_sqlite(
+    any_store: MessageStore,
+) -> None:
+    price = Problem(code="scsn.price.mismatch", message="differs")
+    receipt = any_store.receive(
+        connection_id="c", flow="orders", source_name="/in/a.xml", payload=b"<a/>"
+    )
+    any_store.update(receipt.message_id, status=MessageStatus.REJECTED, problems=[price])
+    other = any_store.receive(connection_id="c", flow="orders", source_name="/b", payload=b"<b/>")
+
+    assert [m.id for m in any_store.list_messages(problem_code="scsn.price")] == [
+        receipt.message_id
+    ]
+    assert any_store.count_messages(problem_code="scsn.pric_") == 0
+    assert any_store.count_messages(problem_code="scsn.price.mismatch") == 1
+    assert any_store.get(other.message_id).edit_id is None
+
+    original = any_store.get(receipt.message_id)
+    first = any_store.record_edit(
+        receipt.message_id,
+        payload=b"<a>1</a>",
+        edited_by="alice",
+        original_checksum=original.checksum,
+        diff="-<a/>\n+<a>1</a>\n",
+    )
+    with pytest.raises(StoreConflictError, match="edited meanwhile"):
+        any_store.record_edit(
+            receipt.message_id,
+            payload=b"<a>2</a>",
+            edited_by="bob",
+            original_checksum=original.checksum,  # not the copy alice stored
+            diff="",
+        )
+    second = any_store.record_edit(
+        receipt.message_id,
+        payload=b"<a>2</a>",
+        edited_by="bob",
+        original_checksum=first.checksum,
+        diff="",
+    )
+    (read,) = any_store.get_many([receipt.message_id])
+    assert (read.payload, read.edit_id) == (b"<a>2</a>", second.id)
+    assert any_store.received_payload(receipt.message_id) == b"<a/>"
+    assert [e.edited_by for e in any_store.edits(receipt.message_id)] == ["alice", "bob"]
 
 
 def test_replay_of_an_unknown_message_is_a_usage_error(
