@@ -455,6 +455,8 @@ def describe(flow: FlowConfig, replayed: Replayed) -> Iterator[str]:
     if before.disposition != after.disposition and after.disposition:
         was = safe(before.disposition or f"inbound:{before.source_name}")
         yield f"  file {was} -> {safe(after.disposition)}"
+    if replayed.unfiled is not None:
+        yield f"  file not moved yet ({safe(replayed.unfiled)}); the flow's next run moves it"
     for problem in after.problems:
         yield f"  {_problem(problem)}"
     yield from _next_step(flow, replayed)

@@ -63,6 +63,8 @@ class Replayed:
     """Another run of the flow was processing the message, so this replay left it alone."""
     failure: str | None = None
     """Why delivery failed (the target could not be reached); the next run retries it."""
+    unfiled: str | None = None
+    """Why the inbound file could not be moved (its server is down); the next run moves it."""
 
 
 def replay_now(
@@ -120,18 +122,34 @@ def replay_now(
         if outcome.taken_by_others:
             current = store.get_summary(message_id)
             return Replayed(before, current, _outbound(store, current), taken=True)
+    unfiled: str | None = None
     if isinstance(flow.source, FileEndpoint):
-        with open_session(flow.source) as session:
-            acknowledge_batch(
-                session, store, connection, flow, run_id=run_id, message_ids=[message_id]
-            )
-            after = store.get_summary(message_id)
-            if after.status is MessageStatus.REJECTED and before.disposition == after.disposition:
-                rewrite_report(session, after)
+        try:
+            opened = open_session(flow.source)
+            _acknowledge(store, connection, flow, before, session_cm=opened, run_id=run_id)
+        except TransportError as exc:  # the outcome is stored; the next run moves the file
+            unfiled = str(exc)
     after = store.get_summary(message_id)
     outbound = _outbound(store, after)
     sent = [a for out in outbound for a in store.attempts(out.id) if a.started_at >= started]
-    return Replayed(before, after, outbound, sent=sent, failure=failure)
+    return Replayed(before, after, outbound, sent=sent, failure=failure, unfiled=unfiled)
+
+
+def _acknowledge(
+    store: MessageStore,
+    connection: ConnectionConfig,
+    flow: FlowConfig,
+    before: MessageSummary,
+    *,
+    session_cm: AbstractContextManager[FileSession],
+    run_id: str,
+) -> None:
+    """The acknowledge step for the one message; a report in error/ rewritten if rejected again."""
+    with session_cm as session:
+        acknowledge_batch(session, store, connection, flow, run_id=run_id, message_ids=[before.id])
+        after = store.get_summary(before.id)
+        if after.status is MessageStatus.REJECTED and before.disposition == after.disposition:
+            rewrite_report(session, after)
 
 
 def _outbound(store: MessageStore, message: MessageSummary) -> list[Message]:
