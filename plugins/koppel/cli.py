@@ -100,15 +100,19 @@ def _parser() -> argparse.ArgumentParser:
         help="only messages in this status (received, delivered, ...); repeat for several",
     )
     messages.add_argument(
-        "--direction", type=_direction, help="only inbound (in) or outbound (out)"
+        "--direction", type=_direction, metavar="{in,out}", help="only inbound or outbound"
     )
     messages.add_argument(
         "--since",
         type=_since,
+        metavar="WHEN",
         help="stored at or after this date (2026-11-29) or ISO time (UTC unless it says)",
     )
     messages.add_argument(
-        "--until", type=_until, help="stored before this ISO time, or up to the end of this date"
+        "--until",
+        type=_until,
+        metavar="WHEN",
+        help="stored before this ISO time, or up to the end of this date",
     )
     messages.add_argument(
         "--problem",
@@ -142,6 +146,8 @@ def _parser() -> argparse.ArgumentParser:
     replay = commands.add_parser(
         "replay",
         help="run every check on a stored message again now and deliver it if it passes",
+        epilog="Exit codes: 0 delivered (or nothing to send) or queued, 1 rejected, held or "
+        "failed, 2 usage errors and unknown ids.",
     )
     replay.add_argument(
         "message_id", type=int, help="an inbound message's id, as koppel messages lists it"
