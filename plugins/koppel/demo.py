@@ -1,15 +1,19 @@
-"""``make demo``: two IT's Perfect merchants' flows, end to end, on this machine alone.
+"""``make demo``: every example connection's flows, end to end, on this machine alone.
 
-Starts a local SFTP server with the merchants' folders and an SMTP server for
-alerts, drops the files of ``koppel.demo_scenario`` in, runs the generated
-DAGs with ``dag.test()`` on an embedded SQLite Airflow database and SQLite
-store, and prints one line per DAG run. Exits 0 when the run behaved as
-designed: every good file delivered (valid against its target format), every
-report back produced, every bad file rejected into the error folder.
+Starts a local SFTP server with the merchants' folders, an SMTP server for
+alerts, the IPSoft and Le New Black emulators and an Isah ERP database (a
+SQLite file), drops the files of ``koppel.demo_scenario`` and the SCSN orders
+of ``koppel.demo_scsn`` in, runs the generated DAGs with ``dag.test()`` on an
+embedded SQLite Airflow database and SQLite store, and prints one line per DAG
+run. Exits 0 when the run behaved as designed: every good file delivered
+(valid against its target format), every report back produced, every bad file
+rejected into the error folder, and the SCSN message fixed in the ERP accepted
+on replay.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -36,6 +40,11 @@ def _prepare_environment(sftp_uri: str, smtp_connection: str, api: dict[str, str
     )
     for merchant in ("acme", "bellamoda"):
         os.environ[f"AIRFLOW_CONN_SFTP_{merchant.upper()}"] = sftp_uri
+    # The SCSN supplier: its provider's SFTP account and its ERP, a SQLite file.
+    os.environ["AIRFLOW_CONN_SCSN_SFTP_TECHPARTS"] = sftp_uri
+    os.environ["AIRFLOW_CONN_ISAH_TECHPARTS"] = json.dumps(
+        {"conn_type": "sqlite", "host": str(DEMO_DIR / "isah.db")}
+    )
     os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = smtp_connection
     os.environ.update(api)
 
@@ -63,8 +72,13 @@ def main() -> int:
         _prepare_environment(sftp.airflow_connection_uri(), smtp.airflow_connection(), api)
         from koppel.demo_run import run_demo
         from koppel.demo_scenario import scenario
+        from koppel.demo_scsn import prepare_erp
+        from koppel.sandbox.isah import create_erp_database
 
-        ok = run_demo(sftp_root, scenario(), smtp, (ipsoft, portal))
+        erp = create_erp_database(f"sqlite:///{DEMO_DIR / 'isah.db'}")
+        prepare_erp(erp)
+
+        ok = run_demo(sftp_root, scenario(), smtp, (ipsoft, portal), erp)
     return 0 if ok else 1
 
 

@@ -13,11 +13,13 @@ from typing import Any
 
 from airflow.dag_processing.dagbag import DagBag
 from airflow.utils import db
+from sqlalchemy import Engine
 
 from koppel import PROJECT_ROOT
 from koppel.config import ConnectionConfig, FileEndpoint, FlowConfig, file_endpoint, load_all
 from koppel.demo_api import run_api_demo
 from koppel.demo_scenario import Step
+from koppel.demo_scsn import run_scsn_demo
 from koppel.formats import default_registry
 from koppel.hooks.store import KoppelStoreHook
 from koppel.sandbox.ipsoft import IPSoftServer
@@ -34,6 +36,7 @@ def run_demo(
     steps: Iterable[Step],
     smtp: SMTPServer,
     api: tuple[IPSoftServer, LeNewBlackServer],
+    erp: Engine,
 ) -> bool:
     """Drop each step's files, run its DAG, print the summary line, check the outcome."""
     logging.getLogger("airflow").setLevel(logging.ERROR)
@@ -62,6 +65,9 @@ def run_demo(
             sftp_root, store, connection=connection, flow=flow, step=step, before=before
         )
     all_ok &= run_api_demo(bag, store, *api, run=_run_quietly)
+    all_ok &= run_scsn_demo(
+        bag, store, sftp_root, connections["scsn_techparts"], erp=erp, run=_run_quietly
+    )
     for alert in smtp.messages:
         print(f"alert e-mail to {alert['To']}: {alert['Subject']}")
     _print_where_to_look(sftp_root)
@@ -181,7 +187,9 @@ def _print_where_to_look(sftp_root: Path) -> None:
     store_url = "sqlite:///" + str(PROJECT_ROOT / ".demo" / "store.db")
     print()
     print(
-        f"Files:     {sftp_root} (per merchant: itsperfect/ and monta/ folders, archive/, error/)"
+        f"Files:     {sftp_root} (per merchant: itsperfect/ and monta/ folders, archive/, error/;"
+        " techparts/: the SCSN orders and order responses)"
     )
+    print(f"ERP:       {PROJECT_ROOT / '.demo' / 'isah.db'} (Isah's tables, SQLite)")
     print(f"Task logs: {TASK_LOG}")
     print(f"Messages:  KOPPEL_STORE_URL={store_url} .venv/bin/koppel messages --problems")

@@ -260,8 +260,8 @@ def _check_duplicate(order: Order, data: OrderMasterData) -> tuple[str | None, l
             Problem(
                 code="scsn.order.updates_unconfirmed",
                 message=(
-                    f"order {order.order_id} was imported before as {existing.order_number}"
-                    " and is not confirmed yet: this New message updates it"
+                    f"order {order.order_id} was imported before as ERP order "
+                    f"{existing.order_number} and is not confirmed yet: this New message updates it"
                 ),
                 severity=WARNING,
                 field="order_id",
@@ -276,8 +276,8 @@ def _check_duplicate(order: Order, data: OrderMasterData) -> tuple[str | None, l
         Problem(
             code="scsn.order.duplicate",
             message=(
-                f"order {order.order_id} of this buyer exists already as {existing.order_number}"
-                f" and {why}"
+                f"order {order.order_id} of this buyer exists already as ERP order "
+                f"{existing.order_number} and {why}"
             ),
             severity=ERROR,
             field="order_id",
