@@ -49,6 +49,38 @@ def _registry(folder: Path) -> Registry:
     return registry
 
 
+_LOCAL_DEFINITION = "#/$defs/"
+
+
+def inline_local_refs(
+    schema: Any, defs: dict[str, Any] | None = None, seen: tuple[str, ...] = ()
+) -> Any:
+    """``schema`` with each ``$ref`` to one of its own ``$defs`` replaced by the definition.
+
+    The validator resolves every ``$ref`` anew for every value it checks (a
+    registry lookup each time), which made a 20-line order's check cost more
+    than writing it. A definition is inlined as ``allOf: [definition]`` so
+    keywords beside the ``$ref`` keep their meaning; a definition that refers
+    to itself, directly or not, keeps its ``$ref``. References to other files
+    are left to the registry.
+    """
+    if defs is None:
+        defs = schema.get("$defs", {}) if isinstance(schema, dict) else {}
+    if isinstance(schema, list):
+        return [inline_local_refs(item, defs, seen) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith(_LOCAL_DEFINITION):
+        name = ref.removeprefix(_LOCAL_DEFINITION)
+        if name in defs and "/" not in name and name not in seen:
+            siblings = {
+                k: inline_local_refs(v, defs, seen) for k, v in schema.items() if k != "$ref"
+            }
+            return {"allOf": [inline_local_refs(defs[name], defs, (*seen, name))], **siblings}
+    return {key: inline_local_refs(value, defs, seen) for key, value in schema.items()}
+
+
 @lru_cache(maxsize=64)
 def _load(path: Path) -> Draft202012Validator:
     schema = _read(path)
@@ -57,7 +89,7 @@ def _load(path: Path) -> Draft202012Validator:
     except SchemaError as exc:
         raise ConfigError(f"{path}: invalid JSON schema: {exc.message}") from exc
     return Draft202012Validator(
-        schema, registry=_registry(path.parent), format_checker=FormatChecker()
+        inline_local_refs(schema), registry=_registry(path.parent), format_checker=FormatChecker()
     )
 
 
