@@ -136,10 +136,24 @@ def test_store_is_a_separate_database_on_the_same_server(compose: dict[str, Any]
     assert store.hostname == metadata.hostname == "postgres"
     assert store.path == "/koppel"
     assert metadata.path != store.path
-    init = compose["services"]["koppel-store-init"]
-    assert "CREATE DATABASE koppel" in "\n".join(init["command"])
+    init = "\n".join(compose["services"]["koppel-store-init"]["command"])
+    assert "for database in koppel isah; do" in init
+    assert "CREATE DATABASE $${database}" in init
     waits_for = compose["services"]["airflow-init"]["depends_on"]
     assert waits_for["koppel-store-init"]["condition"] == "service_completed_successfully"
+
+
+def test_the_scsn_suppliers_erp_is_a_postgres_database_the_sandbox_fills(
+    compose: dict[str, Any],
+) -> None:
+    sandbox = compose["services"]["sandbox"]
+    (erp,) = [arg for arg in sandbox["command"] if arg.startswith("--erp-url=")]
+    url = urlsplit(_default(erp.removeprefix("--erp-url=")))
+    assert (url.scheme, url.hostname, url.path) == ("postgresql+psycopg", "postgres", "/isah")
+    assert url.password is None  # from PGPASSWORD
+    assert sandbox["depends_on"]["koppel-store-init"]["condition"] == (
+        "service_completed_successfully"
+    )
 
 
 def test_no_literal_secrets(compose: dict[str, Any]) -> None:

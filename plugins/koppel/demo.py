@@ -72,11 +72,9 @@ def main() -> int:
         _prepare_environment(sftp.airflow_connection_uri(), smtp.airflow_connection(), api)
         from koppel.demo_run import run_demo
         from koppel.demo_scenario import scenario
-        from koppel.demo_scsn import prepare_erp
-        from koppel.sandbox.isah import create_erp_database
+        from koppel.sandbox.scsn_demo import create_demo_erp
 
-        erp = create_erp_database(f"sqlite:///{DEMO_DIR / 'isah.db'}")
-        prepare_erp(erp)
+        erp = create_demo_erp(f"sqlite:///{DEMO_DIR / 'isah.db'}")
 
         ok = run_demo(sftp_root, scenario(), smtp, (ipsoft, portal), erp)
     return 0 if ok else 1

@@ -47,6 +47,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-demo-files", action="store_true", help="leave the inbound folders empty"
     )
+    parser.add_argument(
+        "--erp-url",
+        help="the Isah ERP database (SQLAlchemy URL of an empty PostgreSQL database); "
+        "default: isah.db beside --root",
+    )
     return parser.parse_args(argv)
 
 
@@ -72,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             args.connections_dir,
             address=Address(args.host, args.bind, ports),
             demo_files=not args.no_demo_files,
+            erp_url=args.erp_url,
         )
     except SandboxError as exc:
         print(f"koppel.sandbox: {exc}", file=sys.stderr)

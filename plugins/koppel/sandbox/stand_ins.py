@@ -2,10 +2,11 @@
 
 ``python -m koppel.sandbox``, ``make airflow`` and the compose ``sandbox``
 service all run this: one SFTP server for every merchant's folders, the IPSoft
-and Le New Black emulators seeded like ``make demo``, and an SMTP sink for the
-failure alerts. Which Airflow connections need a value is read from the
-connection files, not listed here, so a merchant added to
-``include/connections/`` is served too.
+and Le New Black emulators seeded like ``make demo``, the Isah ERP database
+of the SCSN supplier (a SQLite file beside the SFTP root, or a PostgreSQL
+database when given one), and an SMTP sink for the failure alerts. Which
+Airflow connections need a value is read from the connection files, not
+listed here, so a merchant added to ``include/connections/`` is served too.
 
 Nothing here imports Airflow: the stand-ins run beside it, in their own
 process or in the launcher's.
@@ -23,11 +24,16 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
-from koppel.config import ConnectionConfig, FileEndpoint, load_all
+from sqlalchemy import URL, make_url
+
+from koppel.config import ConnectionConfig, Endpoint, FileEndpoint, SqlEndpoint, load_all
 from koppel.demo_scenario import ipsoft_state, scenario
 from koppel.sandbox.ipsoft import IPSoftServer
 from koppel.sandbox.lenewblack import LeNewBlackServer
 from koppel.sandbox.lifecycle import LocalServer
+from koppel.sandbox.scsn import order_message
+from koppel.sandbox.scsn_demo import cases as scsn_cases
+from koppel.sandbox.scsn_demo import create_demo_erp
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.sandbox.smtp_server import SMTPServer
 
@@ -66,6 +72,8 @@ class StandIns(LocalServer):
         connections_dir: The connection files whose endpoints need a stand-in.
         address: Host names and ports.
         demo_files: Drop ``make demo``'s first-morning files into the inbound folders.
+        erp_url: The ERP database of ``sql`` endpoints (an empty PostgreSQL
+            database in the cluster); default: ``isah.db`` beside ``root``.
     """
 
     def __init__(
@@ -75,8 +83,10 @@ class StandIns(LocalServer):
         *,
         address: Address = Address(),
         demo_files: bool = True,
+        erp_url: str | None = None,
     ) -> None:
         self.root = Path(root)
+        self.erp_url = make_url(erp_url or f"sqlite:///{self.root.resolve().parent / 'isah.db'}")
         self.connections = _load_connections(connections_dir)
         self.demo_files = demo_files
         host, bind, ports = address.host, address.bind, address.ports
@@ -109,6 +119,8 @@ class StandIns(LocalServer):
                 stack.enter_context(server)
             self._stack = stack.pop_all()
         self.lenewblack.seed_demo()
+        if any(_uses_sql(connection) for connection in self.connections):
+            create_demo_erp(self.erp_url.render_as_string(hide_password=False)).dispose()
         if self.demo_files:
             _drop_demo_files(self.root, self.connections)
         return self
@@ -124,6 +136,7 @@ class StandIns(LocalServer):
             "sftp": self.sftp.airflow_connection_uri(),
             "soap": self.ipsoft.airflow_connection(),
             "http": self.lenewblack.airflow_connection(),
+            "sql": _database_connection(self.erp_url),
         }
         for connection in self.connections:
             for flow in connection.flows.values():
@@ -142,6 +155,7 @@ class StandIns(LocalServer):
             f"IPSoft       {self.ipsoft.url}",
             f"Le New Black {self.lenewblack.base_url}/api/v1",
             f"SMTP         {self.smtp.host}:{self.smtp.port}",
+            f"Isah ERP     {self.erp_url.render_as_string(hide_password=True)}",
         ]
 
 
@@ -199,6 +213,22 @@ def _load_connections(directory: Path) -> list[ConnectionConfig]:
     return result.connections
 
 
+def _uses_sql(connection: ConnectionConfig) -> bool:
+    return any(
+        isinstance(endpoint, SqlEndpoint)
+        for flow in connection.flows.values()
+        for _, endpoint in flow.endpoints()
+    )
+
+
+def _database_connection(url: URL) -> str:
+    """The ``AIRFLOW_CONN_*`` value of the ERP database: JSON for SQLite, a URI for PostgreSQL."""
+    if url.get_backend_name() == "sqlite":
+        return json.dumps({"conn_type": "sqlite", "host": url.database})
+    plain = url.set(drivername="postgresql")
+    return plain.render_as_string(hide_password=False)
+
+
 def _make_folders(root: Path, connection: ConnectionConfig) -> None:
     """Onboarding step 1: every folder a flow reads or writes exists before it runs."""
     for flow in connection.flows.values():
@@ -214,6 +244,9 @@ def _make_folders(root: Path, connection: ConnectionConfig) -> None:
 def _drop_demo_files(root: Path, connections: list[ConnectionConfig]) -> None:
     """The files of ``make demo``'s morning, each written complete and then renamed."""
     by_id = {c.id: c for c in connections}
+    for scsn in connections:
+        if scsn.platform == "scsn_isah" and "orders" in scsn.flows:
+            _drop_scsn_orders(root, scsn.flows["orders"].source)
     for step in scenario():
         connection = by_id.get(step.connection_id)
         if connection is None:
@@ -226,3 +259,14 @@ def _drop_demo_files(root: Path, connections: list[ConnectionConfig]) -> None:
             temporary = inbound / f".{drop.name}.part"
             temporary.write_bytes(drop.payload)
             temporary.replace(inbound / drop.name)
+
+
+def _drop_scsn_orders(root: Path, source: Endpoint) -> None:
+    """The demo's SCSN order messages, one for every outcome of the import checks."""
+    if not isinstance(source, FileEndpoint):
+        return
+    inbound = root / source.folder.lstrip("/")
+    for case in scsn_cases():
+        temporary = inbound / f".{case.file}.part"
+        temporary.write_bytes(order_message(case.spec))
+        temporary.replace(inbound / case.file)
