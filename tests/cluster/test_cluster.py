@@ -6,11 +6,13 @@ worker run as separate processes (see :mod:`tests.cluster.cluster`). The
 partner stand-ins run in this process, as in the other tests, and reach the
 Airflow processes through ``AIRFLOW_CONN_*`` variables.
 
-One file flow (IT's Perfect -> Monta orders over SFTP) and one API flow (Le
-New Black -> IPSoft orders) are unpaused and triggered through the REST API.
-The test asserts from the worker's log that Celery ran every task, and from
-the Monta folder, the IPSoft emulator and the store that each document arrived
-exactly once.
+One file flow (IT's Perfect -> Monta orders over SFTP), one API flow (Le
+New Black -> IPSoft orders) and the SCSN order import (SFTP -> an Isah ERP
+database on the cluster's PostgreSQL, order responses back over SFTP) are
+unpaused and triggered through the REST API. The test asserts from the
+worker's log that Celery ran every task, and from the Monta folder, the IPSoft
+emulator, the ERP's tables and the store that each document arrived exactly
+once.
 
 Not part of ``make test`` (the ``cluster`` marker is deselected there, and it
 takes minutes): ``make test-cluster`` runs it.
@@ -27,17 +29,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import URL, Engine, select, text
 
-from koppel.config import load_connection
+from koppel.config import FileEndpoint, load_connection
 from koppel.dag_files import sync_dag_files
 from koppel.formats import default_registry
+from koppel.hooks.isah_schema import sales_orders
 from koppel.sandbox import samples
 from koppel.sandbox.ipsoft import IPSoftServer, IPSoftState, Product, seed_demo
+from koppel.sandbox.isah import create_erp_database
 from koppel.sandbox.lenewblack import LeNewBlackServer
 from koppel.sandbox.lenewblack.seed import demo_order_skus
+from koppel.sandbox.scsn import order_message
+from koppel.sandbox.scsn_demo import cases
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.store import Direction, MessageStatus, MessageStore, create_store_engine
 from tests.cluster.cluster import PROJECT_ROOT, Cluster, ClusterError
+from tests.fixtures.isah import airflow_connection
 
 pytestmark = pytest.mark.cluster
 
@@ -50,6 +58,8 @@ FILE_CONNECTION = "itsperfect_acme"
 FILE_DAG = f"{FILE_CONNECTION}__orders"
 API_CONNECTION = "ipsoft_noordzee"
 API_DAG = f"{API_CONNECTION}__orders"
+SCSN_CONNECTION = "scsn_techparts"
+SCSN_DAG = f"{SCSN_CONNECTION}__orders"
 ORDER_NUMBERS = ("100231", "100232")
 EXPORTABLE = {"LNB-100045", "LNB-100047"}  # the seed's orders with a valid ERP reference
 
@@ -75,6 +85,21 @@ vars:
 flows:
   orders: {retries: 0}
 """
+SCSN_SUPPLIER = """\
+extends: _scsn_isah
+name: TechParts Precision
+prefix: techparts
+vars:
+  sftp_conn_id: sftp_cluster
+  erp_conn_id: isah_cluster
+flows:
+  orders: {retries: 0, options: {revision_management: true}}
+"""
+DAGS = (FILE_DAG, API_DAG, SCSN_DAG)
+#: Demo orders that pass every check against the stand-in's master data: a new order, and a
+#: "New" message updating the unconfirmed one.
+SCSN_FILES = ("bakker_1001.xml", "bakker_0816.xml")
+SCSN_CASES = {case.file: case for case in cases() if case.file in SCSN_FILES}
 
 
 @dataclass
@@ -102,16 +127,30 @@ def partners(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Partners]:
 @pytest.fixture(scope="module")
 def connections(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("connections")
-    for template in ("_itsperfect_monta.yaml", "_ipsoft_lenewblack.yaml"):
+    for template in ("_itsperfect_monta.yaml", "_ipsoft_lenewblack.yaml", "_scsn_isah.yaml"):
         shutil.copy(TEMPLATES / template, folder)
     (folder / f"{FILE_CONNECTION}.yaml").write_text(FILE_MERCHANT)
     (folder / f"{API_CONNECTION}.yaml").write_text(API_MERCHANT)
+    (folder / f"{SCSN_CONNECTION}.yaml").write_text(SCSN_SUPPLIER)
     return folder
 
 
 @pytest.fixture(scope="module")
+def erp(pg_server: URL, pg_admin_engine: Engine) -> Iterator[Engine]:
+    """The SCSN supplier's Isah database, seeded, on the tests' PostgreSQL server."""
+    with pg_admin_engine.connect() as admin:
+        admin.execute(text('DROP DATABASE IF EXISTS "isah_cluster" WITH (FORCE)'))
+        admin.execute(text('CREATE DATABASE "isah_cluster"'))
+    engine = create_erp_database(pg_server.set(database="isah_cluster"))
+    yield engine
+    engine.dispose()
+    with pg_admin_engine.connect() as admin:
+        admin.execute(text('DROP DATABASE IF EXISTS "isah_cluster" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
 def cluster(
-    tmp_path_factory: pytest.TempPathFactory, partners: Partners, connections: Path
+    tmp_path_factory: pytest.TempPathFactory, partners: Partners, connections: Path, erp: Engine
 ) -> Iterator[Cluster]:
     """The running cluster with both merchants' DAGs parsed; stopped whatever happens."""
     base = tmp_path_factory.mktemp("cluster")
@@ -123,11 +162,12 @@ def cluster(
         "sftp_cluster": partners.sftp.airflow_connection_uri(),
         "ipsoft_cluster": partners.ipsoft.airflow_connection(),
         "lenewblack_cluster": partners.lenewblack.airflow_connection(),
+        "isah_cluster": airflow_connection(erp.url),
     }
     began = time.monotonic()
     with Cluster(base, dags, connections, stand_ins) as running:
         try:
-            for dag_id in (FILE_DAG, API_DAG):
+            for dag_id in DAGS:
                 running.wait_for(f"{dag_id} to be parsed", lambda d=dag_id: _dag(running, d))
         except BaseException:
             print(running.tails(), flush=True)
@@ -179,11 +219,11 @@ def executed_on_worker(log: str) -> set[tuple[str, str, str]]:
 
 
 def test_a_file_flow_and_an_api_flow_run_on_the_celery_worker(
-    cluster: Cluster, partners: Partners, connections: Path
+    cluster: Cluster, partners: Partners, connections: Path, erp: Engine
 ) -> None:
     began = time.monotonic()
     try:
-        _file_and_api_flows(cluster, partners, connections)
+        _file_and_api_flows(cluster, partners, connections, erp)
     except BaseException:
         print(cluster.tails(), flush=True)
         raise
@@ -191,8 +231,11 @@ def test_a_file_flow_and_an_api_flow_run_on_the_celery_worker(
         print(f"cluster: flows triggered, run and checked in {time.monotonic() - began:.0f} s")
 
 
-def _file_and_api_flows(cluster: Cluster, partners: Partners, connections: Path) -> None:
+def _file_and_api_flows(
+    cluster: Cluster, partners: Partners, connections: Path, erp: Engine
+) -> None:
     acme = load_connection(connections / f"{FILE_CONNECTION}.yaml").flows["orders"]
+    scsn = load_connection(connections / f"{SCSN_CONNECTION}.yaml").flows["orders"]
     sftp_root = partners.sftp.root
 
     def local(folder: str) -> Path:
@@ -204,9 +247,14 @@ def _file_and_api_flows(cluster: Cluster, partners: Partners, connections: Path)
         local(endpoint.folder)
     for number in ORDER_NUMBERS:
         (local(acme.source.folder) / f"order_{number}.xml").write_bytes(samples.good_order(number))
+    for _, endpoint in scsn.endpoints():
+        if isinstance(endpoint, FileEndpoint):
+            local(endpoint.folder)
+    for name in SCSN_FILES:
+        (local(scsn.source.folder) / name).write_bytes(order_message(SCSN_CASES[name].spec))
 
     runs: dict[str, str] = {}
-    for dag_id in (FILE_DAG, API_DAG):
+    for dag_id in DAGS:
         dag = cluster.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
         assert dag["is_paused"] is False
         run = cluster.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})
@@ -225,7 +273,7 @@ def _file_and_api_flows(cluster: Cluster, partners: Partners, connections: Path)
             timeout=RUN_TIMEOUT,
         )
     states = {dag_id: _run(cluster, dag_id, run_id)["state"] for dag_id, run_id in runs.items()}
-    assert states == {FILE_DAG: "success", API_DAG: "success"}
+    assert states == dict.fromkeys(DAGS, "success")
 
     # Celery ran every task of both runs: the worker's log names each one.
     executed = executed_on_worker(cluster.worker_log())
@@ -261,14 +309,37 @@ def _file_and_api_flows(cluster: Cluster, partners: Partners, connections: Path)
         assert sorted(m.document_key for m in inbound) == list(ORDER_NUMBERS)
         assert {m.status for m in inbound} == {MessageStatus.DELIVERED}
 
-        # The API flow: each exportable order created in IPSoft once, marked exported.
-        assert set(partners.ipsoft.state.orders) == EXPORTABLE
-        created = [c for c in partners.ipsoft.calls if c[0] == "CreateOrder"]
-        assert len(created) == len(EXPORTABLE)
-        for reference in EXPORTABLE:
-            assert partners.lenewblack.state.orders[reference].status == "exported"
-        inbound = store.find(connection_id=API_CONNECTION, flow="orders", direction=Direction.IN)
-        delivered = [m.document_key for m in inbound if m.status is MessageStatus.DELIVERED]
-        assert sorted(delivered) == sorted(EXPORTABLE)
+        _check_api_flow(store, partners)
+        _check_scsn_import(store, erp, local(scsn.reply.folder))
     finally:
         store.engine.dispose()
+
+
+def _check_scsn_import(store: MessageStore, erp: Engine, answers_folder: Path) -> None:
+    """Each SCSN order in the ERP's tables once, written by Koppel; each message answered once."""
+    references = [SCSN_CASES[name].spec.order_id for name in SCSN_FILES]
+    with erp.connect() as conn:
+        rows = conn.execute(
+            select(sales_orders.c.order_reference, sales_orders.c.import_message).where(
+                sales_orders.c.order_reference.in_(references)
+            )
+        ).all()
+    assert sorted(reference for reference, _ in rows) == sorted(references)
+    assert all(written for _, written in rows)
+    answers = sorted(p.name for p in answers_folder.glob("*.xml"))
+    assert len(answers) == len(SCSN_FILES), answers
+    inbound = store.find(connection_id=SCSN_CONNECTION, flow="orders", direction=Direction.IN)
+    assert {m.status for m in inbound} == {MessageStatus.DELIVERED}
+    assert len(inbound) == len(SCSN_FILES)
+
+
+def _check_api_flow(store: MessageStore, partners: Partners) -> None:
+    """Each exportable portal order created in IPSoft once, and marked exported."""
+    assert set(partners.ipsoft.state.orders) == EXPORTABLE
+    created = [c for c in partners.ipsoft.calls if c[0] == "CreateOrder"]
+    assert len(created) == len(EXPORTABLE)
+    for reference in EXPORTABLE:
+        assert partners.lenewblack.state.orders[reference].status == "exported"
+    inbound = store.find(connection_id=API_CONNECTION, flow="orders", direction=Direction.IN)
+    delivered = [m.document_key for m in inbound if m.status is MessageStatus.DELIVERED]
+    assert sorted(delivered) == sorted(EXPORTABLE)
