@@ -30,12 +30,13 @@ from koppel.config import (
 from koppel.config.yaml_files import YAML_SUFFIXES
 from koppel.operators.alerts import FlowFailureAlert
 from koppel.operators.api_flow import FinishApiOperator, ReceiveApiOperator
-from koppel.operators.base import ACKNOWLEDGE_TASK, PROCESS_TASK, RECEIVE_TASK
+from koppel.operators.base import ACKNOWLEDGE_TASK, PROCESS_TASK, RECEIVE_TASK, FlowOperator
 from koppel.operators.file_flow import (
     AcknowledgeFilesOperator,
     ProcessMessagesOperator,
     ReceiveFilesOperator,
 )
+from koppel.operators.sql_flow import FinishSqlOperator, ReceiveSqlOperator
 from koppel.settings import connections_dir
 
 
@@ -108,14 +109,19 @@ def build_flow_dag(connection: ConnectionConfig, flow: FlowConfig) -> DAG:
         "flow_name": flow.name,
         "dag": dag,
     }
-    files = isinstance(flow.source, FileEndpoint)
-    receive = (ReceiveFilesOperator if files else ReceiveApiOperator)(
-        task_id=RECEIVE_TASK, **shared
-    )
+    receive, finish = _ends(flow.source)
     process = ProcessMessagesOperator(task_id=PROCESS_TASK, **shared)
-    finish = AcknowledgeFilesOperator if files else FinishApiOperator
-    receive >> process >> finish(task_id=ACKNOWLEDGE_TASK, **shared)
+    receive(task_id=RECEIVE_TASK, **shared) >> process >> finish(task_id=ACKNOWLEDGE_TASK, **shared)
     return dag
+
+
+def _ends(source: Endpoint) -> tuple[type[FlowOperator], type[FlowOperator]]:
+    """The first and last task of a flow, by what its source is: files, an API, or a table."""
+    if isinstance(source, FileEndpoint):
+        return ReceiveFilesOperator, AcknowledgeFilesOperator
+    if isinstance(source, SqlEndpoint):
+        return ReceiveSqlOperator, FinishSqlOperator
+    return ReceiveApiOperator, FinishApiOperator
 
 
 def _alert(connection: ConnectionConfig, flow: FlowConfig) -> list[FlowFailureAlert]:
@@ -169,7 +175,7 @@ def _params(flow: FlowConfig) -> dict[str, Param]:
                 ),
             ),
         }
-    if isinstance(source, ApiEndpoint):
+    if isinstance(source, ApiEndpoint | SqlEndpoint):
         return {
             "resend": _param(
                 False,

@@ -209,3 +209,37 @@ def test_list_params_are_optional_in_the_trigger_form(
     assert param.resolve(None) is None
     assert param.resolve([]) == []
     assert param.resolve([example]) == [example]  # what `airflow dags trigger --conf` passes
+
+
+def test_each_kind_of_source_gets_its_own_first_and_last_task(
+    connections_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files are received and archived, an API read and confirmed, a table read past its
+    watermark; the SCSN import (SFTP in, an ERP's tables out) is a file flow."""
+    for name in ("_scsn_isah.yaml", "scsn_techparts.yaml", "itsperfect_acme.yaml"):
+        shutil.copy(EXAMPLES / name, connections_dir)
+    (connections_dir / "isah_exports.yaml").write_text(
+        "name: Isah order export\nplatform: isah_export\n"
+        "systems: {source: {name: Isah, kind: erp}, target: {name: Archive, kind: erp}}\n"
+        "flows:\n  orders:\n    description: confirmed orders, as the ERP holds them\n"
+        "    source: {transport: sql, conn_id: isah_erp, format: isah.sales_order,"
+        " table: sales_orders, identified_by: [order_reference, buyer_scsn_id],"
+        " children: {lines: sales_order_lines}, parent_column: order_number,"
+        " returning: order_number, watermark_column: updated_at}\n"
+        "    target: {transport: sftp, conn_id: sftp_archive, folder: /orders,"
+        " format: isah.sales_order, filename: '{document_key}.json'}\n"
+    )
+    bag = dag_bag()
+    assert bag.import_errors == {}
+    kinds = {
+        dag_id: [type(bag.dags[dag_id].get_task(t)).__name__ for t in ("receive", "acknowledge")]
+        for dag_id in ("itsperfect_acme__orders", "scsn_techparts__orders", "isah_exports__orders")
+    }
+    assert kinds == {
+        "itsperfect_acme__orders": ["ReceiveFilesOperator", "AcknowledgeFilesOperator"],
+        "scsn_techparts__orders": ["ReceiveFilesOperator", "AcknowledgeFilesOperator"],
+        "isah_exports__orders": ["ReceiveSqlOperator", "FinishSqlOperator"],
+    }
+    sql_dag = bag.dags["isah_exports__orders"]
+    assert set(sql_dag.params) == {"resend"}
+    assert "table `sales_orders`" in (sql_dag.doc_md or "")
