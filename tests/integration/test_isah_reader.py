@@ -45,8 +45,6 @@ from koppel.sandbox.isah import (
 from koppel.sandbox.isah.seed import HOLLANDSE_PRECISIE_SCSN_ID
 
 pytestmark = pytest.mark.integration
-#: The ERP database fixtures (``erp_engine``, ``erp_conn_id``) on PostgreSQL and SQLite.
-pytest_plugins = ["tests.fixtures.isah"]
 
 MasterData = Callable[[Order], OrderMasterData]
 

@@ -29,8 +29,6 @@ from koppel.pipeline.destinations import Destination
 from koppel.sandbox.isah import BAKKER, BAKKER_SCSN_ID, CONFIRMED_ORDER, UNCONFIRMED_ORDER
 
 pytestmark = pytest.mark.integration
-#: The ERP database fixtures (``erp_engine``, ``erp_conn_id``) on PostgreSQL and SQLite.
-pytest_plugins = ["tests.fixtures.isah"]
 
 
 def _endpoint(conn_id: str, **changes: Any) -> SqlEndpoint:

@@ -18,8 +18,6 @@ from koppel.sandbox.isah import BAKKER_SCSN_ID, CONFIRMED_ORDER, UNCONFIRMED_ORD
 from koppel.store import MessageStore
 
 pytestmark = pytest.mark.integration
-#: The ERP database fixtures (``erp_engine``, ``erp_conn_id``) on PostgreSQL and SQLite.
-pytest_plugins = ["tests.fixtures.isah"]
 
 SEEDED_ORDERS = 4
 
