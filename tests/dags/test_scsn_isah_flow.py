@@ -25,24 +25,12 @@ from koppel.sandbox.scsn import OrderLineSpec, OrderSpec, order_message
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.store import Direction, MessageStatus, MessageStore
 from tests.fixtures.airflow_env import dag_bag
+from tests.fixtures.isah import write_scsn_supplier
 
 pytestmark = pytest.mark.dagrun
 
 CONNECTION = "scsn_techparts"
 RESPONSE_XSD = INCLUDE_DIR / "schemas" / "ubl-2.1" / "maindoc" / "UBL-OrderResponse-2.1.xsd"
-
-MERCHANT = """\
-extends: _scsn_isah
-name: TechParts Precision
-prefix: techparts
-vars:
-  sftp_conn_id: {sftp}
-  erp_conn_id: {erp}
-flows:
-  orders:
-    retries: 0
-    options: {{revision_management: true}}
-"""
 
 
 class Supplier:
@@ -112,12 +100,9 @@ def supplier(
     erp_conn_id: str,
     erp_engine: Engine,
 ) -> Supplier:
-    template = (INCLUDE_DIR / "connections" / "_scsn_isah.yaml").read_text()
-    (connections_dir / "_scsn_isah.yaml").write_text(
-        template.replace("stable_seconds: 2", "stable_seconds: 0")
+    path = write_scsn_supplier(
+        connections_dir, sftp_conn_id=sftp_server.conn_id, erp_conn_id=erp_conn_id
     )
-    path = connections_dir / f"{CONNECTION}.yaml"
-    path.write_text(MERCHANT.format(sftp=sftp_server.conn_id, erp=erp_conn_id))
     return Supplier(path, sftp_server.root, erp_engine)
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from koppel import INCLUDE_DIR
 from koppel.formats import default_registry
 from koppel.hooks.isah_schema import sales_order_lines, sales_orders
 from koppel.sandbox.isah import seed
@@ -26,21 +25,11 @@ from koppel.sandbox.scsn import order_message
 from koppel.sandbox.scsn_demo import cases
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.store import Direction, MessageStatus, MessageStore
+from tests.fixtures.isah import write_scsn_supplier
 from tests.integration.flow_processes import Partner, run_flow, states
 
 pytestmark = pytest.mark.integration
 
-SUPPLIER = """\
-extends: _scsn_isah
-name: TechParts Precision
-prefix: techparts
-vars:
-  sftp_conn_id: {sftp}
-  erp_conn_id: {erp}
-flows:
-  orders:
-    options: {{revision_management: true}}
-"""
 #: Demo messages: accepted, accepted as an update of the unconfirmed order, rejected.
 FILES = ("bakker_1001.xml", "bakker_0816.xml", "bakker_1003.xml")
 #: (failpoint, hit): mid-batch where a batch has more than one of the step.
@@ -63,12 +52,9 @@ def supplier(
     store_conn_id: str,
     erp_conn_id: str,
 ) -> Path:
-    template = (INCLUDE_DIR / "connections" / "_scsn_isah.yaml").read_text()
-    (connections_dir / "_scsn_isah.yaml").write_text(
-        template.replace("stable_seconds: 2", "stable_seconds: 0")
+    path = write_scsn_supplier(
+        connections_dir, sftp_conn_id=sftp_server.conn_id, erp_conn_id=erp_conn_id
     )
-    path = connections_dir / "scsn_techparts.yaml"
-    path.write_text(SUPPLIER.format(sftp=sftp_server.conn_id, erp=erp_conn_id))
     inbound = sftp_server.root / "techparts" / "inbound" / "orders"
     inbound.mkdir(parents=True)
     by_file = {case.file: case for case in cases()}

@@ -24,9 +24,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from airflow.sdk import BaseHook, Connection
+from airflow.sdk import BaseHook
 from sqlalchemy import (
-    URL,
     Column,
     Engine,
     MetaData,
@@ -48,41 +47,8 @@ from sqlalchemy.exc import (
 
 from koppel.config import SqlEndpoint
 from koppel.errors import ConfigError, FatalSyncError, TransportError
-from koppel.hooks.store import LIBPQ_OPTIONS
+from koppel.hooks.store import engine_url
 from koppel.store import create_store_engine
-
-
-def sql_engine_url(conn: Connection) -> URL:
-    """The SQLAlchemy URL of an Airflow ``postgres`` or ``sqlite`` connection.
-
-    As for the message store: PostgreSQL goes through psycopg 3 with the
-    connection's libpq extras (``sslmode``, ...); SQLite names its file in the
-    host field, or in the schema field for a URI like ``sqlite:////srv/erp.db``.
-
-    Raises:
-        ConfigError: any other connection type, or a SQLite connection without a file.
-    """
-    conn_type = (conn.conn_type or "").lower()
-    if conn_type in {"postgres", "postgresql"}:
-        extra = conn.extra_dejson
-        return URL.create(
-            "postgresql+psycopg",
-            username=conn.login or None,
-            password=conn.password or None,
-            host=conn.host or None,
-            port=conn.port,
-            database=conn.schema or None,
-            query={key: str(value) for key, value in extra.items() if key in LIBPQ_OPTIONS},
-        )
-    if conn_type == "sqlite":
-        path = conn.host or conn.schema
-        if not path:
-            raise ConfigError(f"connection {conn.conn_id!r}: a sqlite database needs a file path")
-        return URL.create("sqlite", database=path)
-    raise ConfigError(
-        f"connection {conn.conn_id!r} has type {conn_type!r}; "
-        "an SQL endpoint needs a postgres or sqlite connection"
-    )
 
 
 class SqlHook(BaseHook):
@@ -109,7 +75,7 @@ class SqlHook(BaseHook):
     def get_engine(self) -> Engine:
         """The engine, created on first use (connecting happens on the first query)."""
         if self._engine is None:
-            url = sql_engine_url(self.get_connection(self.sql_conn_id))
+            url = engine_url(self.get_connection(self.sql_conn_id), purpose="an SQL endpoint")
             self._engine = create_store_engine(url)
             self.log.info(
                 "SQL endpoint %s at %s", self.sql_conn_id, url.render_as_string(hide_password=True)

@@ -33,13 +33,15 @@ LIBPQ_OPTIONS = frozenset(
 )
 
 
-def engine_url(conn: Connection) -> URL:
-    """Build the SQLAlchemy URL for the store from an Airflow connection.
+def engine_url(conn: Connection, *, purpose: str = "the message store") -> URL:
+    """Build the SQLAlchemy URL of a database from its Airflow connection.
 
-    A ``postgres`` connection uses psycopg 3; a ``sqlite`` connection names its
-    database file in the host field, or in the schema (path) field when the
-    connection was given as a URI like ``sqlite:////var/koppel/store.db``, the
-    way Airflow's SqliteHook reads it.
+    A ``postgres`` connection uses psycopg 3 with the connection's libpq
+    extras; a ``sqlite`` connection names its database file in the host
+    field, or in the schema (path) field when the connection was given as a
+    URI like ``sqlite:////var/koppel/store.db``, the way Airflow's SqliteHook
+    reads it. The store and the SQL endpoints (an ERP's tables) both connect
+    this way; ``purpose`` names which in the errors.
 
     Raises:
         ConfigError: the connection type is neither, or a SQLite connection names no file.
@@ -58,11 +60,13 @@ def engine_url(conn: Connection) -> URL:
     if conn_type == "sqlite":
         path = conn.host or conn.schema
         if not path:
-            raise ConfigError(f"connection {conn.conn_id!r}: a sqlite store needs a file path")
+            raise ConfigError(
+                f"connection {conn.conn_id!r}: {purpose} on sqlite needs a database file path"
+            )
         return URL.create("sqlite", database=path)
     raise ConfigError(
         f"connection {conn.conn_id!r} has type {conn_type!r}; "
-        "the message store needs a postgres or sqlite connection"
+        f"{purpose} needs a postgres or sqlite connection"
     )
 
 
