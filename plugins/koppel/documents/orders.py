@@ -68,11 +68,17 @@ class OrderLine(CanonicalModel):
     line_id: str
     sku: str | None = None
     gtin: str | None = None
+    gtin_scheme: str | None = None
+    """The scheme of ``gtin`` as sent (UBL ``StandardItemIdentification/cbc:ID/@schemeID``:
+    ``GTIN`` in the OASIS examples, ``0160`` in Peppol), when stated."""
     supplier_article_code: str | None = None
     supplier_article_revision: str | None = None
     customer_article_code: str | None = None
     customer_article_revision: str | None = None
     description: str | None = None
+    item_description: str | None = None
+    """The item's longer description when the source gives a name too (UBL ``cac:Item`` with
+    both ``cbc:Name``, which is ``description``, and ``cbc:Description``)."""
     quantity: Amount
     unit: str = "PCE"
     unit_price: Amount | None = None

@@ -54,6 +54,14 @@ class Party(CanonicalModel):
     contacts: list[Contact] = Field(default_factory=list)
     price_list_id: str | None = None
     currency: str | None = None
+    endpoint_id: PartyIdentifier | None = None
+    """The party's electronic address and its scheme (UBL ``cbc:EndpointID``, GLN ``0088``)."""
+    customer_assigned_account_id: str | None = None
+    """The party's account number as the customer assigned it (UBL
+    ``CustomerAssignedAccountID``)."""
+    supplier_assigned_account_id: str | None = None
+    """The party's account number as the supplier assigned it (UBL
+    ``SupplierAssignedAccountID``)."""
 
     def identifier(self, scheme: str) -> str | None:
         """The party's identifier under ``scheme``, if it has one."""
