@@ -386,3 +386,38 @@ def test_an_order_invalid_against_the_xsd_is_refused(ubl_order: Format) -> None:
     assert result.documents == []
     assert result.problems
     assert all(p.code.startswith("xsd") for p in result.problems)
+
+
+@needs_oasis
+@pytest.mark.parametrize(
+    ("base", "price"),
+    [
+        ("1", Decimal("50")),
+        ("1.000", Decimal("50")),
+        ("100", Decimal("0.5")),
+        (None, Decimal("50")),
+    ],
+)
+def test_the_unit_price_is_the_price_amount_per_base_quantity(
+    ubl_order: Format, base: str | None, price: Decimal
+) -> None:
+    data = (OASIS / "xml" / "UBL-Order-2.1-Example.xml").read_bytes()
+    original = b'<cbc:BaseQuantity unitCode="LTR">1</cbc:BaseQuantity>'
+    assert original in data
+    replacement = b"" if base is None else original.replace(b">1<", f">{base}<".encode())
+    order = _read(ubl_order, data.replace(original, replacement))
+    assert order.lines[0].unit_price == price
+    _round_trip(ubl_order, order)
+
+
+def test_a_line_without_a_price_reads_without_one(ubl_order: Format) -> None:
+    data = (DATA / "order-ubl20sis.xml").read_bytes()
+    price = (
+        b"<cac:Price>\n"
+        b'        <cbc:PriceAmount currencyID="EUR">45.00</cbc:PriceAmount>\n'
+        b"      </cac:Price>"
+    )
+    assert price in data
+    order = _read(ubl_order, data.replace(price, b""))
+    assert order.lines[1].unit_price is None
+    _round_trip(ubl_order, order)
