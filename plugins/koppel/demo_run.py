@@ -24,6 +24,7 @@ from koppel.formats import default_registry
 from koppel.hooks.store import KoppelStoreHook
 from koppel.sandbox.ipsoft import IPSoftServer
 from koppel.sandbox.lenewblack import LeNewBlackServer
+from koppel.sandbox.partner_files import drop_file
 from koppel.sandbox.smtp_server import SMTPServer
 from koppel.settings import connections_dir
 from koppel.store import Direction, MessageStore
@@ -86,9 +87,7 @@ def _drop_files(sftp_root: Path, folder: str, step: Step) -> None:
     """Write each file the way a partner should: complete under a temporary name, then renamed."""
     inbound = _local(sftp_root, folder)
     for drop in step.drops:
-        temporary = inbound / f".{drop.name}.part"
-        temporary.write_bytes(drop.payload)
-        temporary.rename(inbound / drop.name)
+        drop_file(inbound, drop.name, drop.payload)
 
 
 def _counts(store: MessageStore, connection: ConnectionConfig, flow: FlowConfig) -> Counter[str]:

@@ -22,6 +22,7 @@ from koppel.documents import OrderResponse, Severity
 from koppel.formats import default_registry
 from koppel.hooks.isah_schema import customers, sales_orders
 from koppel.inbox import describe, replay
+from koppel.sandbox.partner_files import drop_file
 from koppel.sandbox.scsn import order_message
 from koppel.sandbox.scsn_demo import VAN_DIJK, cases
 from koppel.settings import connections_dir
@@ -44,9 +45,7 @@ def run_scsn_demo(
     inbound = sftp_root / source.folder.lstrip("/")
     demo = cases()
     for case in demo:
-        temporary = inbound / f".{case.file}.part"
-        temporary.write_bytes(order_message(case.spec))
-        temporary.rename(inbound / case.file)
+        drop_file(inbound, case.file, order_message(case.spec))
     dag_id = connection.dag_id("orders")
     state = run(bag.dags[dag_id])
     messages = store.find(connection_id=connection.id, flow="orders", direction=Direction.IN)

@@ -31,6 +31,7 @@ from koppel.demo_scenario import ipsoft_state, scenario
 from koppel.sandbox.ipsoft import IPSoftServer
 from koppel.sandbox.lenewblack import LeNewBlackServer
 from koppel.sandbox.lifecycle import LocalServer
+from koppel.sandbox.partner_files import drop_file
 from koppel.sandbox.scsn import order_message
 from koppel.sandbox.scsn_demo import cases as scsn_cases
 from koppel.sandbox.scsn_demo import create_demo_erp
@@ -256,9 +257,7 @@ def _drop_demo_files(root: Path, connections: list[ConnectionConfig]) -> None:
             continue
         inbound = root / source.folder.lstrip("/")
         for drop in step.drops:
-            temporary = inbound / f".{drop.name}.part"
-            temporary.write_bytes(drop.payload)
-            temporary.replace(inbound / drop.name)
+            drop_file(inbound, drop.name, drop.payload)
 
 
 def _drop_scsn_orders(root: Path, source: Endpoint) -> None:
@@ -267,6 +266,4 @@ def _drop_scsn_orders(root: Path, source: Endpoint) -> None:
         return
     inbound = root / source.folder.lstrip("/")
     for case in scsn_cases():
-        temporary = inbound / f".{case.file}.part"
-        temporary.write_bytes(order_message(case.spec))
-        temporary.replace(inbound / case.file)
+        drop_file(inbound, case.file, order_message(case.spec))
