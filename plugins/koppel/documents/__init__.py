@@ -42,6 +42,14 @@ from koppel.documents.status import (
     Waybill,
     WaybillLine,
 )
+from koppel.documents.store_erp import (
+    PriceSource,
+    PurchaseOrderReceipt,
+    PurchaseOrderReceiptLine,
+    ReceiptStatus,
+    StoreSalesOrder,
+    StoreSalesOrderLine,
+)
 
 #: Canonical document classes by name, as mappings and format definitions name them.
 DOCUMENT_TYPES: dict[str, type[CanonicalModel]] = {
@@ -59,6 +67,8 @@ DOCUMENT_TYPES: dict[str, type[CanonicalModel]] = {
         FinancialMutation,
         OrderResponse,
         SalesOrder,
+        StoreSalesOrder,
+        PurchaseOrderReceipt,
     )
 }
 
@@ -87,8 +97,12 @@ __all__ = [
     "PartyIdentifier",
     "PostingLine",
     "Price",
+    "PriceSource",
     "Problem",
     "Product",
+    "PurchaseOrderReceipt",
+    "PurchaseOrderReceiptLine",
+    "ReceiptStatus",
     "ResponseCode",
     "ResponseNote",
     "ReturnLine",
@@ -101,6 +115,8 @@ __all__ = [
     "StatusUpdate",
     "StockLevel",
     "StockMode",
+    "StoreSalesOrder",
+    "StoreSalesOrderLine",
     "Waybill",
     "WaybillLine",
     "cap_problems",

@@ -7,9 +7,10 @@ from koppel.documents.base import CanonicalModel
 #: Attribute holding each document class's business key, most specific first.
 _KEY_ATTRIBUTES = (
     "response_id",
+    "order_number",
+    "waybill_id",
     "order_id",
     "order_reference",
-    "waybill_id",
     "return_id",
     "inbound_id",
     "mutation_id",
