@@ -3,7 +3,10 @@
 Every inbound document takes one road (hardened parse, then schema, then the
 mapping) and every outbound one is checked against the same schema before it
 leaves, so a format is nothing more than its mapping file and schema: an XSD
-for XML, a JSON Schema for JSON (``syntax: json`` in the mapping). The
+for XML, a JSON Schema for JSON (``syntax: json`` in the mapping). An XML
+format may add Schematron business rules (``schematron: peppol:T01``), run on
+the same parsed tree once the XSD finds no errors: their errors reject the
+document as XSD errors do, their warnings travel with the documents read. The
 registry reads a mapping only when its format is first asked for: DAG
 parsing imports this module and must not touch the disk.
 """
@@ -20,11 +23,12 @@ from pathlib import Path
 from lxml import etree
 
 from koppel import INCLUDE_DIR
-from koppel.documents import CanonicalModel, Problem, cap_problems
+from koppel.documents import CanonicalModel, Problem, cap_problems, has_errors
 from koppel.errors import ConfigError, MappingError
 from koppel.formats.json_schema import load_json_schema, validate_json
 from koppel.formats.jsondoc import JsonDocumentError, parse_json
 from koppel.formats.schema import load_schema, validate
+from koppel.formats.schematron import SchematronRules, peppol_rules
 from koppel.formats.xml import DEFAULT_MAX_BYTES, XmlDocumentError, parse_xml
 from koppel.mapping import (
     MappingDefinition,
@@ -121,27 +125,58 @@ class Format:
         """``xml`` or ``json``: how the format's bytes are parsed and checked."""
         return self.definition.syntax
 
+    @property
+    def has_rules(self) -> bool:
+        """True when the format's documents must also pass Schematron rules (``schematron:``)."""
+        return self.definition.schematron is not None
+
+    def _rules(self) -> SchematronRules | None:
+        """The compiled Schematron rules of the format, None when it has none.
+
+        Compiled on the first document, not when the format loads, so listing
+        formats never needs the rules folder; :func:`load_rules` keeps one
+        compiled stylesheet per process.
+
+        Raises:
+            ConfigError: The rules folder or stylesheet is missing.
+        """
+        ref = self.definition.schematron
+        if ref is None:
+            return None
+        # "peppol" is the one rule set the loader accepts.
+        return peppol_rules(ref.transaction)
+
     def _xml_problems(
         self, tree: etree._ElementTree, source: str, size: int | None
     ) -> list[Problem]:
-        """Schema problems of the whole tree, or of the one element ``validate:`` names.
+        """Schema problems of the whole tree, or of the one element ``validate:`` names,
+        then (when the schema found no error) the Schematron findings on that same tree.
 
-        ``size`` is the document's size in bytes, when known.
+        The rules judge a document the XSD accepted, so their messages are
+        about business rules rather than a second report of a broken
+        structure. ``size`` is the document's size in bytes, when known.
         """
         schema = load_schema(self.schema_path)
-        if self.definition.validate is None:
-            return validate(tree, schema, source=source, format_name=self.name, size=size)
-        found = self.definition.validate(tree)
-        nodes = (
-            [node for node in found if isinstance(node, etree._Element)]
-            if isinstance(found, list)
-            else []
-        )
-        if len(nodes) != 1:
-            message = f"expected one element at {self.definition.validate.path}, found {len(nodes)}"
-            return [Problem(code="xsd.invalid", message=message, file=source)]
-        subtree = etree.ElementTree(copy.deepcopy(nodes[0]))
-        return validate(subtree, schema, source=source, format_name=self.name, size=size)
+        checked = tree
+        if self.definition.validate is not None:
+            found = self.definition.validate(tree)
+            nodes = (
+                [node for node in found if isinstance(node, etree._Element)]
+                if isinstance(found, list)
+                else []
+            )
+            if len(nodes) != 1:
+                path = self.definition.validate.path
+                message = f"expected one element at {path}, found {len(nodes)}"
+                return [Problem(code="xsd.invalid", message=message, file=source)]
+            checked = (
+                tree if nodes[0] is tree.getroot() else etree.ElementTree(copy.deepcopy(nodes[0]))
+            )
+        problems = validate(checked, schema, source=source, format_name=self.name, size=size)
+        rules = self._rules()
+        if rules is None or has_errors(problems):
+            return problems
+        return cap_problems([*problems, *rules.validate_tree(checked, source=source)])
 
     def _parse_and_validate(
         self, data: bytes, source: str, max_bytes: int
@@ -179,7 +214,7 @@ class Format:
             to parse or validate yields problems only.
         """
         parsed, problems = self._parse_and_validate(data, source, max_bytes)
-        if parsed is None or problems:
+        if parsed is None or has_errors(problems):
             return ReadResult(problems=problems)
         if isinstance(parsed, etree._ElementTree):
             documents, mapping_problems = read_documents(self.definition, parsed, source=source)
@@ -187,7 +222,10 @@ class Format:
             documents, mapping_problems = read_json_documents(
                 self.definition, parsed, source=source
             )
-        return ReadResult(documents=documents, problems=cap_problems(mapping_problems))
+        # Warnings (of the Schematron rules) do not stop reading; they go with the documents.
+        return ReadResult(
+            documents=documents, problems=cap_problems([*problems, *mapping_problems])
+        )
 
     def write(self, document: CanonicalModel, *, context: Mapping[str, str]) -> bytes:
         """The wire bytes for one document; check them with :meth:`validate` before delivery.
@@ -214,7 +252,8 @@ class Format:
         return self._checked(documents_tree(self.definition, documents, context=context))
 
     def _checked(self, root: etree._Element) -> bytes:
-        """The bytes of a written tree, remembered as valid when the tree passes the schema.
+        """The bytes of a written tree, remembered as valid when the tree passes the schema
+        (and the format's Schematron rules, warnings allowed).
 
         Our own tree is checked as it stands, without parsing its bytes again;
         an invalid one is not remembered, so :meth:`validate` then reports it
@@ -223,12 +262,13 @@ class Format:
         data = serialize(root)
         if len(data) <= _KnownValid.MAX_BYTES:
             tree = etree.ElementTree(root)
-            if not self._xml_problems(tree, source="", size=len(data)):
+            if not has_errors(self._xml_problems(tree, source="", size=len(data))):
                 self._known_valid.add(data)
         return data
 
     def validate(self, data: bytes, *, source: str) -> list[Problem]:
-        """Problems of a document against this format's schema (our output before it leaves)."""
+        """Problems of a document against this format's schema and rules (our output before
+        it leaves); only errors make it invalid, rule warnings are reported along."""
         if data in self._known_valid:
             return []
         return self._parse_and_validate(data, source, DEFAULT_MAX_BYTES)[1]

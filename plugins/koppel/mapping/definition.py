@@ -198,6 +198,28 @@ class WriteNode:
         return self.record or any(child.holds_record for child in self.children)
 
 
+#: The Schematron rule sets a mapping can name, each with the transactions it has rules for.
+SCHEMATRON_RULE_SETS: dict[str, tuple[str, ...]] = {"peppol": ("T01", "T76", "T16")}
+
+
+@dataclass(frozen=True)
+class SchematronRef:
+    """The business rules a format's documents must also pass: ``schematron: peppol:T01``.
+
+    An XSD says what a document may look like; a profile such as Peppol BIS 3
+    adds rules (a buyer endpoint, the customization id, sums that add up) that
+    only its Schematron can check.
+    """
+
+    rule_set: str
+    """The rule set, e.g. ``peppol``; one of :data:`SCHEMATRON_RULE_SETS`."""
+    transaction: str
+    """The transaction of the rule set, e.g. ``T01`` (Peppol Order)."""
+
+    def __str__(self) -> str:
+        return f"{self.rule_set}:{self.transaction}"
+
+
 @dataclass(frozen=True)
 class MappingDefinition:
     """A wire format's mapping to and from one canonical document class."""
@@ -222,6 +244,9 @@ class MappingDefinition:
     where several canonical codes share one wire code (SCSN answers both an accepted line
     and one accepted with changes with ``accepted``). Overrides the reversed ``lookups``
     table of the same name."""
+    schematron: SchematronRef | None = None
+    """XML only: the Schematron rules run after the XSD finds no errors, on reading and
+    on writing; None when the XSD is the whole check."""
 
     @property
     def writes_batches(self) -> bool:

@@ -19,11 +19,13 @@ from koppel.documents import DOCUMENT_TYPES
 from koppel.errors import MappingError
 from koppel.mapping.checks import SpecContext
 from koppel.mapping.definition import (
+    SCHEMATRON_RULE_SETS,
     FieldRule,
     JsonReadRule,
     ListRule,
     MappingDefinition,
     ReadRule,
+    SchematronRef,
     Syntax,
     WriteNode,
 )
@@ -44,6 +46,7 @@ _TOP_KEYS = frozenset(
         "write",
         "lookups",
         "write_lookups",
+        "schematron",
     }
 )
 _FIELD_KEYS = frozenset({"path", "value", "type", "format", "default", "lookup", "required"})
@@ -144,6 +147,24 @@ def _syntax(ctx: SpecContext, raw: dict[str, Any]) -> Syntax:
     return "json" if syntax == "json" else "xml"
 
 
+def _schematron(ctx: SpecContext, raw: dict[str, Any], syntax: Syntax) -> SchematronRef | None:
+    """The ``schematron: <rule set>:<transaction>`` key, e.g. ``peppol:T01``, checked."""
+    if "schematron" not in raw:
+        return None
+    value = raw["schematron"]
+    if syntax != "xml":
+        raise ctx.error("schematron", "only an XML mapping has Schematron rules")
+    known = ", ".join(
+        f"{name}:{transaction}"
+        for name, transactions in SCHEMATRON_RULE_SETS.items()
+        for transaction in transactions
+    )
+    rule_set, _, transaction = value.partition(":") if isinstance(value, str) else ("", "", "")
+    if transaction not in SCHEMATRON_RULE_SETS.get(rule_set, ()):
+        raise ctx.error("schematron", f"unknown rules {value!r}; known: {known}")
+    return SchematronRef(rule_set=rule_set, transaction=transaction)
+
+
 def _halves(
     ctx: SpecContext, raw: dict[str, Any], model: type[Any], syntax: Syntax
 ) -> tuple[ReadRule | JsonReadRule | None, WriteNode | None]:
@@ -182,6 +203,7 @@ def load_mapping(path: Path) -> MappingDefinition:
     if "read" not in raw and "write" not in raw:
         raise probe.error("read", "a mapping needs 'read', 'write' or both")
     syntax = _syntax(probe, raw)
+    schematron = _schematron(probe, raw, syntax)
     namespaces = {
         str(k): str(v) for k, v in probe.mapping(raw.get("namespaces") or {}, "namespaces").items()
     }
@@ -205,4 +227,5 @@ def load_mapping(path: Path) -> MappingDefinition:
         syntax=syntax,
         validate=ctx.xpath(raw["validate"], "validate") if "validate" in raw else None,
         write_lookups=_write_lookups(ctx, raw.get("write_lookups")),
+        schematron=schematron,
     )
