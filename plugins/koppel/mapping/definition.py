@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from lxml import etree
 
 from koppel.documents import CanonicalModel
+from koppel.mapping.canonical import value_at
 from koppel.mapping.jsonpath import JsonPath
 from koppel.mapping.nodepath import NodePath
 
@@ -133,7 +134,9 @@ class WriteNode:
     context (``context_key``), a constant or a ``template`` joining several
     canonical values into one text; a node with ``each`` repeats over
     a canonical list (optionally only the items ``where`` selects), its
-    children reading from each item. A valued node
+    children reading from each item. A node with ``when`` is written only
+    where that canonical value is present, so a block whose only content is
+    a constant (a UBL ``TaxScheme`` saying ``VAT``) need not stand alone. A valued node
     whose value is None is left out; a node without a value is left out when
     none of its children produced anything.
 
@@ -162,6 +165,10 @@ class WriteNode:
     """XML only: literal text and the canonical path whose value follows it, pair by pair
     (``[{severity}] {code}`` is ``(("[", "severity"), ("] ", "code"))``); the text is
     missing when any of the values is."""
+    when: str | None = None
+    """Write the node (and everything below it) only when the canonical value at this path
+    is present: not None and not an empty list. Relative to the node's scope (the item,
+    with ``each``), or with a leading ``/`` to the document, as ``source``."""
     children: tuple[WriteNode, ...] = ()
     source_steps: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
     """``source`` split at its dots (without a leading ``/``), once rather than per value."""
@@ -191,6 +198,19 @@ class WriteNode:
             or self.constant is not None
             or self.template is not None
         )
+
+    def wanted(self, scope: object, document: object) -> bool:
+        """True unless ``when`` names a value that is missing (None or an empty list) here.
+
+        Args:
+            scope: The object the node's relative paths start at (the item, with ``each``).
+            document: The document a ``/`` path starts at.
+        """
+        if self.when is None:
+            return True
+        start = document if self.when.startswith("/") else scope
+        value = value_at(start, self.when.removeprefix("/"))
+        return value is not None and value != []
 
     @property
     def holds_record(self) -> bool:

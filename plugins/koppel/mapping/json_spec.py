@@ -12,9 +12,11 @@ body in the order it is written. A spec is either a value (``from``,
 ``context`` or ``value``, shaped by ``type``, ``format``, ``places``,
 ``lookup``, ``default`` and ``required``) or an object (``fields``, a nested
 template); ``each`` (with an optional ``where``) turns either into an array
-over a canonical list. A key whose value is missing is left out, unless
-``null: true`` writes ``null``; an object or array with nothing in it is
-left out unless ``required: true`` keeps it (``{}`` or ``[]``).
+over a canonical list; ``when`` (a canonical path) leaves the key out where
+that value is missing, as it leaves out an XML element. A key whose value
+is missing is left out, unless ``null: true`` writes ``null``; an object or
+array with nothing in it is left out unless ``required: true`` keeps it
+(``{}`` or ``[]``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ _SPEC_KEYS = frozenset(
         "each",
         "where",
         "fields",
+        "when",
     }
 )
 _SOURCES = ("from", "context", "value")
@@ -165,5 +168,6 @@ class JsonTemplateLoader:
             null=bool(spec.get("null", False)),
             each=None if spec.get("each") is None else str(spec["each"]),
             where=self.nodes.where(spec, scope, key),
+            when=self.nodes.when(spec, scope, key),
             children=children,
         )

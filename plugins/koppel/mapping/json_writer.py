@@ -46,6 +46,8 @@ class _JsonWriter(WireWriter):
         return present if present or node.required else self.nothing(node)
 
     def item(self, node: WriteNode, scope: object, path: str) -> object:
+        if not node.wanted(scope, self.document):
+            return _ABSENT  # left out, not null: the condition says the key does not apply
         if node.has_value:
             text = self.text(node, scope, path)
             return self.nothing(node) if text is None else _typed(text, node.conversion)

@@ -11,6 +11,10 @@ such as a UBL note ``[error] scsn.price: …``). ``type``, ``format``,
 ``places``, ``lookup`` (used in reverse), ``default`` and ``required`` shape
 the text; ``each`` repeats the node over a canonical list, ``where``
 (``{kind: shipping}``) keeping only matching items; ``children`` nests.
+``when`` (a canonical path, relative as ``from`` is) writes the node and
+everything below it only when that value is present (not None, not an empty
+list): a party's ``PartyTaxScheme`` only when it has a VAT number, though its
+``TaxScheme/ID`` is the constant ``VAT``.
 
 A file that holds many documents (a full stock update) marks one element
 ``record: true``: it is written once per document, the way ``read.record``
@@ -52,6 +56,7 @@ _NODE_KEYS = frozenset(
         "record",
         "children",
         "template",
+        "when",
     }
 )
 _SOURCES = ("from", "context", "value", "template")
@@ -77,6 +82,8 @@ class WriteSpecLoader:
             raise self.ctx.error(
                 "write", "the root must be one 'element' without 'each' or 'record'"
             )
+        if "when" in spec:
+            raise self.ctx.error("write.when", "the root is always written")
         records = _count_records(spec)
         if records > 1:
             raise self.ctx.error("write", f"a batch has one 'record' node, found {records}")
@@ -109,14 +116,28 @@ class WriteSpecLoader:
             raise self.ctx.error(f"{key}.each", "'each' needs a canonical list of objects")
         return item
 
-    def check_source(self, source: str, scope: type[BaseModel], key: str) -> None:
-        """Refuse a ``from`` path (relative to ``scope``, or with ``/`` to the document) that
-        names no canonical field."""
+    def check_source(
+        self, source: str, scope: type[BaseModel], key: str, option: str = "from"
+    ) -> None:
+        """Refuse a ``from`` (or ``when``) path, relative to ``scope`` or with ``/`` to the
+        document, that names no canonical field."""
         start, relative = (self.document, source[1:]) if source.startswith("/") else (scope, source)
         try:
             field_annotation(start, relative, allow_index=True)
         except ValueError as exc:
-            raise self.ctx.error(f"{key}.from", f"unknown canonical field: {exc}") from exc
+            raise self.ctx.error(f"{key}.{option}", f"unknown canonical field: {exc}") from exc
+
+    def when(self, spec: dict[str, Any], scope: type[BaseModel], key: str) -> str | None:
+        """The checked ``when`` path of a node, None when it has none."""
+        if "when" not in spec:
+            return None
+        raw = spec["when"]
+        if not isinstance(raw, str) or not raw.removeprefix("/"):
+            raise self.ctx.error(f"{key}.when", "expected a canonical path such as 'vat_number'")
+        if self.batch:  # the streamed catalogue writer renders batches without conditions
+            raise self.ctx.error(f"{key}.when", "a batch mapping (with a 'record') has no 'when'")
+        self.check_source(raw, scope, key, "when")
+        return raw
 
     def template(
         self, raw: object, scope: type[BaseModel], key: str
@@ -230,6 +251,7 @@ class WriteSpecLoader:
             else self.template(spec["template"], scope, key),
             each=None if spec.get("each") is None else str(spec["each"]),
             where=self.where(spec, scope, key),
+            when=self.when(spec, scope, key),
             record=record,
             children=tuple(
                 self._node(

@@ -173,6 +173,8 @@ def _emitter(node: WriteNode, names: _Names, *, file_level: bool) -> Emit:
     ``file_level``: the node is outside a batch's record, where the scope is the batch.
     """
     single = _single(node, names, file_level=file_level and not node.record)
+    if node.when is not None:
+        single = _conditional(node, single)
     if not node.repeats:
         return single
 
@@ -185,6 +187,18 @@ def _emitter(node: WriteNode, names: _Names, *, file_level: bool) -> Emit:
             single(writer, item, item_path, attributes, body)
 
     return repeated
+
+
+def _conditional(node: WriteNode, emit: Emit) -> Emit:
+    """``emit`` only in the scopes where the node's ``when`` value is present."""
+
+    def conditional(
+        writer: WireWriter, scope: object, path: str, attributes: dict[str, str], body: list[str]
+    ) -> None:
+        if node.wanted(scope, writer.document):
+            emit(writer, scope, path, attributes, body)
+
+    return conditional
 
 
 def _single(node: WriteNode, names: _Names, *, file_level: bool) -> Emit:
