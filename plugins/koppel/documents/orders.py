@@ -127,6 +127,10 @@ class Order(CanonicalModel):
     document_type: DocumentType = DocumentType.ORDER
     order_type_code: str | None = None
     """The wire format's own type code, e.g. UBL ``OrderTypeCode`` ``UBL2.0SIS``."""
+    version_id: str | None = None
+    """The wire document's syntax version as sent (UBL ``cbc:UBLVersionID``, e.g. ``2.0`` for
+    the internal orders of seed 003), so that an order can be answered or passed on in
+    the version it came in; None when the source does not say."""
     external_reference: str | None = None
     """The customer's own reference (PO number, webshop order number)."""
     channel: Channel | None = None

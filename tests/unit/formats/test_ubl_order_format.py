@@ -236,10 +236,18 @@ def test_an_internal_ubl20sis_order_keeps_its_type_code(ubl_order: Format) -> No
     assert order.order_type_code == "UBL2.0SIS"
     assert order.order_id == "PO-2026-0042"
     assert order.external_reference == "A-PO-42"
+    assert order.version_id == "2.0"
     written = ubl_order.write(order, context={})
     assert b"<cbc:OrderTypeCode>UBL2.0SIS</cbc:OrderTypeCode>" in written
-    assert b"<cbc:UBLVersionID>2.1</cbc:UBLVersionID>" in written
+    assert b"<cbc:UBLVersionID>2.0</cbc:UBLVersionID>" in written
     assert _read(ubl_order, written).order_type_code == "UBL2.0SIS"
+
+
+def test_an_order_without_a_version_is_written_as_2_1(ubl_order: Format) -> None:
+    order = _sample(ubl_order).model_copy(update={"version_id": None})
+    written = ubl_order.write(order, context={})
+    assert etree.fromstring(written).findtext(f"{{{CBC}}}UBLVersionID") == "2.1"
+    assert _read(ubl_order, written).version_id == "2.1"
 
 
 def test_gln_0088_identifiers_and_endpoints_keep_their_scheme(ubl_order: Format) -> None:
@@ -304,7 +312,7 @@ def _round_trip(fmt: Format, original: Order) -> None:
     again = _read(fmt, written, source="written.xml")
     assert again == original
     root = etree.fromstring(written)
-    assert root.findtext(f"{{{CBC}}}UBLVersionID") == "2.1"
+    assert root.findtext(f"{{{CBC}}}UBLVersionID") == (original.version_id or "2.1")
 
 
 @needs_oasis
@@ -421,3 +429,46 @@ def test_a_line_without_a_price_reads_without_one(ubl_order: Format) -> None:
     order = _read(ubl_order, data.replace(price, b""))
     assert order.lines[1].unit_price is None
     _round_trip(ubl_order, order)
+
+
+# --- blocks written only with their values ------------------------------------------------
+
+
+CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+
+
+def test_no_party_tax_scheme_without_a_vat_number(ubl_order: Format) -> None:
+    order = _sample(ubl_order)
+    assert order.buyer is not None
+    assert order.seller is not None
+    buyer = order.buyer.model_copy(update={"vat_number": None})
+    seller = order.seller.model_copy(update={"vat_number": "NL123456789B01"})
+    written = ubl_order.write(
+        order.model_copy(update={"buyer": buyer, "seller": seller}), context={}
+    )
+    root = etree.fromstring(written)
+    ns = {"cac": CAC, "cbc": CBC}
+    assert root.find("cac:BuyerCustomerParty/cac:Party/cac:PartyTaxScheme", ns) is None
+    seller_scheme = root.find("cac:SellerSupplierParty/cac:Party/cac:PartyTaxScheme", ns)
+    assert seller_scheme is not None
+    assert seller_scheme.findtext("cbc:CompanyID", namespaces=ns) == "NL123456789B01"
+    assert seller_scheme.findtext("cac:TaxScheme/cbc:ID", namespaces=ns) == "VAT"
+    assert ubl_order.validate(written, source="written.xml") == []
+
+
+def test_tax_categories_only_where_there_is_a_tax_rate(ubl_order: Format) -> None:
+    order = _sample(ubl_order)
+    lines = [order.lines[0], order.lines[1].model_copy(update={"tax_rate": None})]
+    costs = [cost.model_copy(update={"tax_rate": None}) for cost in order.costs]
+    changed = order.model_copy(update={"lines": lines, "costs": costs})
+    written = ubl_order.write(changed, context={})
+    root = etree.fromstring(written)
+    ns = {"cac": CAC, "cbc": CBC}
+    items = root.findall("cac:OrderLine/cac:LineItem/cac:Item", ns)
+    assert [item.find("cac:ClassifiedTaxCategory", ns) is not None for item in items] == [
+        True,
+        False,
+    ]
+    assert root.find("cac:AllowanceCharge/cac:TaxCategory", ns) is None
+    assert ubl_order.validate(written, source="written.xml") == []
+    assert _read(ubl_order, written) == changed
