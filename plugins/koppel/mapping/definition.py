@@ -8,6 +8,8 @@ a malformed rule at run time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import Enum
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -123,6 +125,21 @@ class JsonReadRule:
     rules: tuple[JsonFieldRule | JsonListRule, ...]
 
 
+def same_value(value: object, text: str) -> bool:
+    """True when a canonical value is the value ``text`` spells: decimals as numbers
+    (``0`` is ``0.00``), enums by their value, booleans as ``true``/``false``."""
+    if isinstance(value, Decimal):
+        try:
+            return value == Decimal(text)
+        except InvalidOperation:
+            return False
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, bool):
+        return ("true" if value else "false") == text
+    return str(value) == text
+
+
 @dataclass(frozen=True)
 class WriteNode:
     """One element (or attribute) of the wire document to write.
@@ -169,6 +186,10 @@ class WriteNode:
     """Write the node (and everything below it) only when the canonical value at this path
     is present: not None and not an empty list. Relative to the node's scope (the item,
     with ``each``), or with a leading ``/`` to the document, as ``source``."""
+    when_value: str | None = None
+    """With ``when``: the value must also equal this text (a decimal compares as a number,
+    so ``0`` matches ``0.00``), or, with ``when_negated``, differ from it."""
+    when_negated: bool = False
     children: tuple[WriteNode, ...] = ()
     source_steps: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
     """``source`` split at its dots (without a leading ``/``), once rather than per value."""
@@ -210,7 +231,11 @@ class WriteNode:
             return True
         start = document if self.when.startswith("/") else scope
         value = value_at(start, self.when.removeprefix("/"))
-        return value is not None and value != []
+        if value is None or value == []:
+            return False
+        if self.when_value is None:
+            return True
+        return same_value(value, self.when_value) != self.when_negated
 
     @property
     def holds_record(self) -> bool:

@@ -157,6 +157,7 @@ class JsonTemplateLoader:
             self.nodes.check_source(source, scope, key)
         conversion = self.ctx.conversion(spec, key, places=True)
         children = self._fields(spec["fields"], scope, f"{key}.fields") if "fields" in spec else ()
+        when, when_value, when_negated = self.nodes.when(spec, scope, key)
         return WriteNode(
             name=name,
             conversion=conversion,
@@ -168,6 +169,8 @@ class JsonTemplateLoader:
             null=bool(spec.get("null", False)),
             each=None if spec.get("each") is None else str(spec["each"]),
             where=self.nodes.where(spec, scope, key),
-            when=self.nodes.when(spec, scope, key),
+            when=when,
+            when_value=when_value,
+            when_negated=when_negated,
             children=children,
         )

@@ -14,7 +14,8 @@ the text; ``each`` repeats the node over a canonical list, ``where``
 ``when`` (a canonical path, relative as ``from`` is) writes the node and
 everything below it only when that value is present (not None, not an empty
 list): a party's ``PartyTaxScheme`` only when it has a VAT number, though its
-``TaxScheme/ID`` is the constant ``VAT``.
+``TaxScheme/ID`` is the constant ``VAT``. ``when: {path: p, is: v}`` (or
+``is_not: v``) also asks that the value be (or not be) ``v``.
 
 A file that holds many documents (a full stock update) marks one element
 ``record: true``: it is written once per document, the way ``read.record``
@@ -127,17 +128,37 @@ class WriteSpecLoader:
         except ValueError as exc:
             raise self.ctx.error(f"{key}.{option}", f"unknown canonical field: {exc}") from exc
 
-    def when(self, spec: dict[str, Any], scope: type[BaseModel], key: str) -> str | None:
-        """The checked ``when`` path of a node, None when it has none."""
+    def when(
+        self, spec: dict[str, Any], scope: type[BaseModel], key: str
+    ) -> tuple[str | None, str | None, bool]:
+        """The checked ``when`` of a node: its path, the value it must be (or, negated,
+        must not be), and whether it is negated; ``(None, None, False)`` without one.
+
+        ``when: vat_number`` asks for a value; ``when: {path: tax_rate, is: "0"}`` for
+        that value, ``when: {path: tax_rate, is_not: "0"}`` for any other (a Peppol tax
+        category ``Z`` for a zero rate, ``S`` for the rest).
+        """
         if "when" not in spec:
-            return None
-        raw = spec["when"]
-        if not isinstance(raw, str) or not raw.removeprefix("/"):
-            raise self.ctx.error(f"{key}.when", "expected a canonical path such as 'vat_number'")
+            return None, None, False
+        where = f"{key}.when"
         if self.batch:  # the streamed catalogue writer renders batches without conditions
-            raise self.ctx.error(f"{key}.when", "a batch mapping (with a 'record') has no 'when'")
+            raise self.ctx.error(where, "a batch mapping (with a 'record') has no 'when'")
+        raw = spec["when"]
+        wanted: str | None = None
+        negated = False
+        if isinstance(raw, dict):
+            tests = set(raw) - {"path"}
+            if set(raw) - {"path", "is", "is_not"} or len(tests) != 1:
+                raise self.ctx.error(where, "expected {path: <field>, is: <value>} or is_not")
+            negated = "is_not" in raw
+            wanted = self.ctx.scalar(raw["is_not" if negated else "is"], where)
+            if wanted is None:
+                raise self.ctx.error(where, "compare with a value; a path alone asks for any")
+            raw = raw.get("path")
+        if not isinstance(raw, str) or not raw.removeprefix("/"):
+            raise self.ctx.error(where, "expected a canonical path such as 'vat_number'")
         self.check_source(raw, scope, key, "when")
-        return raw
+        return raw, wanted, negated
 
     def template(
         self, raw: object, scope: type[BaseModel], key: str
@@ -234,6 +255,7 @@ class WriteSpecLoader:
             self.check_source(source, scope, key)
         conversion = self.ctx.conversion(spec, key, places=True)
         namespace = name[1:].partition("}")[0] if name.startswith("{") else parent_namespace
+        when, when_value, when_negated = self.when(spec, scope, key)
         children = spec.get("children") or []
         if not isinstance(children, list):
             raise self.ctx.error(f"{key}.children", "expected a list of nodes")
@@ -251,7 +273,9 @@ class WriteSpecLoader:
             else self.template(spec["template"], scope, key),
             each=None if spec.get("each") is None else str(spec["each"]),
             where=self.where(spec, scope, key),
-            when=self.when(spec, scope, key),
+            when=when,
+            when_value=when_value,
+            when_negated=when_negated,
             record=record,
             children=tuple(
                 self._node(

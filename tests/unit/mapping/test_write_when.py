@@ -284,3 +284,51 @@ def test_json_checks_the_path(tmp_path: Path) -> None:
     assert str(caught.value).startswith(
         f"{path}: write.json.id.when: unknown canonical field: Party has no field 'vat'"
     )
+
+
+def test_a_condition_can_ask_for_one_value_or_any_other(tmp_path: Path) -> None:
+    # A Peppol tax category: Z (zero rated) for a 0 rate, S (standard) for any other rate.
+    line = {
+        "element": "Line",
+        "each": "lines",
+        "children": [
+            {"element": "ID", "from": "line_id"},
+            {"element": "Category", "when": {"path": "tax_rate", "is": "0"}, "value": "Z"},
+            {"element": "Category", "when": {"path": "tax_rate", "is_not": "0"}, "value": "S"},
+        ],
+    }
+    definition = load_mapping(_xml_mapping(tmp_path, [line]))
+    order = _order(
+        lines=[
+            OrderLine(line_id="1", quantity=Decimal(1), tax_rate=Decimal("25.5")),
+            OrderLine(line_id="2", quantity=Decimal(1), tax_rate=Decimal("0.00")),
+            OrderLine(line_id="3", quantity=Decimal(1)),
+        ]
+    )
+
+    root = _written(definition, order)
+
+    lines = root.findall("w:Line", {"w": NS})
+    assert [_texts(line, "w:Category") for line in lines] == [["S"], ["Z"], []]
+
+
+@pytest.mark.parametrize(
+    ("when", "reason"),
+    [
+        ({"path": "tax_rate"}, "expected {path: <field>, is: <value>} or is_not"),
+        ({"path": "tax_rate", "is": "0", "is_not": "1"}, "expected {path: <field>, is: <value>}"),
+        ({"path": "tax_rate", "equals": "0"}, "expected {path: <field>, is: <value>}"),
+        ({"path": "tax_rate", "is": None}, "compare with a value"),
+        ({"path": "tax", "is": "0"}, "unknown canonical field: OrderLine has no field 'tax'"),
+    ],
+)
+def test_the_loader_checks_a_value_condition(
+    tmp_path: Path, when: dict[str, Any], reason: str
+) -> None:
+    line = {"element": "L", "each": "lines", "children": [{"element": "T", "when": when}]}
+    path = _xml_mapping(tmp_path, [line])
+
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+
+    assert str(caught.value).startswith(f"{path}: write/w:Order/L/T.when: {reason}")
