@@ -456,3 +456,9 @@ def test_xxe_in_a_despatch_advice_yields_only_a_doctype_problem(
     assert result.documents == []
     assert [p.code for p in result.problems] == ["xml.doctype"]
     assert all("koppel-secret-despatch" not in p.model_dump_json() for p in result.problems)
+
+
+def test_a_delivered_quantity_without_a_unit_is_in_pieces(ubl_despatch: Format) -> None:
+    data = (DATA / "waybill-t16.xml").read_bytes()
+    data = data.replace(b'<cbc:DeliveredQuantity unitCode="H87">', b"<cbc:DeliveredQuantity>")
+    assert _read(ubl_despatch, data).lines[1].unit == "PCE"
