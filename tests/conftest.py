@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.fixtures.ipsoft",
     "tests.fixtures.lenewblack",
     "tests.fixtures.isah",
+    "tests.fixtures.store_erp",
 ]

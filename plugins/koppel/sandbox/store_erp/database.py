@@ -199,13 +199,10 @@ def deliver_sales_order(
     """
     lots = lots or {}
     with engine.begin() as conn:
-        product_of = dict(
-            conn.execute(
-                select(sales_order_lines.c.line_number, sales_order_lines.c.product_code).where(
-                    sales_order_lines.c.order_number == int(order_number)
-                )
-            ).tuples()
-        )
+        lines_of_order = select(
+            sales_order_lines.c.line_number, sales_order_lines.c.product_code
+        ).where(sales_order_lines.c.order_number == int(order_number))
+        product_of = {row.line_number: row.product_code for row in conn.execute(lines_of_order)}
         unknown = sorted(set(quantities) - set(product_of))
         if unknown:
             raise ValueError(f"sales order {order_number} has no line(s) {unknown}")
