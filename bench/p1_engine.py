@@ -23,7 +23,8 @@ trees are Koppel's own output for each order, parsed once before timing.
 
 The SCSN check path (issue 10: an SCSN order checked against the ERP's
 master data, the sales order and the order response written) is measured
-the same way by :mod:`bench.p1_scsn` and reported under ``extra``.
+the same way by :mod:`bench.p1_scsn` and reported under ``extra``, as are the
+UBL and Peppol order paths of issue 11 (:mod:`bench.p1_ubl`).
 
 Each repeat times one Koppel pass and one floor pass over every file, back to
 back; the figures are the medians, in milliseconds per order. One more pass
@@ -44,6 +45,7 @@ from lxml import etree
 from sqlalchemy import Connection
 
 from bench import p1_scsn as scsn_path
+from bench import p1_ubl as ubl_paths
 from bench.common import REPEATS, BenchResult, emit, full_size
 from koppel import INCLUDE_DIR
 from koppel.config import ConnectionConfig, FlowConfig, load_connection
@@ -192,6 +194,8 @@ def main() -> None:
             extra={
                 "koppel_stages_ms_per_order": {k: round(v, 4) for k, v in stages.items()},
                 "scsn_check_path": scsn_path.measure(len(files), LINES),
+                # "ubl_order_path" and "peppol_order_path" (issue 11).
+                **ubl_paths.measure(len(files), LINES),
             },
         )
     )
