@@ -80,6 +80,9 @@ INFO = Severity.INFO
 #: The order type code that marks an internal order between two stores ("sisäinen").
 INTERNAL_ORDER_TYPE_CODE = "UBL2.0SIS"
 
+#: The UBL version internal orders are written in ("Sanoma on tällöin formaattia 2.0 standardi").
+INTERNAL_UBL_VERSION = "2.0"
+
 #: The supplier message format whose purchase orders go out as internal UBL orders.
 INTERNAL_MESSAGE_FORMAT = "UBL2.0SIS"
 
@@ -524,6 +527,7 @@ def purchase_order_message(po: PurchaseOrderData) -> ExportDecision:
     order = Order(
         order_id=po.order_number,
         order_type_code=INTERNAL_ORDER_TYPE_CODE,
+        version_id=INTERNAL_UBL_VERSION,
         issue_date=po.order_date,
         currency=po.currency,
         buyer=buyer,

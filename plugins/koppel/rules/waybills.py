@@ -116,8 +116,10 @@ def waybill_for_delivery(
     """The waybill (UBL DespatchAdvice) a delivery of a sales order generates (seed 003).
 
     The delivery's lines name the sales-order line they deliver by its line
-    number (``sales_order_line_id``) or by the buyer's line id
-    (``order_line_id``). The waybill answers the buyer's order: its order id
+    number: in ``sales_order_line_id``, or in ``order_line_id`` as the
+    ``store_erp.delivery`` format reads a delivery row (the store's own
+    numbering; the buyer's line ids are not guessed at). The waybill answers
+    the buyer's order: its order id
     is the buyer's order reference and each line refers to the buyer's line
     id, so the ordering store finds its purchase-order lines; the product,
     GTIN and description come from the sales order. The outstanding quantity
@@ -228,16 +230,11 @@ def waybill_for_delivery(
 def _sales_line(
     line: WaybillLine, lines: Sequence[SalesOrderLineData]
 ) -> SalesOrderLineData | None:
-    """The sales line a delivery line delivers: by line number, else by the buyer's line id."""
-    if line.sales_order_line_id is not None:
-        wanted = line.sales_order_line_id.strip()
-        found = next((s for s in lines if str(s.line_number) == wanted), None)
-        if found is not None:
-            return found
-    if line.order_line_id is not None:
-        wanted = line.order_line_id.strip()
-        return next((s for s in lines if s.line_id == wanted), None)
-    return None
+    """The sales line a delivery line delivers, by its line number (see waybill_for_delivery)."""
+    named = line.sales_order_line_id or line.order_line_id
+    if named is None:
+        return None
+    return next((s for s in lines if str(s.line_number) == named.strip()), None)
 
 
 def _waybill_line(
@@ -253,6 +250,7 @@ def _waybill_line(
         update={
             "order_line_id": sales_line.line_id,
             "sales_order_line_id": str(sales_line.line_number),
+            "sku": sales_line.product_code,
             "supplier_article_code": sales_line.product_code,
             "gtin": sales_line.gtin,
             "gtin_scheme": GTIN_SCHEME if sales_line.gtin else None,

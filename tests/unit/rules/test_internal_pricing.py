@@ -563,6 +563,7 @@ def test_a_posted_purchase_order_becomes_an_internal_ubl_order() -> None:
     assert decision.problems == []
     assert message.order_id == "PO-1001"
     assert message.order_type_code == "UBL2.0SIS"
+    assert message.version_id == "2.0"
     assert message.issue_date == date(2026, 11, 29)
     assert message.requested_delivery_date == date(2026, 12, 3)
     assert message.currency == "EUR"

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from koppel.documents import (
+    Lot,
     Party,
     PartyIdentifier,
     PurchaseOrderReceipt,
@@ -25,11 +26,12 @@ from koppel.documents import (
     Waybill,
     WaybillLine,
 )
-from koppel.documents.status import Lot
+from koppel.rules.internal_pricing import price_order, purchase_order_message
 from koppel.rules.store_master_data import (
     DeliveredSalesOrder,
     PurchaseOrderData,
     PurchaseOrderLineData,
+    SalesMasterData,
     SalesOrderLineData,
     StoreParty,
     StoreProduct,
@@ -87,9 +89,9 @@ SALES_ORDER = DeliveredSalesOrder(
     customer=replace(STORE_A, party_id="C-A"),
     lines=(
         SalesOrderLineData(
-            1, "1", "P1", Decimal(2), Decimal("4.00"), description="Coffee", gtin="6410000000103"
+            1, "10", "P1", Decimal(2), Decimal("4.00"), description="Coffee", gtin="6410000000103"
         ),
-        SalesOrderLineData(2, "2", "P2", Decimal(5), Decimal("2.50"), description="Tea"),
+        SalesOrderLineData(2, "20", "P2", Decimal(5), Decimal("2.50"), description="Tea"),
     ),
 )
 
@@ -138,16 +140,16 @@ DELIVERIES = [
     DeliveryCase(
         "viedään ostohinnaksi myyntitilauksen myyntihinta: with line prices, the sales price",
         expected=(
-            {"order_line_id": "1", "purchase_price": Decimal("4.00"), "outstanding_quantity": 0},
-            {"order_line_id": "2", "purchase_price": Decimal("2.50"), "outstanding_quantity": 0},
+            {"order_line_id": "10", "purchase_price": Decimal("4.00"), "outstanding_quantity": 0},
+            {"order_line_id": "20", "purchase_price": Decimal("2.50"), "outstanding_quantity": 0},
         ),
     ),
     DeliveryCase(
         "Viedään Waybill -sanomassa rivin hintatiedot off: no prices on the waybill",
         include_line_prices=False,
         expected=(
-            {"order_line_id": "1", "purchase_price": None},
-            {"order_line_id": "2", "purchase_price": None},
+            {"order_line_id": "10", "purchase_price": None},
+            {"order_line_id": "20", "purchase_price": None},
         ),
     ),
     DeliveryCase(
@@ -165,7 +167,7 @@ DELIVERIES = [
                 replace(SALES_ORDER.lines[1], delivered_before=Decimal(1)),
             ),
         ),
-        expected=({"order_line_id": "2", "quantity": 2, "outstanding_quantity": 2},),
+        expected=({"order_line_id": "20", "quantity": 2, "outstanding_quantity": 2},),
     ),
     DeliveryCase(
         "one line in two lots: both count against the line",
@@ -174,8 +176,8 @@ DELIVERIES = [
             delivered("3", sales_line="2", line_id="2", lots=("L2",)),
         ),
         expected=(
-            {"order_line_id": "2", "outstanding_quantity": 1},
-            {"order_line_id": "2", "outstanding_quantity": 1},
+            {"order_line_id": "20", "outstanding_quantity": 1},
+            {"order_line_id": "20", "outstanding_quantity": 1},
         ),
     ),
     DeliveryCase(
@@ -185,11 +187,22 @@ DELIVERIES = [
         expected=({"quantity": 3, "outstanding_quantity": 0},),
     ),
     DeliveryCase(
-        "a delivery line found by the buyer's line id",
+        "as store_erp.delivery reads it: the sales line number in order_line_id",
         lines=(delivered("2", sales_line=None, order_line="2"),),
         expected=(
-            {"order_line_id": "2", "sales_order_line_id": "2", "supplier_article_code": "P2"},
+            {
+                "order_line_id": "20",
+                "sales_order_line_id": "2",
+                "supplier_article_code": "P2",
+                "sku": "P2",
+                "description": "Tea",
+            },
         ),
+    ),
+    DeliveryCase(
+        "the buyer's line id is no sales line number: not guessed at, error",
+        lines=(delivered("2", sales_line=None, order_line="20"),),
+        faults=("waybills.delivery.unknown_line",),
     ),
     DeliveryCase(
         "a delivery line naming no line of the order: error",
@@ -616,3 +629,55 @@ def test_the_receipt_always_carries_every_po_line(
         sent = [q for number, q in delivered_lines if number == str(po_line.line_number)]
         expected = sum(sent, Decimal(0)) if update and sent else po_line.quantity
         assert taken.quantity == expected
+
+
+# --- The whole seed: store A orders, store B prices and delivers, store A receives ---------------
+
+
+def test_an_internal_order_through_both_stores() -> None:
+    """Toiminta: the purchase order goes out, comes back as a waybill and updates the order.
+
+    Store A orders 2 coffee at 5.00; store B's average purchase price is 4.00
+    and it delivers 3: store A's line becomes 3 at 4.00, noted "Tilattu oli 2".
+    """
+    po = replace(PO, lines=PO.lines[:1])
+    sent = purchase_order_message(po).order
+    assert sent is not None
+    coffee = StoreProduct("P1", "Coffee", average_purchase_price=Decimal("4.00"))
+    store_b = SalesMasterData(
+        store=STORE_B, customer=replace(STORE_A, party_id="C-A"), products_by_code={"P1": coffee}
+    )
+    sales = price_order(sent, store_b).sales_order
+    assert sales is not None
+    assert sales.internal is True
+    so = DeliveredSalesOrder(
+        order_number="SO-77",
+        order_reference=sales.order_reference,
+        internal=sales.internal,
+        currency=sales.currency,
+        store=STORE_B,
+        customer=replace(STORE_A, party_id="C-A"),
+        lines=tuple(
+            SalesOrderLineData(n, ln.line_id, ln.product_code, ln.quantity, ln.sales_price)
+            for n, ln in enumerate(sales.lines, start=1)
+        ),
+    )
+    made = waybill_for_delivery(delivery(delivered("3")), so, include_line_prices=True).waybill
+    assert made is not None
+
+    for update, do_not_receive, expected in [
+        (True, False, (ReceiptStatus.RECEIVED, Decimal(3), Decimal("4.00"), "Tilattu oli 2")),
+        (True, True, (ReceiptStatus.POSTED, Decimal(3), Decimal("4.00"), "Tilattu oli 2")),
+        (False, False, (ReceiptStatus.RECEIVED, Decimal(2), Decimal("5.00"), None)),
+    ]:
+        receipt = purchase_order_receipt(
+            made,
+            po,
+            update_price_and_quantity=update,
+            do_not_receive=do_not_receive,
+            language="fi",
+            today=TODAY,
+        ).receipt
+        assert receipt is not None
+        (line,) = receipt.lines
+        assert (receipt.status, line.quantity, line.purchase_price, line.text) == expected
