@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +38,7 @@ from koppel.sandbox.store_erp import (
     ROASTERY_ID,
     STORE_A_GLN,
     STORE_A_ID,
+    STORE_A_SEED,
     STORE_B_GLN,
     STORE_B_ID,
     TEA,
@@ -44,6 +46,7 @@ from koppel.sandbox.store_erp import (
     OrderedLine,
     deliver_sales_order,
     load_seed,
+    open_demo_store,
     post_purchase_order,
 )
 from koppel.store import create_store_engine
@@ -380,3 +383,18 @@ def test_an_unreachable_store_is_a_transport_error() -> None:
             reader.sales_master_data(_order(_gln_party(STORE_A_GLN), (COFFEE, None)))
     finally:
         engine.dispose()
+
+
+def test_a_demo_store_is_seeded_once_and_kept_on_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'helsinki.db'}"
+    first = open_demo_store(url, STORE_A_SEED)
+    number = post_purchase_order(first, STORE_B_ID, [OrderedLine(TEA, Decimal(1))])
+    first.dispose()
+
+    again = open_demo_store(url, STORE_A_SEED)
+    try:
+        reader = StoreErpReader(again)
+        assert reader.purchase_order(str(number)) is not None
+        assert reader.purchase_order(str(number + 1)) is None  # the seed's order not added twice
+    finally:
+        again.dispose()

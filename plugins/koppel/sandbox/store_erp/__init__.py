@@ -16,6 +16,7 @@ from koppel.sandbox.store_erp.database import (
     create_store_database,
     deliver_sales_order,
     load_seed,
+    open_demo_store,
     post_purchase_order,
 )
 from koppel.sandbox.store_erp.seed import (
@@ -77,5 +78,6 @@ __all__ = [
     "create_store_database",
     "deliver_sales_order",
     "load_seed",
+    "open_demo_store",
     "post_purchase_order",
 ]

@@ -27,6 +27,7 @@ from koppel.hooks.store_erp_schema import (
     purchase_orders,
     sales_order_lines,
     sales_orders,
+    store,
 )
 from koppel.sandbox.store_erp.seed import StoreSeed
 from koppel.store import create_store_engine
@@ -49,6 +50,20 @@ def create_store_database(url: str | URL, seed: StoreSeed | None = None) -> Engi
     metadata.create_all(engine)
     if seed:
         load_seed(engine, seed)
+    return engine
+
+
+def open_demo_store(url: str | URL, seed: StoreSeed) -> Engine:
+    """A demo store's database at ``url``: created and seeded when new, else kept as it is.
+
+    A restarted sandbox keeps what the store holds (orders imported,
+    deliveries made, prices changed by hand) instead of seeding it twice.
+    """
+    engine = create_store_database(url, seed=None)
+    with engine.connect() as conn:
+        if conn.execute(select(store.c.store_id).limit(1)).first() is not None:
+            return engine
+    load_seed(engine, seed)
     return engine
 
 
