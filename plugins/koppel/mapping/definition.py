@@ -125,6 +125,32 @@ class JsonReadRule:
     rules: tuple[JsonFieldRule | JsonListRule, ...]
 
 
+@dataclass(frozen=True)
+class Total:
+    """A written amount that is the sum of a field over a canonical list (``sum:``).
+
+    A Peppol order's ``LineExtensionAmount`` must equal the sum of its lines'
+    amounts, a figure the canonical order does not hold; each value is added
+    as it is written (rounded to the node's places), so the total agrees with
+    the amounts in the same document.
+    """
+
+    each: str
+    """The canonical list, relative to the node's scope (or ``/`` for the document)."""
+    value: str
+    """The field of each item that is added; items without it add nothing."""
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Only items whose field (a path in the item) is one of these values."""
+
+    def selects(self, item: object) -> bool:
+        """True when ``item`` passes every ``where`` condition."""
+        for path, wanted in self.where:
+            value = value_at(item, path)
+            if value is None or not any(same_value(value, text) for text in wanted):
+                return False
+        return True
+
+
 def same_value(value: object, text: str) -> bool:
     """True when a canonical value is the value ``text`` spells: decimals as numbers
     (``0`` is ``0.00``), enums by their value, booleans as ``true``/``false``."""
@@ -190,6 +216,8 @@ class WriteNode:
     """With ``when``: the value must also equal this text (a decimal compares as a number,
     so ``0`` matches ``0.00``), or, with ``when_negated``, differ from it."""
     when_negated: bool = False
+    total: Total | None = None
+    """XML only: the text is this sum over a canonical list, not one value."""
     children: tuple[WriteNode, ...] = ()
     source_steps: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
     """``source`` split at its dots (without a leading ``/``), once rather than per value."""

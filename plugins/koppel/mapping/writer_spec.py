@@ -15,7 +15,10 @@ the text; ``each`` repeats the node over a canonical list, ``where``
 everything below it only when that value is present (not None, not an empty
 list): a party's ``PartyTaxScheme`` only when it has a VAT number, though its
 ``TaxScheme/ID`` is the constant ``VAT``. ``when: {path: p, is: v}`` (or
-``is_not: v``) also asks that the value be (or not be) ``v``.
+``is_not: v``) also asks that the value be (or not be) ``v``. ``sum: {each:
+lines, value: line_amount, where: {kind: [a, b]}}`` writes the sum of a field
+over a canonical list (items without the value add nothing), for the totals
+a document must state but the canonical model does not keep.
 
 A file that holds many documents (a full stock update) marks one element
 ``record: true``: it is written once per document, the way ``read.record``
@@ -37,7 +40,7 @@ from pydantic import BaseModel
 
 from koppel.mapping.canonical import field_annotation, list_item, model_class
 from koppel.mapping.checks import SpecContext
-from koppel.mapping.definition import WriteNode
+from koppel.mapping.definition import Total, WriteNode
 
 _NODE_KEYS = frozenset(
     {
@@ -58,6 +61,7 @@ _NODE_KEYS = frozenset(
         "children",
         "template",
         "when",
+        "sum",
     }
 )
 _SOURCES = ("from", "context", "value", "template")
@@ -212,6 +216,50 @@ class WriteSpecLoader:
             conditions.append((str(path), str(self.ctx.scalar(wanted, f"{key}.where.{path}"))))
         return tuple(conditions)
 
+    def total(self, spec: dict[str, Any], scope: type[BaseModel], key: str) -> Total | None:
+        """The checked ``sum: {each, value, where}`` of an element, None without one."""
+        if "sum" not in spec:
+            return None
+        where = f"{key}.sum"
+        if self.batch:  # the streamed catalogue writer renders batches without sums
+            raise self.ctx.error(where, "a batch mapping (with a 'record') has no 'sum'")
+        if "attribute" in spec or _has_source(spec) or "each" in spec:
+            raise self.ctx.error(
+                where,
+                "a sum is an element's whole value: no 'from', "
+                "'context', 'value', 'template' or 'each' beside it",
+            )
+        if spec.get("type") not in ("decimal", "int"):
+            raise self.ctx.error(where, "a sum needs 'type: decimal' or 'type: int'")
+        raw = self.ctx.mapping(spec["sum"], where)
+        if set(raw) - {"each", "value", "where"} or not {"each", "value"} <= set(raw):
+            raise self.ctx.error(where, "expected {each: <list>, value: <field>, where: {...}}")
+        each = raw["each"]
+        if not isinstance(each, str) or not each.removeprefix("/"):
+            raise self.ctx.error(f"{where}.each", "expected a canonical list")
+        start = self.document if each.startswith("/") else scope
+        item = self.scope({"each": each.removeprefix("/")}, start, where)
+        value = raw["value"]
+        if not isinstance(value, str):
+            raise self.ctx.error(f"{where}.value", "expected a canonical field of each item")
+        try:
+            field_annotation(item, value, allow_index=True)
+        except ValueError as exc:
+            raise self.ctx.error(f"{where}.value", f"unknown canonical field: {exc}") from exc
+        conditions: list[tuple[str, tuple[str, ...]]] = []
+        for path, wanted in self.ctx.mapping(raw.get("where") or {}, f"{where}.where").items():
+            at = f"{where}.where.{path}"
+            try:
+                field_annotation(item, str(path), allow_index=True)
+            except ValueError as exc:
+                raise self.ctx.error(at, f"unknown canonical field: {exc}") from exc
+            values = wanted if isinstance(wanted, list) else [wanted]
+            texts = tuple(str(self.ctx.scalar(v, at)) for v in values if v is not None)
+            if not texts:
+                raise self.ctx.error(at, "expected a value or a list of values")
+            conditions.append((str(path), texts))
+        return Total(each=each, value=value, where=tuple(conditions))
+
     def _check_shape(self, spec: dict[str, Any], key: str, *, file_level: bool) -> None:
         unknown = set(spec) - _NODE_KEYS
         if unknown:
@@ -276,6 +324,7 @@ class WriteSpecLoader:
             when=when,
             when_value=when_value,
             when_negated=when_negated,
+            total=self.total(spec, scope, key),
             record=record,
             children=tuple(
                 self._node(

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 from lxml import etree
 
-from koppel.mapping.definition import MappingDefinition, WriteNode
+from koppel.mapping.canonical import value_at
+from koppel.mapping.definition import MappingDefinition, Total, WriteNode
+from koppel.mapping.values import format_value
 from koppel.mapping.writer import WireWriter, node_scopes
 
 #: Appends one node's markup (or, for an attribute, its value) in one scope:
@@ -205,6 +208,9 @@ def _single(node: WriteNode, names: _Names, *, file_level: bool) -> Emit:
     if node.is_attribute:
         return _attribute(node, names.attributes[node.name])
     start, end = names.starts[node.name], names.ends[node.name]
+    if node.total is not None:
+        children = tuple(_emitter(child, names, file_level=file_level) for child in node.children)
+        return _summed(node, node.total, children, start, end)
     if node.children:
         children = tuple(_emitter(child, names, file_level=file_level) for child in node.children)
         return _element(node, children, start, end)
@@ -274,5 +280,42 @@ def _element(node: WriteNode, children: tuple[Emit, ...], start: str, end: str) 
         inner = content(writer, node, children, scope, path)
         if inner is not None and inner[2]:
             body.append(f"{start}{inner[0]}>{inner[1]}{end}")
+
+    return emit
+
+
+def total_text(node: WriteNode, total: Total, scope: object, document: object) -> str:
+    """The written sum of ``total.value`` over the items of ``total.each`` that it selects.
+
+    Each value is added as it is written (rounded to the node's places), so the
+    total equals the sum of the amounts that stand in the same document.
+    """
+    start = document if total.each.startswith("/") else scope
+    items = value_at(start, total.each.removeprefix("/"))
+    amount = Decimal(0)
+    for item in items if isinstance(items, list) else []:
+        value = value_at(item, total.value) if total.selects(item) else None
+        if value is not None:
+            amount += Decimal(format_value(value, node.conversion))
+    return format_value(amount, node.conversion)
+
+
+def _summed(
+    node: WriteNode, total: Total, children: tuple[Emit, ...], start: str, end: str
+) -> Emit:
+    def emit(
+        writer: WireWriter, scope: object, path: str, attributes: dict[str, str], body: list[str]
+    ) -> None:
+        try:
+            text = total_text(node, total, scope, writer.document)
+        except ValueError as exc:  # a value its type cannot hold, e.g. 1.5 as int
+            writer.problem("mapping.value", str(exc), path or ".")
+            return
+        own: dict[str, str] = {}
+        inner: list[str] = []
+        for child in children:
+            child(writer, scope, path, own, inner)
+        markup = "".join(f' {name}="{attribute_escaped(v)}"' for name, v in own.items())
+        body.append(f"{start}{markup}>{text_escaped(text)}{''.join(inner)}{end}")
 
     return emit

@@ -1,4 +1,5 @@
-"""``when:`` on a write node: the node and its children only where a canonical value is present."""
+"""``when:`` and ``sum:`` on write nodes: a node only where a canonical value is present (or is a
+given value), and a total over a canonical list."""
 
 from __future__ import annotations
 
@@ -332,3 +333,124 @@ def test_the_loader_checks_a_value_condition(
         load_mapping(path)
 
     assert str(caught.value).startswith(f"{path}: write/w:Order/L/T.when: {reason}")
+
+
+# --- sum: a total over a canonical list ----------------------------------------------------
+
+
+def _totals() -> list[dict[str, Any]]:
+    return [
+        {
+            "element": "Lines",
+            "sum": {"each": "lines", "value": "line_amount"},
+            "type": "decimal",
+            "places": 2,
+            "children": [{"attribute": "currency", "from": "/currency"}],
+        },
+        {
+            "element": "Allowances",
+            "when": "costs",
+            "sum": {"each": "costs", "value": "amount", "where": {"kind": "discount"}},
+            "type": "decimal",
+            "places": 2,
+        },
+        {
+            "element": "Charges",
+            "when": "costs",
+            "sum": {"each": "/costs", "value": "amount", "where": {"kind": ["shipping", "fee"]}},
+            "type": "decimal",
+            "places": 2,
+        },
+    ]
+
+
+def test_a_sum_adds_each_value_as_it_is_written(tmp_path: Path) -> None:
+    from koppel.documents import CostKind, CostLine
+
+    definition = load_mapping(_xml_mapping(tmp_path, _totals()))
+    order = _order(
+        lines=[
+            OrderLine(line_id="1", quantity=Decimal(1), line_amount=Decimal("10.005")),
+            OrderLine(line_id="2", quantity=Decimal(1), line_amount=Decimal("2.50")),
+            OrderLine(line_id="3", quantity=Decimal(1)),  # no amount: adds nothing
+        ],
+        costs=[
+            CostLine(kind=CostKind.DISCOUNT, amount=Decimal("1.25")),
+            CostLine(kind=CostKind.SHIPPING, amount=Decimal("5")),
+            CostLine(kind=CostKind.FEE, amount=Decimal("0.75")),
+            CostLine(kind=CostKind.OTHER, amount=Decimal("100")),
+        ],
+    )
+
+    root = _written(definition, order)
+
+    # 10.005 is written as 10.01 (half up), so the total is 10.01 + 2.50.
+    assert _texts(root, "w:Lines") == ["12.51"]
+    lines = root.find("w:Lines", {"w": NS})
+    assert lines is not None
+    assert lines.get("currency") == "EUR"
+    assert _texts(root, "w:Allowances") == ["1.25"]
+    assert _texts(root, "w:Charges") == ["5.75"]
+
+
+def test_a_sum_over_an_empty_list_is_zero(tmp_path: Path) -> None:
+    definition = load_mapping(_xml_mapping(tmp_path, _totals()))
+
+    root = _written(definition, _order(lines=[]))
+
+    assert _texts(root, "w:Lines") == ["0.00"]
+    assert root.find("w:Allowances", {"w": NS}) is None  # when: costs
+
+
+@pytest.mark.parametrize(
+    ("node", "reason"),
+    [
+        (
+            {"element": "T", "sum": {"each": "lines", "value": "line_amount"}},
+            "write/w:Order/T.sum: a sum needs 'type: decimal' or 'type: int'",
+        ),
+        (
+            {
+                "element": "T",
+                "type": "decimal",
+                "from": "total_amount",
+                "sum": {"each": "lines", "value": "line_amount"},
+            },
+            "write/w:Order/T.sum: a sum is an element's whole value",
+        ),
+        (
+            {"element": "T", "type": "decimal", "sum": {"each": "lines"}},
+            "write/w:Order/T.sum: expected {each: <list>, value: <field>, where: {...}}",
+        ),
+        (
+            {"element": "T", "type": "decimal", "sum": {"each": "lines", "value": "price"}},
+            "write/w:Order/T.sum.value: unknown canonical field: OrderLine has no field 'price'",
+        ),
+        (
+            {"element": "T", "type": "decimal", "sum": {"each": "buyer", "value": "name"}},
+            "write/w:Order/T.sum.each: 'each' needs a canonical list of objects",
+        ),
+        (
+            {
+                "element": "T",
+                "type": "decimal",
+                "sum": {"each": "costs", "value": "amount", "where": {"sort": "x"}},
+            },
+            "write/w:Order/T.sum.where.sort: unknown canonical field",
+        ),
+    ],
+)
+def test_the_loader_checks_a_sum(tmp_path: Path, node: dict[str, Any], reason: str) -> None:
+    path = _xml_mapping(tmp_path, [node])
+
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+
+    assert str(caught.value).startswith(f"{path}: {reason}")
+
+
+def test_json_has_no_sum(tmp_path: Path) -> None:
+    body = {"total": {"sum": {"each": "lines", "value": "line_amount"}, "type": "decimal"}}
+
+    with pytest.raises(MappingError, match=r"write\.json\.total: unknown option\(s\) \['sum'\]"):
+        load_mapping(_json_mapping(tmp_path, body))
