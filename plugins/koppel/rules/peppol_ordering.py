@@ -7,12 +7,20 @@ orders off: a Peppol order is never an internal one), and is answered with a
 T76 order response:
 
 * rejected — the buyer is no customer, or a line's item is unknown (or has no
-  price at the supplier): the document is rejected with the reasons as notes,
-  and each failing line is rejected with its own reasons;
+  price at the supplier): the document is rejected with every reason as a
+  note (a line's reason names its line);
 * accepted with changes — a line's price in the message differs from the
   supplier's (compared to the currency's minor unit): the line is accepted at
-  the supplier's price, with a note naming both;
+  the supplier's price (line status changed), with a note naming both;
 * accepted otherwise.
+
+T76 shapes the answer: an accepted or rejected response carries no lines
+(PEPPOL-T76-R008, R009), one accepted with changes at least one (R007), and
+each line an item name (B05701). So only a response accepted with changes
+has lines, and then all of them, each accepted or changed, so the buyer sees
+every line's price and quantity; the line's item name is the supplier's
+line description as priced (the order's, else the supplier's product
+name), else the product code.
 
 The supplier's own affairs (a product without a cost price) are warnings for
 the user, not reasons for the buyer, so they do not change the answer. A
@@ -85,30 +93,31 @@ def import_peppol_order(
             problems.extend(_price_change(order, index, line, taken))
     rejected = has_errors(problems)
     sales_order = None if rejected else priced.sales_order
+    for_buyer = [p for p in problems if _for_buyer(p)]
+    code = _code(for_buyer)
     by_line: dict[int, list[Problem]] = {}
     document: list[Problem] = []
-    for problem in problems:
-        if not _for_buyer(problem):
-            continue
+    for problem in for_buyer:
         at = _line_index(problem)
-        if at is None or at >= len(order.lines):
+        if code is ResponseCode.REJECTED or at is None or at >= len(order.lines):
             document.append(problem)
         else:
             by_line.setdefault(at, []).append(problem)
-    for_buyer = [p for p in problems if _for_buyer(p)]
+    lines = []
+    if code is ResponseCode.ACCEPTED_WITH_CHANGES:
+        for index, (line, taken) in enumerate(zip(order.lines, priced.lines, strict=True)):
+            assert taken is not None  # accepted: every line was priced
+            lines.append(_response_line(line, taken, by_line.get(index, [])))
     response = OrderResponse(
         response_id=response_id,
         order_id=order.order_id,
         issue_date=today,
-        response=_code(for_buyer),
+        response=code,
         currency=order.currency,
         buyer=order.buyer,
         seller=order.seller,
         notes=[_note(p) for p in document],
-        lines=[
-            _response_line(line, taken, by_line.get(index, []))
-            for index, (line, taken) in enumerate(zip(order.lines, priced.lines, strict=True))
-        ],
+        lines=lines,
     )
     return PeppolImportDecision(sales_order, response, problems)
 
@@ -163,19 +172,19 @@ def _note(problem: Problem) -> ResponseNote:
 
 
 def _response_line(
-    line: OrderLine, taken: StoreSalesOrderLine | None, problems: list[Problem]
+    line: OrderLine, taken: StoreSalesOrderLine, problems: list[Problem]
 ) -> OrderResponseLine:
     """A line's answer: the product, the quantity, the price it is taken at, its reasons."""
     return OrderResponseLine(
         line_id=line.line_id,
         response=_code(problems),
-        supplier_article_code=taken.product_code if taken else line.supplier_article_code,
+        supplier_article_code=taken.product_code,
         customer_article_code=line.customer_article_code,
         gtin=line.gtin,
         gtin_scheme=line.gtin_scheme,
-        item_name=(taken.description if taken else None) or line.description,
+        item_name=taken.description or taken.product_code,
         quantity=line.quantity,
         unit=line.unit,
-        unit_price=taken.sales_price if taken else line.unit_price,
+        unit_price=taken.sales_price,
         notes=[_note(p) for p in problems],
     )

@@ -7,13 +7,16 @@ accepted with changes (a price differing from the supplier's).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from koppel import settings
 from koppel.documents import (
     Order,
     OrderLine,
@@ -23,6 +26,7 @@ from koppel.documents import (
     ResponseCode,
     Severity,
 )
+from koppel.formats import default_registry
 from koppel.rules.peppol_ordering import PRICE_CHANGED, PeppolImportDecision, import_peppol_order
 from koppel.rules.store_master_data import SalesMasterData, StoreParty, StoreProduct
 
@@ -103,10 +107,11 @@ class Case:
     data: SalesMasterData = DATA
     type_code: str | None = "220"
     response: ResponseCode = ACCEPTED
-    line_responses: tuple[ResponseCode, ...] = (ACCEPTED,)
+    line_responses: tuple[ResponseCode, ...] = ()
+    """Each response line's code: T76 has lines only in a response accepted with changes."""
     document_notes: tuple[str, ...] = ()
     line_notes: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
-    prices: tuple[Decimal | None, ...] = (Decimal("8.00"),)
+    prices: tuple[Decimal | None, ...] = ()
     """Each response line's price."""
 
 
@@ -137,31 +142,32 @@ CASES = [
         prices=(Decimal("12.00"),),
     ),
     Case(
-        "an unknown item: rejected with the reason on its line",
+        "an unknown item: rejected, the reason naming its line",
         lines=(line(), line("NOPE", "1.00", line_id="2")),
         response=REJECTED,
-        line_responses=(ACCEPTED, REJECTED),
-        line_notes={1: ("internal_pricing.product.unknown",)},
-        prices=(Decimal("8.00"), Decimal("1.00")),
+        document_notes=("internal_pricing.product.unknown",),
     ),
     Case(
         "an item without any price at the supplier: rejected",
         lines=(line("W3", "5.00"),),
         response=REJECTED,
-        line_responses=(REJECTED,),
-        line_notes={0: ("internal_pricing.price.not_found",)},
-        prices=(Decimal("5.00"),),
+        document_notes=("internal_pricing.price.not_found",),
     ),
     Case(
-        "the buyer is no customer: rejected with the reason on the document",
+        "the buyer is no customer: rejected",
         data=replace(DATA, customer=None),
         response=REJECTED,
         document_notes=("internal_pricing.customer.unknown",),
     ),
     Case(
+        "a rejection wins over a price change, whose reason is given too",
+        lines=(line(price="7.50"), line("NOPE", "1.00", line_id="2")),
+        response=REJECTED,
+        document_notes=("internal_pricing.product.unknown", PRICE_CHANGED),
+    ),
+    Case(
         "the supplier's missing cost is its own affair: still accepted",
         lines=(line("W4", "1.00"),),
-        prices=(Decimal("1.00"),),
     ),
     Case(
         "a Peppol order is never internal: UBL2.0SIS is priced normally, without a warning",
@@ -191,14 +197,18 @@ def test_peppol_order(case: Case) -> None:
     for index, response_line in enumerate(response.lines):
         assert [n.code for n in response_line.notes] == list(case.line_notes.get(index, ()))
     assert [ln.unit_price for ln in response.lines] == list(case.prices)
+    assert all(ln.item_name for ln in response.lines)
     assert (decision.sales_order is None) is (case.response is REJECTED)
     if decision.sales_order is not None:
         assert decision.sales_order.internal is False
-        assert [ln.sales_price for ln in decision.sales_order.lines] == list(case.prices)
+        if case.prices:
+            assert [ln.sales_price for ln in decision.sales_order.lines] == list(case.prices)
 
 
 def test_the_response_names_the_parties_order_and_lines() -> None:
-    decision = decide(Case("x", lines=(line(quantity="3"), line("W2", "12.00", line_id="2"))))
+    decision = decide(
+        Case("x", lines=(line(price="7.00", quantity="3"), line("W2", "12.00", line_id="2")))
+    )
     response = decision.response
 
     assert response.response_id == "R-1"
@@ -212,7 +222,7 @@ def test_the_response_names_the_parties_order_and_lines() -> None:
     first, second = response.lines
     assert (first.line_id, first.quantity, first.unit) == ("1", Decimal(3), "EA")
     assert (first.supplier_article_code, first.item_name) == ("W1", "Widget")
-    assert second.line_id == "2"
+    assert (second.line_id, second.item_name) == ("2", "Gadget")
 
 
 def test_the_sales_order_takes_the_suppliers_price() -> None:
@@ -251,8 +261,49 @@ def test_a_rejection_gives_every_reason_at_once() -> None:
         )
     )
 
-    assert [n.code for n in decision.response.notes] == ["internal_pricing.customer.unknown"]
-    assert [[n.code for n in ln.notes] for ln in decision.response.lines] == [
-        ["internal_pricing.product.unknown"],
-        ["internal_pricing.product.unknown"],
+    notes = decision.response.notes
+    assert [n.code for n in notes] == [
+        "internal_pricing.customer.unknown",
+        "internal_pricing.product.unknown",
+        "internal_pricing.product.unknown",
     ]
+    assert "line 1" in notes[1].message
+    assert "line 2" in notes[2].message
+    assert decision.response.lines == []
+
+
+# --- The answers are valid T76 documents ----------------------------------------------------------
+
+
+def _rules_dir() -> Path | None:
+    """The env setting, else the setting's default, else this workplace's shared folder."""
+    candidates = [
+        os.environ.get("KOPPEL_PEPPOL_RULES_DIR"),
+        settings.DEFAULT_PEPPOL_RULES_DIR,
+        "/work/shared/standards/peppol-bis3",
+    ]
+    return next((Path(c) for c in candidates if c and Path(c).is_dir()), None)
+
+
+T76_ANSWERS = {
+    "accepted": Case("x"),
+    "accepted_with_changes": Case(
+        "x", lines=(line(price="7.50"), line("W2", "12.00", line_id="2"))
+    ),
+    "rejected": Case("x", lines=(line(), line("NOPE", "1.00", line_id="2"))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(T76_ANSWERS))
+def test_each_answer_is_a_valid_t76_response(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = _rules_dir()
+    if rules is None:
+        pytest.skip("PEPPOL RULES NOT FOUND: set KOPPEL_PEPPOL_RULES_DIR to the peppol-bis3 folder")
+    monkeypatch.setenv("KOPPEL_PEPPOL_RULES_DIR", str(rules))
+    peppol = default_registry().get("peppol.order_response")
+    response = decide(T76_ANSWERS[name]).response
+    assert response.response.value == name
+
+    written = peppol.write(response, context={})
+
+    assert peppol.validate(written, source=f"{name}.xml") == []
