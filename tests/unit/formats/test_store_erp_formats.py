@@ -103,7 +103,6 @@ SALES_ORDERS_TARGET = _endpoint(
     update_if={"status": "open"},
     import_column="import_message",
     position_column="line_number",
-    watermark_column="changed_at",
 )
 RECEIPTS_TARGET = _endpoint(
     format="store_erp.purchase_order_receipt",
@@ -114,7 +113,6 @@ RECEIPTS_TARGET = _endpoint(
     returning="order_number",
     update_if={"status": "posted"},
     import_column="import_message",
-    watermark_column="changed_at",
 )
 
 
