@@ -123,7 +123,10 @@ def waybill_for_delivery(
     is the buyer's order reference and each line refers to the buyer's line
     id, so the ordering store finds its purchase-order lines; the product,
     GTIN and description come from the sales order. The outstanding quantity
-    is what is still to come after this delivery and the earlier ones.
+    is what is still to come after this delivery and the earlier ones. A
+    delivery with a despatch date, delivery period, carrier or tracking code
+    but no shipment id gets its own number as the shipment id: UBL writes a
+    shipment (and so those) only with an id.
 
     Args:
         delivery: The delivery as the store's database has it (lines with
@@ -215,9 +218,20 @@ def waybill_for_delivery(
     for line, sales_line in zip(delivery.lines, matched, strict=True):
         assert sales_line is not None
         lines.append(_waybill_line(line, sales_line, now, include_line_prices=include_line_prices))
+    shipped = (
+        delivery.despatch_date,
+        delivery.delivery_start_date,
+        delivery.delivery_end_date,
+        delivery.carrier,
+        delivery.tracking_code,
+    )
+    shipment_id = delivery.shipment_id
+    if shipment_id is None and any(x is not None for x in shipped):
+        shipment_id = delivery.waybill_id
     waybill = delivery.model_copy(
         update={
             "order_id": order.order_reference,
+            "shipment_id": shipment_id,
             "despatch_party": store,
             "delivery_party": customer,
             "currency": order.currency,

@@ -25,6 +25,7 @@ from koppel.documents import (
     PriceSource,
     Severity,
 )
+from koppel.formats import default_registry
 from koppel.rules.internal_pricing import (
     INTERNAL_ORDER_TYPE_CODE,
     OrderKind,
@@ -618,3 +619,26 @@ def test_a_country_that_is_no_iso_code_is_left_out_with_a_warning() -> None:
     assert [(p.code, p.severity) for p in decision.problems] == [
         ("internal_pricing.party.country_invalid", WARNING)
     ]
+
+
+def test_the_order_sent_is_a_valid_ubl_20_order_read_back_as_internal() -> None:
+    """Written by ubl.order (OASIS XSD), read back at store B: internal, at its average price."""
+    ubl = default_registry().get("ubl.order")
+    sent = purchase_order_message(PO).order
+    assert sent is not None
+
+    written = ubl.write(sent, context={})
+    assert ubl.validate(written, source="po.xml") == []
+    assert b"<cbc:UBLVersionID>2.0</cbc:UBLVersionID>" in written
+    assert b"<cbc:OrderTypeCode>UBL2.0SIS</cbc:OrderTypeCode>" in written
+    read = ubl.read(written, source="po.xml")
+    assert read.problems == []
+    (received,) = read.documents
+    assert isinstance(received, Order)
+
+    decision = price_order(received, DATA)
+
+    assert decision.sales_order is not None
+    assert decision.sales_order.internal is True
+    taken = [(ln.line_id, ln.product_code, ln.sales_price) for ln in decision.sales_order.lines]
+    assert taken == [("1", "P1", Decimal("4.00")), ("2", "P2", Decimal("2.50"))]

@@ -26,6 +26,7 @@ from koppel.documents import (
     Waybill,
     WaybillLine,
 )
+from koppel.formats import default_registry
 from koppel.rules.internal_pricing import price_order, purchase_order_message
 from koppel.rules.store_master_data import (
     DeliveredSalesOrder,
@@ -681,3 +682,58 @@ def test_an_internal_order_through_both_stores() -> None:
         assert receipt is not None
         (line,) = receipt.lines
         assert (receipt.status, line.quantity, line.purchase_price, line.text) == expected
+
+
+def test_the_waybill_travels_as_a_ubl_despatch_advice_and_is_received() -> None:
+    """The waybill written by ubl.despatch_advice is valid, and what store A reads receives the PO.
+
+    Only what UBL carries travels: the buyer's line id, quantities, the price
+    (item property PurchasePrice) and the despatch date in the shipment.
+    """
+    despatch_advice = default_registry().get("ubl.despatch_advice")
+    made = waybill_for_delivery(
+        delivery(delivered("3", lots=("L1",))), SALES_ORDER, include_line_prices=True
+    ).waybill
+    assert made is not None
+    assert made.shipment_id == "WB-9"
+
+    written = despatch_advice.write(made, context={})
+    assert despatch_advice.validate(written, source="wb.xml") == []
+    read = despatch_advice.read(written, source="wb.xml")
+    assert read.problems == []
+    (received,) = read.documents
+    assert isinstance(received, Waybill)
+    assert (received.order_id, received.despatch_date) == ("PO-1001", TODAY)
+    (line,) = received.lines
+    assert (line.order_line_id, line.quantity, line.purchase_price) == ("10", 3, Decimal("4.00"))
+    assert line.outstanding_quantity == 0
+
+    po = replace(PO, lines=(replace(PO.lines[0], line_number=10),))
+    receipt = purchase_order_receipt(
+        received,
+        po,
+        update_price_and_quantity=True,
+        do_not_receive=False,
+        language="sv",
+        today=TODAY,
+    ).receipt
+    assert receipt is not None
+    (taken,) = receipt.lines
+    assert (taken.quantity, taken.purchase_price, taken.text) == (
+        Decimal(3),
+        Decimal("4.00"),
+        "Beställt var 2",
+    )
+
+
+def test_without_line_prices_the_ubl_waybill_carries_none() -> None:
+    despatch_advice = default_registry().get("ubl.despatch_advice")
+    made = waybill_for_delivery(delivery(delivered("2")), SALES_ORDER, include_line_prices=False)
+    assert made.waybill is not None
+
+    written = despatch_advice.write(made.waybill, context={})
+    (received,) = despatch_advice.read(written, source="wb.xml").documents
+
+    assert isinstance(received, Waybill)
+    assert [ln.purchase_price for ln in received.lines] == [None]
+    assert b"PurchasePrice" not in written
