@@ -705,7 +705,11 @@ def test_the_waybill_travels_as_a_ubl_despatch_advice_and_is_received() -> None:
     assert isinstance(received, Waybill)
     assert (received.order_id, received.despatch_date) == ("PO-1001", TODAY)
     (line,) = received.lines
-    assert (line.order_line_id, line.quantity, line.purchase_price) == ("10", Decimal(3), Decimal("4.00"))
+    assert (line.order_line_id, line.quantity, line.purchase_price) == (
+        "10",
+        Decimal(3),
+        Decimal("4.00"),
+    )
     assert line.outstanding_quantity == 0
 
     po = replace(PO, lines=(replace(PO.lines[0], line_number=10),))
