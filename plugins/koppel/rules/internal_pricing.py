@@ -35,7 +35,8 @@ Decisions taken where the seed is silent (each tested):
 * The message's tax-exclusive price is the line's price after line discounts:
   ``LineExtensionAmount / quantity`` when the line states its amount (UBL
   defines it as net of the line's allowances and excluding tax), else the unit
-  price. It is what the ordering store expects to pay per unit.
+  price. It is what the ordering store expects to pay per unit. Order-level
+  allowances and charges are not spread over the lines.
 * A normal order's purchase price (the line's cost) is the average purchase
   price, else the purchase price, else 0 with a warning.
 * Line amounts are quantity times price, rounded half up to the currency's
