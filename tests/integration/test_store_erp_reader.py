@@ -123,6 +123,15 @@ def test_a_peppol_buyer_is_found_by_its_endpoint_id(peppol_supplier_engine: Engi
     assert data.price_list_prices == {"RUIS-750": Decimal("2.8000"), "VOI-500": Decimal("4.9000")}
 
 
+def test_a_line_naming_its_product_by_sku_finds_it_too(peppol_supplier_engine: Engine) -> None:
+    order = Order(
+        order_id="7",
+        lines=[OrderLine(line_id="1", sku=" JUUSTO-1KG ", quantity=Decimal(1))],
+    )
+    data = StoreErpReader(peppol_supplier_engine).sales_master_data(order)
+    assert data.products_by_code["JUUSTO-1KG"].unit == "KGM"
+
+
 def test_the_gln_wins_over_the_account_id_and_an_unknown_buyer_is_none(
     store_b_engine: Engine,
 ) -> None:

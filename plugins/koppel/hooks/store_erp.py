@@ -57,7 +57,7 @@ class StoreErpReader:
         whose endpoint id is the buyer's endpoint id, else whose customer id
         is the account id this store assigned the buyer (UBL
         ``SupplierAssignedAccountID``). Products are looked up by the lines'
-        seller item ids and GTINs.
+        seller item ids (and SKUs) and GTINs.
 
         Raises:
             TransportError: the store database cannot be reached (the message is tried again).
@@ -197,8 +197,10 @@ def _customer(conn: Connection, buyer: Party | None) -> tuple[StoreParty, str | 
 def _sales_master_data(conn: Connection, order: Order) -> SalesMasterData:
     store = _store(conn)
     customer, price_list = _customer(conn, order.buyer) or (None, None)
-    codes = {c for line in order.lines if (c := line.supplier_article_code)}
-    gtins = {g for line in order.lines if (g := line.gtin)}
+    # A product code may come as the seller's item id or, from formats that have no
+    # such field, as the line's SKU; the pricing rule tries both.
+    codes = {c.strip() for line in order.lines for c in (line.supplier_article_code, line.sku) if c}
+    gtins = {g.strip() for line in order.lines if (g := line.gtin)}
     found: list[StoreProduct] = []
     if codes or gtins:
         p = erp.products.c
