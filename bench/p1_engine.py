@@ -52,7 +52,8 @@ from koppel.config import ConnectionConfig, FlowConfig, load_connection
 from koppel.documents import CanonicalModel, Order, has_errors
 from koppel.formats import Format, default_registry, load_schema
 from koppel.pipeline.context import delivery_context
-from koppel.pipeline.rules import RuleContext, RuleResult, apply_rules
+from koppel.pipeline.rule_types import RuleContext, RuleResult
+from koppel.pipeline.rules import apply_rules
 from koppel.sandbox.samples import catalogue_skus, good_order
 
 LINES = 20

@@ -29,6 +29,12 @@ class FlowName(StrEnum):
     RETURNS = "returns"
     INBOUND_FORECASTS = "inbound_forecasts"
     INBOUND_UPDATES = "inbound_updates"
+    PURCHASE_ORDERS = "purchase_orders"
+    """Purchase orders out to a supplier (seed 003: store A's internal orders)."""
+    DESPATCHES = "despatches"
+    """Deliveries out as despatch advices / waybills (seed 003, Peppol T16)."""
+    WAYBILLS = "waybills"
+    """Waybills in, updating the purchase orders they answer (seed 003)."""
 
 
 #: Default first data interval of a flow.

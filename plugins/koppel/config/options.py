@@ -58,6 +58,15 @@ FLOW_OPTIONS: dict[str, Check] = {
     # SCSN order import (seed 002, check 5): the ERP manages article revision
     # indexes, so the messages' revisions are checked.
     "revision_management": _boolean,
+    # Store ERP despatches (seed 003, sales side): "include line price
+    # information in the waybill" (the sales price as the buyer's purchase price).
+    "include_line_prices": _boolean,
+    # Store ERP waybills (seed 003, purchase side): "update purchase price and
+    # quantity from the message", and "do not receive the order" beside it.
+    "update_price_and_quantity": _boolean,
+    "do_not_receive": _boolean,
+    # The store's language, for the note on a changed quantity ("Ordered was 2").
+    "language": _one_of("fi", "sv", "en", "nl", "de"),
 }
 
 

@@ -121,7 +121,48 @@ def flow_lookups(flow: FlowConfig) -> dict[str, Callable[..., Any]]:
     lookups = portal_lookups(flow)
     if SCSN_ORDER_IMPORT in flow.rules and isinstance(flow.target, SqlEndpoint):
         lookups["erp_order_master_data"] = _erp_master_data(flow.target.conn_id)
+    lookups |= store_lookups(flow)
     return lookups
+
+
+def store_lookups(flow: FlowConfig) -> dict[str, Callable[..., Any]]:
+    """The store-database reads the flow's store rules ask for (seed 003, the Peppol supplier).
+
+    Each store flow has one store database: its SQL target (an order or a
+    waybill written into it) or, failing that, its SQL source (a purchase
+    order or a delivery read from it). A store rule in a flow with neither
+    gets no lookup and says so when it runs.
+    """
+    from koppel.pipeline.store_rules import (
+        DELIVERED_SALES_ORDER,
+        PURCHASE_ORDER,
+        SALES_MASTER_DATA,
+        STORE_RULES,
+    )
+
+    wanted = {STORE_RULES[name][1] for name in flow.rules if name in STORE_RULES}
+    database = next(
+        (e for e in (flow.target, flow.source) if isinstance(e, SqlEndpoint)),
+        None,
+    )
+    if not wanted or database is None:
+        return {}
+    from koppel.hooks.sql import SqlHook
+    from koppel.hooks.store_erp import StoreErpReader
+
+    hook = SqlHook(database.conn_id)
+
+    def reader() -> StoreErpReader:
+        return StoreErpReader(hook.get_engine())
+
+    available: dict[str, Callable[..., Any]] = {
+        SALES_MASTER_DATA: lambda order: reader().sales_master_data(order),
+        PURCHASE_ORDER: lambda number: reader().purchase_order(number),
+        DELIVERED_SALES_ORDER: lambda order, delivery: reader().delivered_sales_order(
+            order, delivery
+        ),
+    }
+    return {name: available[name] for name in wanted}
 
 
 def _erp_master_data(conn_id: str) -> Callable[[Order], OrderMasterData]:

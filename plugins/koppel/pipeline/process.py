@@ -39,7 +39,8 @@ from koppel.pipeline.delivery import (
 )
 from koppel.pipeline.destinations import Destination
 from koppel.pipeline.outcome import ProcessOutcome
-from koppel.pipeline.rules import RuleContext, apply_rules
+from koppel.pipeline.rule_types import RuleContext
+from koppel.pipeline.rules import apply_rules
 from koppel.pipeline.run import FlowRun, Outbound
 from koppel.store import (
     TO_PROCESS,

@@ -12,14 +12,11 @@ reservations.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from koppel.config import ConnectionConfig, FlowConfig
 from koppel.documents import (
     CanonicalModel,
     Order,
@@ -31,6 +28,8 @@ from koppel.documents import (
     StockLevel,
 )
 from koppel.errors import ConfigError
+from koppel.pipeline.rule_types import Rule, RuleContext, RuleResult, expect
+from koppel.pipeline.store_rules import STORE_RULES
 from koppel.rules.backorders import (
     BackorderDecision,
     apply_backorder_handling,
@@ -41,45 +40,8 @@ from koppel.rules.customer_reference import check_customer_reference
 from koppel.rules.scsn_conformance import conformance_problems
 from koppel.rules.scsn_order_checks import ImportOptions, check_order_import
 from koppel.rules.status_reporting import OrderLineRef, report_status, split_base
-from koppel.store import MasterDataStore, Message
-from koppel.store.repository import MasterDataChange
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RuleContext:
-    """What a rule step may look at besides the documents."""
-
-    connection: ConnectionConfig
-    flow: FlowConfig
-    message: Message
-    master: MasterDataStore
-    lookups: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-    """Fresh master data from partner systems (a customer's current ERP reference)."""
-    rejections: int = 0
-    """How many earlier rejections of this message were answered (a replay's new answer
-    needs a new id)."""
-
-
-@dataclass
-class RuleResult:
-    """The documents to send, and everything else a rule step decided."""
-
-    target: list[CanonicalModel]
-    reply: list[CanonicalModel] = field(default_factory=list)
-    notes: list[Problem] = field(default_factory=list)
-    commits: list[MasterDataChange] = field(default_factory=list)
-    """Master-data changes, made only once the message is accepted: in the transaction
-    that stores its decision, so a crash never keeps one without the other."""
-    hold: bool = False
-    """Keep the message waiting (status held) and try it again on the next run."""
-    rejection_reply: list[CanonicalModel] = field(default_factory=list)
-    """Answers to the sender sent only if the message is rejected (an order response with
-    the reasons), through the ``reply`` endpoint; ``reply`` is sent only if it is accepted."""
-
-
-Rule = Callable[[RuleResult, RuleContext], RuleResult]
 
 
 def stock_allocation(result: RuleResult, ctx: RuleContext) -> RuleResult:
@@ -101,7 +63,7 @@ def stock_allocation(result: RuleResult, ctx: RuleContext) -> RuleResult:
     backorders = bool(ctx.flow.options.get("backorder_handling"))
     stock_known = backorders and ctx.master.has_stock(connection_id)
     for document in result.target:
-        order = _expect(document, Order, "stock_allocation")
+        order = expect(document, Order, "stock_allocation")
         to_ship: Order | None = order
         if backorders:
             decision = _against_stock(order, ctx) if stock_known else _without_stock(order, ctx)
@@ -145,7 +107,7 @@ def status_reporting(result: RuleResult, ctx: RuleContext) -> RuleResult:
     out.commits = list(result.commits)
     connection_id = ctx.connection.id
     for document in result.target:
-        update = _expect(document, StatusUpdate, "status_reporting")
+        update = expect(document, StatusUpdate, "status_reporting")
         known = ctx.master.known_order(connection_id, update.order_id)
         base = split_base(update.order_id)
         is_split = base is not None and not known and ctx.master.known_order(connection_id, base)
@@ -184,7 +146,7 @@ def keep_stock(result: RuleResult, ctx: RuleContext) -> RuleResult:
     counted, so it must be a real instant: a time without offset is read in the
     flow's ``timezone`` option (the warehouse's local time), UTC by default.
     """
-    levels = [_expect(d, StockLevel, "keep_stock") for d in result.target]
+    levels = [expect(d, StockLevel, "keep_stock") for d in result.target]
     local = ZoneInfo(str(ctx.flow.options.get("timezone", "UTC")))
     stamps = [
         lv.as_of if lv.as_of.tzinfo else lv.as_of.replace(tzinfo=local)
@@ -216,7 +178,7 @@ def _stock_note(levels: list[StockLevel]) -> Problem:
 
 def product_export(result: RuleResult, ctx: RuleContext) -> RuleResult:
     """Leave out products without a SKU or a valid EAN13, each with its reason (seed 004)."""
-    products = [_expect(d, Product, "product_export") for d in result.target]
+    products = [expect(d, Product, "product_export") for d in result.target]
     kept, notes = exportable_products(products)
     return RuleResult(
         target=list(kept),
@@ -239,7 +201,7 @@ def customer_reference(result: RuleResult, ctx: RuleContext) -> RuleResult:
         target=[], reply=result.reply, notes=list(result.notes), commits=result.commits
     )
     for document in result.target:
-        order = _expect(document, Order, "customer_reference")
+        order = expect(document, Order, "customer_reference")
         current = (
             lookup(order.buyer.id)
             if lookup is not None and order.buyer and order.buyer.id
@@ -279,7 +241,7 @@ def scsn_order_import(result: RuleResult, ctx: RuleContext) -> RuleResult:
     )
     revisions = bool(ctx.flow.options.get("revision_management", False))
     for document in result.target:
-        order = _expect(document, Order, "scsn_order_import")
+        order = expect(document, Order, "scsn_order_import")
         answer = f"{order.order_id}-{ctx.message.id}"
         options = ImportOptions(
             revision_management=revisions,
@@ -306,6 +268,7 @@ RULES: dict[str, Rule] = {
     "product_export": product_export,
     "customer_reference": customer_reference,
     "scsn_order_import": scsn_order_import,
+    **{name: step for name, (step, _) in STORE_RULES.items()},
 }
 
 
@@ -319,15 +282,3 @@ def apply_rules(names: list[str], documents: list[CanonicalModel], ctx: RuleCont
             raise ConfigError(f"flow {ctx.flow.name}: unknown rule {name!r}") from exc
         result = step(result, ctx)
     return result
-
-
-_Document = TypeVar("_Document", bound=CanonicalModel)
-
-
-def _expect(document: CanonicalModel, kind: type[_Document], rule: str) -> _Document:
-    """A rule applies to one kind of document; another kind means the flow is misconfigured."""
-    if not isinstance(document, kind):
-        raise ConfigError(
-            f"rule {rule} works on {kind.__name__} documents, not {type(document).__name__}"
-        )
-    return document

@@ -36,7 +36,9 @@ def test_real_connections_all_load() -> None:
         "ipsoft_noordzee",
         "itsperfect_acme",
         "itsperfect_bellamoda",
+        "peppol_arctic",
         "scsn_techparts",
+        "ubl_nordkauppa",
     ]
 
 
