@@ -1,18 +1,18 @@
-"""Rule steps of the store ERP flows (seed 003) and of the Peppol supplier, bound to a store database.
+"""Rule steps of the store ERP flows (seed 003) and the Peppol supplier, on a store database.
 
 Each step asks the flow's store database for what it needs *now* (a lookup
 bound by :func:`koppel.hooks.destinations.flow_lookups` to the flow's SQL
 endpoint, read fresh per message so a replay sees a fix) and hands it to the
 pure rules of :mod:`koppel.rules.internal_pricing`, :mod:`koppel.rules.waybills`
-and :mod:`koppel.rules.peppol_ordering`.
+and :mod:`koppel.rules.peppol_ordering`:
 
-| step | flow | reads | sends |
-|---|---|---|---|
-| ``purchase_order_export`` | purchase_orders (store A) | the purchase order, supplier, store | UBL 2.0 order |
-| ``internal_pricing`` | orders (store B) | customer, products, prices | sales order |
-| ``waybill_from_delivery`` | despatches (store B / supplier) | the delivered sales order | waybill |
-| ``waybill_receipt`` | waybills (store A) | the purchase order | purchase-order receipt |
-| ``peppol_order_import`` | orders (Peppol supplier) | customer, products, prices | sales order + T76 |
+- ``purchase_order_export`` (purchase_orders, store A): the purchase order,
+  its supplier and the store -> a UBL 2.0 internal order;
+- ``internal_pricing`` (orders, store B): customer, products, prices -> a sales order;
+- ``waybill_from_delivery`` (despatches): the delivered sales order -> a waybill;
+- ``waybill_receipt`` (waybills, store A): the purchase order -> its receipt;
+- ``peppol_order_import`` (orders, Peppol supplier): customer, products,
+  prices -> a sales order and a T76 order response.
 """
 
 from __future__ import annotations
