@@ -2,11 +2,14 @@
 
 ``python -m koppel.sandbox``, ``make airflow`` and the compose ``sandbox``
 service all run this: one SFTP server for every merchant's folders, the IPSoft
-and Le New Black emulators seeded like ``make demo``, the Isah ERP database
-of the SCSN supplier (a SQLite file beside the SFTP root, or a PostgreSQL
-database when given one), and an SMTP sink for the failure alerts. Which
-Airflow connections need a value is read from the connection files, not
-listed here, so a merchant added to ``include/connections/`` is served too.
+and Le New Black emulators seeded like ``make demo``, a seeded database for
+every ``sql`` connection (the SCSN supplier's Isah ERP, each store of a
+``ubl_stores`` company, a Peppol supplier's ERP: SQLite files beside the SFTP
+root, or PostgreSQL databases when given them; see
+:mod:`koppel.sandbox.stand_in_databases`), and an SMTP sink for the failure
+alerts. Which Airflow connections need a value is read from the connection
+files, not listed here, so a merchant added to ``include/connections/`` is
+served too.
 
 Nothing here imports Airflow: the stand-ins run beside it, in their own
 process or in the launcher's.
@@ -18,6 +21,7 @@ import json
 import os
 import secrets
 import shlex
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +38,9 @@ from koppel.sandbox.lifecycle import LocalServer
 from koppel.sandbox.partner_files import drop_file
 from koppel.sandbox.scsn import order_message
 from koppel.sandbox.scsn_demo import cases as scsn_cases
-from koppel.sandbox.scsn_demo import create_demo_erp
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.sandbox.smtp_server import SMTPServer
+from koppel.sandbox.stand_in_databases import DatabaseError, StandInDatabase, plan_databases
 
 #: The alert connection every flow's failure callback uses.
 SMTP_CONN_ID = "smtp_default"
@@ -73,8 +77,16 @@ class StandIns(LocalServer):
         connections_dir: The connection files whose endpoints need a stand-in.
         address: Host names and ports.
         demo_files: Drop ``make demo``'s first-morning files into the inbound folders.
-        erp_url: The ERP database of ``sql`` endpoints (an empty PostgreSQL
-            database in the cluster); default: ``isah.db`` beside ``root``.
+        erp_url: The Isah ERP database of the ``scsn_isah`` connections' ``sql``
+            endpoints (an empty PostgreSQL database in the cluster); default:
+            ``isah.db`` beside ``root``.
+        database_urls: Connection id -> URL of an empty database for that
+            ``sql`` connection instead of its default (a store's default:
+            ``<conn_id>.db`` beside ``root``).
+
+    Raises:
+        SandboxError: a connection file is invalid, or has an ``sql`` endpoint
+            no stand-in database serves (see :func:`plan_databases`).
     """
 
     def __init__(
@@ -85,10 +97,18 @@ class StandIns(LocalServer):
         address: Address = Address(),
         demo_files: bool = True,
         erp_url: str | None = None,
+        database_urls: Mapping[str, str] | None = None,
     ) -> None:
         self.root = Path(root)
         self.erp_url = make_url(erp_url or f"sqlite:///{self.root.resolve().parent / 'isah.db'}")
         self.connections = _load_connections(connections_dir)
+        try:
+            #: Every ``sql`` connection's database, one entry per place.
+            self.databases: list[StandInDatabase] = plan_databases(
+                self.connections, root=self.root, erp_url=self.erp_url, urls=database_urls
+            )
+        except DatabaseError as exc:
+            raise SandboxError(str(exc)) from exc
         self.demo_files = demo_files
         host, bind, ports = address.host, address.bind, address.ports
         # Fresh credentials per start: the servers listen where others on the machine can reach.
@@ -112,16 +132,19 @@ class StandIns(LocalServer):
         self._stack = ExitStack()
 
     def start(self) -> Self:
-        """Create the folders, start every server, seed the emulators, drop the demo files."""
+        """Create the folders, start every server, seed the emulators and databases, drop files.
+
+        A server or database that fails stops the servers already started.
+        """
         for connection in self.connections:
             _make_folders(self.root, connection)
         with ExitStack() as stack:
             for server in (self.sftp, self.ipsoft, self.lenewblack, self.smtp):
                 stack.enter_context(server)
+            self.lenewblack.seed_demo()
+            for database in self.databases:
+                database.create()
             self._stack = stack.pop_all()
-        self.lenewblack.seed_demo()
-        if any(_uses_sql(connection) for connection in self.connections):
-            create_demo_erp(self.erp_url.render_as_string(hide_password=False)).dispose()
         if self.demo_files:
             _drop_demo_files(self.root, self.connections)
         return self
@@ -137,11 +160,14 @@ class StandIns(LocalServer):
             "sftp": self.sftp.airflow_connection_uri(),
             "soap": self.ipsoft.airflow_connection(),
             "http": self.lenewblack.airflow_connection(),
-            "sql": _database_connection(self.erp_url),
         }
         for connection in self.connections:
             for flow in connection.flows.values():
                 for _, endpoint in flow.endpoints():
+                    if isinstance(endpoint, SqlEndpoint):
+                        url = self.database_url_for(endpoint.conn_id)
+                        values[endpoint.conn_id] = _database_connection(url)
+                        continue
                     if endpoint.transport not in by_transport:
                         raise SandboxError(
                             f"{connection.id}: no stand-in for transport {endpoint.transport!r}"
@@ -149,14 +175,25 @@ class StandIns(LocalServer):
                     values[endpoint.conn_id] = by_transport[endpoint.transport]
         return dict(sorted(values.items()))
 
+    def database_url_for(self, conn_id: str) -> URL:
+        """The database behind the ``sql`` connection ``conn_id`` (with its password).
+
+        Raises:
+            SandboxError: no connection file has an ``sql`` endpoint with that id.
+        """
+        for database in self.databases:
+            if conn_id in database.conn_ids:
+                return database.url
+        raise SandboxError(f"no sql connection {conn_id!r} in the connection files")
+
     def summary(self) -> list[str]:
-        """One line per server, without credentials: safe for a terminal or a log."""
+        """One line per server and database, without credentials: safe for a terminal or a log."""
         return [
             f"SFTP         {self.sftp.host}:{self.sftp.port}  root {self.root.resolve()}",
             f"IPSoft       {self.ipsoft.url}",
             f"Le New Black {self.lenewblack.base_url}/api/v1",
             f"SMTP         {self.smtp.host}:{self.smtp.port}",
-            f"Isah ERP     {self.erp_url.render_as_string(hide_password=True)}",
+            *(database.summary() for database in self.databases),
         ]
 
 
@@ -214,16 +251,8 @@ def _load_connections(directory: Path) -> list[ConnectionConfig]:
     return result.connections
 
 
-def _uses_sql(connection: ConnectionConfig) -> bool:
-    return any(
-        isinstance(endpoint, SqlEndpoint)
-        for flow in connection.flows.values()
-        for _, endpoint in flow.endpoints()
-    )
-
-
 def _database_connection(url: URL) -> str:
-    """The ``AIRFLOW_CONN_*`` value of the ERP database: JSON for SQLite, a URI for PostgreSQL."""
+    """The ``AIRFLOW_CONN_*`` value of a database: JSON for SQLite, a URI for PostgreSQL."""
     if url.get_backend_name() == "sqlite":
         return json.dumps({"conn_type": "sqlite", "host": url.database})
     plain = url.set(drivername="postgresql")
