@@ -110,11 +110,25 @@ class JsonFieldRule:
 
 @dataclass(frozen=True)
 class JsonListRule:
-    """Build a list of canonical objects, one per item of the JSON array at ``each``."""
+    """Build a list of canonical objects, one per item of the JSON array at ``each``.
+
+    ``each`` being ``$`` (no steps) makes the current object itself the one
+    item: a row that holds one lot in scalar columns reads as a list of one.
+    ``when`` (the mapping's ``if:``) builds the list only where that path has
+    a value, so such a row without a lot reads as an empty list, not as a
+    list of one item without its required fields.
+    """
 
     target: str
     each: JsonPath
     rules: tuple[JsonFieldRule | JsonListRule, ...]
+    when: JsonPath | None = None
+    """Relative to the current object; the list is empty where it has no value."""
+
+    @property
+    def is_self(self) -> bool:
+        """True when ``each`` is ``$``: the current object is the one item."""
+        return not self.each.steps
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,15 @@ def _text(value: object) -> str | None:
     raise ValueError(f"expected a single value, got {kind_of(value)}")
 
 
+def _has_value(value: object) -> bool:
+    """Whether an ``if:`` path holds: not absent, ``null``, blank text, ``[]`` or ``{}``."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list | dict):
+        return bool(value)
+    return value is not None
+
+
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
@@ -93,16 +102,20 @@ class _JsonRecordReader:
         self, node: object, wire_path: str, rule: JsonListRule, path: str
     ) -> list[dict[str, Any]]:
         try:
+            if rule.when is not None and not _has_value(rule.when.resolve(node, wire_path)[0]):
+                return []
             found, where = rule.each.resolve(node, wire_path)
         except JsonPathError as exc:
             self.problem("mapping.value", str(exc), exc.where, path)
             return []
-        if found is not None and not isinstance(found, list):
+        if rule.is_self:
+            found = [found]  # the current object (an array item or record) is the one item
+        elif found is not None and not isinstance(found, list):
             self.problem("mapping.value", f"expected an array, got {kind_of(found)}", where, path)
             return []
         built = []
         for index, item in enumerate(found or []):
-            item_where = join_path(where, index)
+            item_where = where if rule.is_self else join_path(where, index)
             self.origins[f"{path}[{index}]"] = item_where
             built.append(self.build(item, item_where, rule.rules, f"{path}[{index}]"))
         return built

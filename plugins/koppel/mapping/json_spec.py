@@ -7,6 +7,23 @@ field ``path`` values are relative to the record or the current ``each``
 item. ``type``, ``format``, ``default``, ``lookup``, ``required`` and
 ``value`` mean what they mean for XML.
 
+A list rule (``each`` plus ``fields``) may also have ``if: <path>``: the
+list is read only where that path, relative to the current object, has a
+value (not missing, ``null``, a blank string or an empty array or object);
+elsewhere it is empty. ``each: $`` names the current object itself, which
+then is the list's one item: how a row that keeps one lot in scalar columns
+fills a canonical list. It needs ``if``, since without it every object would
+get an item, required fields missing where the row has none::
+
+    lots:
+      each: $
+      if: lot_number
+      fields:
+        number: {path: lot_number}
+        expiry_date: {path: lot_expiry_date, type: date}
+
+``if`` is JSON only; an XML mapping refuses it like any unknown option.
+
 The write half is ``write: {json: {<key>: <spec>, ...}}``, a template of the
 body in the order it is written. A spec is either a value (``from``,
 ``context`` or ``value``, shaped by ``type``, ``format``, ``places``,
@@ -33,7 +50,7 @@ from koppel.mapping.definition import (
     WriteNode,
 )
 from koppel.mapping.jsonpath import JsonPath
-from koppel.mapping.read_rules import RuleKinds, read_rules
+from koppel.mapping.read_rules import ListParts, RuleKinds, read_rules
 from koppel.mapping.writer_spec import WriteSpecLoader
 
 _FIELD_KEYS = frozenset({"path", "value", "type", "format", "default", "lookup", "required"})
@@ -85,11 +102,36 @@ def _field_rule(ctx: SpecContext, target: str, spec: dict[str, Any], key: str) -
     )
 
 
-#: JSON read rules: dotted paths, ``JsonFieldRule`` and ``JsonListRule``.
+def _list_rule(ctx: SpecContext, parts: ListParts) -> JsonListRule:
+    """A JSON list rule with its optional ``if`` condition.
+
+    ``each: $`` without ``if`` is refused: it would give every object a list
+    of one, so a row without a lot would read as a lot without a number.
+
+    Raises:
+        MappingError: Naming ``<key>.if`` or ``<key>.each``.
+    """
+    key, each, spec = parts.key, parts.each, parts.spec
+    when = None
+    if "if" in spec:
+        when = json_path(ctx, spec["if"], f"{key}.if")
+        if not when.steps:
+            raise ctx.error(f"{key}.if", "'$' always has a value; name the key that decides")
+    if not each.steps and when is None:
+        raise ctx.error(
+            f"{key}.each",
+            "'$' makes the current object the one item, so it needs 'if: <path>',"
+            " the value without which there is no item",
+        )
+    return JsonListRule(target=parts.target, each=each, rules=parts.rules, when=when)
+
+
+#: JSON read rules: dotted paths, ``JsonFieldRule`` and ``JsonListRule`` (with ``if``).
 _JSON_KINDS = RuleKinds(
     path=json_path,
     field_rule=_field_rule,
-    list_rule=lambda target, each, rules: JsonListRule(target=target, each=each, rules=rules),
+    list_rule=_list_rule,
+    list_options=frozenset({"if"}),
 )
 
 

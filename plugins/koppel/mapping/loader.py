@@ -73,7 +73,7 @@ def _field_rule(ctx: SpecContext, target: str, spec: dict[str, Any], key: str) -
 _XML_KINDS = RuleKinds(
     path=lambda ctx, raw, key: ctx.node_path(raw, key),
     field_rule=_field_rule,
-    list_rule=lambda target, each, rules: ListRule(target=target, each=each, rules=rules),
+    list_rule=lambda ctx, parts: ListRule(target=parts.target, each=parts.each, rules=parts.rules),
 )
 
 

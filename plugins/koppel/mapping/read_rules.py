@@ -16,12 +16,38 @@ from koppel.mapping.checks import SpecContext
 
 
 @dataclass(frozen=True)
+class ListParts:
+    """One checked ``each`` rule, handed to the syntax to build its list rule."""
+
+    target: str
+    each: Any
+    """The compiled ``each`` path."""
+    rules: tuple[Any, ...]
+    """The checked rules of its ``fields``."""
+    spec: Mapping[str, Any]
+    """The rule as written, for the syntax's own options (see :attr:`RuleKinds.list_options`)."""
+    key: str
+    """The rule's key in the mapping (``read.fields.lines``), for errors."""
+
+
+@dataclass(frozen=True)
 class RuleKinds:
     """How one syntax compiles paths and builds its field and list rules."""
 
     path: Callable[[SpecContext, object, str], Any]
     field_rule: Callable[[SpecContext, str, dict[str, Any], str], Any]
-    list_rule: Callable[[str, Any, tuple[Any, ...]], Any]
+    list_rule: Callable[[SpecContext, ListParts], Any]
+    """The list rule, checking the syntax's own list options and naming the key when wrong."""
+    list_options: frozenset[str] = frozenset()
+    """Keys a list rule of this syntax may have besides ``each`` and ``fields``
+    (JSON: ``if``); XML has none, so a JSON-only option is refused there."""
+
+    def list_shape(self) -> str:
+        """The message for a list rule with keys missing or unknown."""
+        if not self.list_options:
+            return "a list rule has exactly 'each' and 'fields'"
+        optional = " and ".join(repr(option) for option in sorted(self.list_options))
+        return f"a list rule has 'each' and 'fields', and may have {optional}"
 
 
 def read_rules(
@@ -47,10 +73,11 @@ def read_rules(
         item = model_class(list_item(annotation))
         if item is None:
             raise ctx.error(rule_key, "'each' needs a canonical list of objects")
-        if set(spec) != {"each", "fields"}:
-            raise ctx.error(rule_key, "a list rule has exactly 'each' and 'fields'")
+        keys = set(spec)
+        if "fields" not in keys or keys - {"each", "fields"} - kinds.list_options:
+            raise ctx.error(rule_key, kinds.list_shape())
         each = kinds.path(ctx, spec["each"], f"{rule_key}.each")
         sub_rules = read_rules(ctx, item, spec["fields"], f"{rule_key}.fields", kinds)
-        rules.append(kinds.list_rule(str(target), each, sub_rules))
+        rules.append(kinds.list_rule(ctx, ListParts(str(target), each, sub_rules, spec, rule_key)))
     ctx.require_mapped(model, [rule.target for rule in rules], key)
     return tuple(rules)
