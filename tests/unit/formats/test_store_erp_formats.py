@@ -18,11 +18,13 @@ from sqlalchemy import Engine, select
 
 from koppel.config import SqlEndpoint
 from koppel.documents import (
+    Lot,
     Order,
     PriceSource,
     PurchaseOrderReceipt,
     PurchaseOrderReceiptLine,
     ReceiptStatus,
+    SerialNumber,
     StoreSalesOrder,
     StoreSalesOrderLine,
     Waybill,
@@ -31,12 +33,14 @@ from koppel.errors import FatalSyncError
 from koppel.formats import Format, default_registry
 from koppel.hooks.sql import SqlDestination
 from koppel.hooks.sql_source import SqlSource
+from koppel.hooks.store_erp import StoreErpReader
 from koppel.hooks.store_erp_schema import (
     purchase_order_lines,
     purchase_orders,
     sales_order_lines,
     sales_orders,
 )
+from koppel.rules.waybills import waybill_for_delivery
 from koppel.sandbox.store_erp import (
     COFFEE,
     MUG,
@@ -55,6 +59,13 @@ def _format(name: str) -> Format:
 def _read(name: str, body: dict[str, Any] | bytes) -> Any:
     payload = body if isinstance(body, bytes) else json.dumps(body).encode()
     result = _format(name).read(payload, source="row.json")
+    assert result.problems == []
+    (document,) = result.documents
+    return document
+
+
+def _read_xml(name: str, payload: bytes) -> Any:
+    result = _format(name).read(payload, source="written.xml")
     assert result.problems == []
     (document,) = result.documents
     return document
@@ -277,6 +288,78 @@ def test_a_delivery_as_the_sql_source_reads_it_is_a_waybill(store_b_engine: Engi
     ] == [
         ("1", "1", COFFEE, Decimal(8), date(2027, 5, 1)),
         ("2", "3", MUG, Decimal(2), None),
+    ]
+    assert [(ln.lots, ln.serial_numbers) for ln in waybill.lines] == [
+        ([Lot(number="L-2611", expiry_date=date(2027, 5, 31))], []),
+        ([], [SerialNumber(value="SN-1")]),
+    ]
+
+    # The despatches flow's rule, with the sales order as the store's reader has it,
+    # keeps them on the buyer's lines, and the UBL despatch advice carries them.
+    order = StoreErpReader(store_b_engine).delivered_sales_order(
+        waybill.order_id, waybill.waybill_id
+    )
+    assert order is not None
+    decision = waybill_for_delivery(waybill, order, include_line_prices=True)
+    assert decision.waybill is not None
+    despatch = _read_xml("ubl.despatch_advice", _written("ubl.despatch_advice", decision.waybill))
+    assert [
+        (ln.order_line_id, ln.best_before_date, ln.lots, ln.serial_numbers) for ln in despatch.lines
+    ] == [
+        ("1", date(2027, 5, 1), [Lot(number="L-2611", expiry_date=date(2027, 5, 31))], []),
+        ("3", None, [], [SerialNumber(value="SN-1")]),
+    ]
+
+
+def _delivery_line(line_number: int, sales_line: int, **columns: object) -> dict[str, Any]:
+    """A delivery_lines row as the SQL source writes it: every column, null where empty."""
+    return {
+        "delivery_number": 41,
+        "line_number": line_number,
+        "sales_order_line": sales_line,
+        "product_code": COFFEE,
+        "quantity": "4.0000",
+        "lot_number": None,
+        "lot_expiry_date": None,
+        "serial_number": None,
+        "best_before_date": None,
+    } | columns
+
+
+def test_a_delivery_lines_lot_serial_and_best_before_fill_the_waybill_line() -> None:
+    body = {
+        "delivery_number": 41,
+        "sales_order_number": 12,
+        "delivery_date": "2026-11-26",
+        "note": None,
+        "changed_at": "2026-11-26T10:00:00",
+        "lines": [
+            _delivery_line(
+                1,
+                1,
+                lot_number="L-2611",
+                lot_expiry_date="2027-05-31",
+                serial_number="SN-1",
+                best_before_date="2027-05-01",
+            ),
+            _delivery_line(2, 1, lot_number="L-2612"),
+            _delivery_line(3, 2),
+        ],
+    }
+
+    waybill = _read("store_erp.delivery", body)
+
+    assert [
+        (ln.line_id, ln.lots, ln.serial_numbers, ln.best_before_date) for ln in waybill.lines
+    ] == [
+        (
+            "1",
+            [Lot(number="L-2611", expiry_date=date(2027, 5, 31))],
+            [SerialNumber(value="SN-1")],
+            date(2027, 5, 1),
+        ),
+        ("2", [Lot(number="L-2612")], [], None),
+        ("3", [], [], None),
     ]
 
 
