@@ -1,19 +1,34 @@
-"""The stand-ins of ``python -m koppel.sandbox``: every connection served, no secret shown."""
+"""The stand-ins of ``python -m koppel.sandbox``: every connection served, no secret shown.
+
+Every ``sql`` connection gets a database of its own with its platform's demo
+data: the Isah ERP for the SCSN supplier, Helsinki and Tampere for
+Nordkauppa's two stores, Lakeuden Tukku for Arctic Tools' Peppol supplier ERP.
+"""
 
 from __future__ import annotations
 
 import json
 import socket
 import stat
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote
 
 import paramiko
 import pytest
-from sqlalchemy import URL, create_engine, make_url, text
+from sqlalchemy import URL, Engine, create_engine, make_url, select, text
 
 from koppel import INCLUDE_DIR
-from koppel.sandbox.stand_ins import StandIns, redacted, write_env_file
+from koppel.hooks.store_erp_schema import customers, purchase_orders, store
+from koppel.sandbox.stand_ins import SandboxError, StandIns, redacted, write_env_file
+from koppel.sandbox.store_erp import (
+    COFFEE,
+    PEPPOL_SUPPLIER_ID,
+    STORE_A_ID,
+    STORE_B_ID,
+    OrderedLine,
+    post_purchase_order,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +41,17 @@ EXPECTED_CONN_IDS = {
     "sftp_acme",
     "sftp_bellamoda",
     "smtp_default",
+    "stores_sftp_nordkauppa",
+    "store_a_nordkauppa",
+    "store_b_nordkauppa",
+    "peppol_sftp_arctic",
+    "erp_arctic",
+}
+#: Each store-ERP connection of the examples: the store row its database must hold.
+STORE_DATABASES = {
+    "store_a_nordkauppa": (STORE_A_ID, "Helsinki"),
+    "store_b_nordkauppa": (STORE_B_ID, "Tampere"),
+    "erp_arctic": (PEPPOL_SUPPLIER_ID, "Seinäjoki"),
 }
 
 
@@ -86,3 +112,116 @@ def test_the_erp_can_be_a_postgres_database(tmp_path: Path, postgres_erp_url: UR
             assert conn.execute(text("SELECT count(*) FROM customers")).scalar_one() == 4
     finally:
         erp.dispose()
+
+
+def _engine(value: str) -> Engine:
+    """The database an ``AIRFLOW_CONN_*`` value of the sandbox points at, as a flow reaches it."""
+    if value.startswith("{"):
+        return create_engine(f"sqlite:///{json.loads(value)['host']}")
+    return create_engine(make_url(value).set(drivername="postgresql+psycopg"))
+
+
+def _store_row(engine: Engine) -> tuple[str, str]:
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(select(store.c.store_id, store.c.city)).one()
+    finally:
+        engine.dispose()
+    return row.store_id, row.city
+
+
+def test_every_sql_connection_has_its_own_seeded_database(tmp_path: Path) -> None:
+    with StandIns(tmp_path / "sftp", CONNECTIONS, demo_files=False) as stand_ins:
+        values = stand_ins.airflow_connections()
+        summary = stand_ins.summary()
+    for conn_id, (store_id, city) in STORE_DATABASES.items():
+        assert json.loads(values[conn_id]) == {
+            "conn_type": "sqlite",
+            "host": str(tmp_path / f"{conn_id}.db"),
+        }
+        assert _store_row(_engine(values[conn_id])) == (store_id, city)
+    # The Isah ERP is where it was, with its own tables and data.
+    assert json.loads(values["isah_techparts"])["host"] == str(tmp_path / "isah.db")
+    isah = _engine(values["isah_techparts"])
+    with isah.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM customers")).scalar_one() == 4
+    isah.dispose()
+    # Helsinki's seed holds the purchase order to Tampere the purchase_orders flow sends.
+    store_a = _engine(values["store_a_nordkauppa"])
+    with store_a.connect() as conn:
+        supplier = conn.execute(select(purchase_orders.c.supplier_id)).scalar_one()
+        tampere = conn.execute(
+            select(customers.c.city).where(customers.c.customer_id == STORE_B_ID)
+        )
+        assert (supplier, tampere.scalar_one()) == (STORE_B_ID, "Tampere")
+    store_a.dispose()
+    databases = [line for line in summary if line.startswith(("Isah ERP", "Store ERP"))]
+    assert len(databases) == 4
+    assert any("store_b_nordkauppa: Nordkauppa store B" in line for line in databases)
+
+
+def test_a_store_database_is_kept_on_restart(tmp_path: Path) -> None:
+    with StandIns(tmp_path / "sftp", CONNECTIONS, demo_files=False) as stand_ins:
+        store_a = create_engine(stand_ins.database_url_for("store_a_nordkauppa"))
+    number = post_purchase_order(store_a, STORE_B_ID, [OrderedLine(COFFEE, Decimal(3))])
+    with StandIns(tmp_path / "sftp", CONNECTIONS, demo_files=False), store_a.connect() as conn:
+        orders = conn.execute(select(purchase_orders.c.order_number)).scalars().all()
+    store_a.dispose()
+    # The seed's order and the one posted: not seeded a second time.
+    assert len(orders) == 2
+    assert number in orders
+
+
+def test_a_store_database_can_be_a_postgres_database(tmp_path: Path, postgres_erp_url: URL) -> None:
+    url = postgres_erp_url.render_as_string(hide_password=False)
+    with StandIns(
+        tmp_path / "sftp",
+        CONNECTIONS,
+        demo_files=False,
+        database_urls={"store_b_nordkauppa": url},
+    ) as stand_ins:
+        values = stand_ins.airflow_connections()
+    assert make_url(values["store_b_nordkauppa"]).database == postgres_erp_url.database
+    assert _store_row(_engine(values["store_b_nordkauppa"])) == (STORE_B_ID, "Tampere")
+    assert _store_row(_engine(values["store_a_nordkauppa"])) == (STORE_A_ID, "Helsinki")
+    assert not (tmp_path / "store_b_nordkauppa.db").exists()
+
+
+def _connections_with(tmp_path: Path, template: str, edit: dict[str, str]) -> Path:
+    """A connection folder with ``template`` and its example, text replaced per ``edit``."""
+    folder = tmp_path / "connections"
+    folder.mkdir()
+    example = {"_ubl_stores.yaml": "ubl_nordkauppa.yaml"}[template]
+    for name in (template, example):
+        content = (CONNECTIONS / name).read_text(encoding="utf-8")
+        for old, new in edit.items():
+            content = content.replace(old, new)
+        (folder / name).write_text(content, encoding="utf-8")
+    return folder
+
+
+def test_an_sql_connection_of_an_unknown_platform_is_refused(tmp_path: Path) -> None:
+    folder = _connections_with(
+        tmp_path, "_ubl_stores.yaml", {"platform: ubl_stores": "platform: pos_chain"}
+    )
+    with pytest.raises(SandboxError, match="platform 'pos_chain'"):
+        StandIns(tmp_path / "sftp", folder)
+
+
+def test_two_stores_in_one_database_are_refused(tmp_path: Path) -> None:
+    folder = _connections_with(
+        tmp_path,
+        "_ubl_stores.yaml",
+        {"store_b_conn_id: store_b_nordkauppa": "store_b_conn_id: store_a_nordkauppa"},
+    )
+    with pytest.raises(SandboxError, match=r"store_a_nordkauppa.*named by both"):
+        StandIns(tmp_path / "sftp", folder)
+
+
+def test_a_database_url_for_no_sql_connection_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SandboxError, match="store_c_nordkauppa"):
+        StandIns(
+            tmp_path / "sftp",
+            CONNECTIONS,
+            database_urls={"store_c_nordkauppa": f"sqlite:///{tmp_path / 'c.db'}"},
+        )

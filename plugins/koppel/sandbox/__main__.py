@@ -2,7 +2,9 @@
 
 Starts the SFTP server (every example merchant's folders, with ``make demo``'s
 files waiting in the inbound ones), the IPSoft and Le New Black emulators with
-the demo data and an SMTP sink, on 127.0.0.1 unless told otherwise. The
+the demo data, a seeded database for every ``sql`` connection (the Isah ERP,
+each store, the Peppol supplier's ERP) and an SMTP sink, on 127.0.0.1 unless
+told otherwise. The
 terminal shows which ``AIRFLOW_CONN_*`` variables are needed with their
 credentials masked; the values themselves go only into the env file (mode
 0600), so they never land in a terminal log. Stops every server on SIGINT or
@@ -52,7 +54,33 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="the Isah ERP database (SQLAlchemy URL of an empty PostgreSQL database); "
         "default: isah.db beside --root",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--database-url",
+        action="append",
+        default=[],
+        metavar="CONN_ID=URL",
+        help="the database of one sql connection (SQLAlchemy URL of an empty database); "
+        "repeatable; default: <conn_id>.db beside --root (the Isah ERP's: --erp-url)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.database_urls = _database_urls(args.database_url)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return args
+
+
+def _database_urls(pairs: list[str]) -> dict[str, str]:
+    """``CONN_ID=URL`` pairs as a mapping; the URL may itself hold ``=`` (a query string)."""
+    urls: dict[str, str] = {}
+    for pair in pairs:
+        conn_id, sep, url = pair.partition("=")
+        if not sep or not conn_id or not url:
+            raise ValueError(f"--database-url {pair!r}: expected CONN_ID=URL")
+        if conn_id in urls:
+            raise ValueError(f"--database-url: {conn_id!r} given twice")
+        urls[conn_id] = url
+    return urls
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             address=Address(args.host, args.bind, ports),
             demo_files=not args.no_demo_files,
             erp_url=args.erp_url,
+            database_urls=args.database_urls,
         )
     except SandboxError as exc:
         print(f"koppel.sandbox: {exc}", file=sys.stderr)

@@ -108,8 +108,9 @@ def plan_databases(
 
     Raises:
         DatabaseError: a platform without a stand-in database, an SQL connection id
-            that no template var names, one id with two roles, or two databases
-            with different contents in one place.
+            that no template var names, one id with two roles, two databases
+            with different contents in one place, or a URL for an id no sql
+            endpoint uses (a typo would otherwise go unnoticed).
     """
     urls = urls or {}
     needs: dict[str, _Need] = {}
@@ -122,6 +123,9 @@ def plan_databases(
                     f"{connection.id}: sql connection {conn_id!r} is {need.label}, "
                     f"but another connection file uses it as {known.label}"
                 )
+    unknown = sorted(set(urls) - set(needs))
+    if unknown:
+        raise DatabaseError(f"a database URL for {unknown}, which no sql endpoint uses")
     by_place: dict[str, StandInDatabase] = {}
     for conn_id, need in needs.items():
         url = _url(conn_id, need, root=root, erp_url=erp_url, urls=urls)
