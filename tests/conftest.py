@@ -12,4 +12,5 @@ pytest_plugins = [
     "tests.fixtures.lenewblack",
     "tests.fixtures.isah",
     "tests.fixtures.store_erp",
+    "tests.fixtures.peppol",
 ]
