@@ -7,31 +7,19 @@ schemas, so these tests do not depend on any Peppol mapping.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-from koppel import INCLUDE_DIR, settings
+from koppel import INCLUDE_DIR
 from koppel.documents import Order, Severity, has_errors
 from koppel.errors import MappingError
 from koppel.formats import Format
 from koppel.formats.registry import FormatRegistry
 from koppel.mapping import load_mapping
+from tests.fixtures.peppol import RULES_DIR
 
-
-def _rules_dir() -> Path | None:
-    """The env setting, else the setting's default, else this workplace's shared folder."""
-    candidates = [
-        os.environ.get("KOPPEL_PEPPOL_RULES_DIR"),
-        settings.DEFAULT_PEPPOL_RULES_DIR,
-        "/work/shared/standards/peppol-bis3",
-    ]
-    return next((Path(c) for c in candidates if c and Path(c).is_dir()), None)
-
-
-RULES_DIR = _rules_dir()
 DATA = Path(__file__).parents[2] / "data" / "peppol"
 UBL_ORDER = INCLUDE_DIR / "mappings" / "ubl.order.yaml"
 needs_rules = pytest.mark.skipif(

@@ -8,7 +8,6 @@ loudly without them. Our T16 waybill is tests/data/despatch_advices/waybill-t16.
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -16,27 +15,15 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from koppel import settings
 from koppel.documents import Severity, Waybill, has_errors
 from koppel.documents.parties import Address, Contact, Party, PartyIdentifier
 from koppel.documents.status import Lot, SerialNumber
 from koppel.formats import Format, default_registry
 from koppel.formats.schematron import peppol_rules
+from tests.fixtures.peppol import RULES_DIR
 
 from .test_ubl_despatch_advice_format import BUNDLED_XSD, NS, short_delivery
 
-
-def _rules_dir() -> Path | None:
-    """The env setting, else the setting's default, else this workplace's shared folder."""
-    candidates = [
-        os.environ.get("KOPPEL_PEPPOL_RULES_DIR"),
-        settings.DEFAULT_PEPPOL_RULES_DIR,
-        "/work/shared/standards/peppol-bis3",
-    ]
-    return next((Path(c) for c in candidates if c and Path(c).is_dir()), None)
-
-
-RULES_DIR = _rules_dir()
 if RULES_DIR is None:
     pytest.skip(
         "PEPPOL RULES NOT FOUND: set KOPPEL_PEPPOL_RULES_DIR to the peppol-bis3 folder "

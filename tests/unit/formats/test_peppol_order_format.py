@@ -10,7 +10,6 @@ test_peppol_rules.py, and the tests that need them skip when it is absent.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date
 from decimal import Decimal
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from koppel import INCLUDE_DIR, settings
+from koppel import INCLUDE_DIR
 from koppel.documents import Order, Severity, has_errors
 from koppel.documents.orders import CostKind, CostLine, Discount, OrderLine
 from koppel.documents.parties import Address, Contact, Party, PartyIdentifier
@@ -27,19 +26,8 @@ from koppel.formats import Format, default_registry
 from koppel.formats.schema import load_schema, validate
 from koppel.formats.schematron import peppol_rules
 from koppel.mapping import DocumentWriteError
+from tests.fixtures.peppol import RULES_DIR
 
-
-def _rules_dir() -> Path | None:
-    """The env setting, else the setting's default, else this workplace's shared folder."""
-    candidates = [
-        os.environ.get("KOPPEL_PEPPOL_RULES_DIR"),
-        settings.DEFAULT_PEPPOL_RULES_DIR,
-        "/work/shared/standards/peppol-bis3",
-    ]
-    return next((Path(c) for c in candidates if c and Path(c).is_dir()), None)
-
-
-RULES_DIR = _rules_dir()
 if RULES_DIR is None:
     pytest.skip(
         "PEPPOL RULES NOT FOUND: set KOPPEL_PEPPOL_RULES_DIR to the peppol-bis3 folder "

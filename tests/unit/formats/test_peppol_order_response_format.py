@@ -7,7 +7,6 @@ test_peppol_rules.py): without it, the tests that need it are skipped.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, time
 from decimal import Decimal
@@ -16,7 +15,6 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from koppel import settings
 from koppel.documents import OrderResponse, Severity, has_errors
 from koppel.documents.order_response import (
     OrderResponseLine,
@@ -28,19 +26,8 @@ from koppel.formats import Format, default_registry
 from koppel.formats.schema import load_schema, validate
 from koppel.formats.schematron import peppol_rules
 from koppel.mapping.writer import DocumentWriteError
+from tests.fixtures.peppol import RULES_DIR
 
-
-def _rules_dir() -> Path | None:
-    """The env setting, else the setting's default, else this workplace's shared folder."""
-    candidates = [
-        os.environ.get("KOPPEL_PEPPOL_RULES_DIR"),
-        settings.DEFAULT_PEPPOL_RULES_DIR,
-        "/work/shared/standards/peppol-bis3",
-    ]
-    return next((Path(c) for c in candidates if c and Path(c).is_dir()), None)
-
-
-RULES_DIR = _rules_dir()
 if RULES_DIR is None:
     pytest.skip(
         "PEPPOL RULES NOT FOUND: set KOPPEL_PEPPOL_RULES_DIR to the peppol-bis3 folder "

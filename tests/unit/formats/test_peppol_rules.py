@@ -9,7 +9,6 @@ Each ``test`` holds a document and the rule ids expected to fire (``error`` or
 from __future__ import annotations
 
 import copy
-import os
 import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -23,19 +22,8 @@ from koppel import PROJECT_ROOT, settings
 from koppel.documents import Severity, has_errors
 from koppel.errors import ConfigError
 from koppel.formats.schematron import FAILED, load_rules, peppol_rules
+from tests.fixtures.peppol import RULES_DIR
 
-
-def _rules_dir() -> Path | None:
-    """The env setting, else the setting's default, else this workplace's shared folder."""
-    candidates = [
-        os.environ.get("KOPPEL_PEPPOL_RULES_DIR"),
-        settings.DEFAULT_PEPPOL_RULES_DIR,
-        "/work/shared/standards/peppol-bis3",
-    ]
-    return next((Path(c) for c in candidates if c and Path(c).is_dir()), None)
-
-
-RULES_DIR = _rules_dir()
 if RULES_DIR is None:
     pytest.skip(
         "PEPPOL RULES NOT FOUND: set KOPPEL_PEPPOL_RULES_DIR to the peppol-bis3 folder "

@@ -7,16 +7,13 @@ accepted with changes (a price differing from the supplier's).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from koppel import settings
 from koppel.documents import (
     Order,
     OrderLine,
@@ -29,6 +26,7 @@ from koppel.documents import (
 from koppel.formats import default_registry
 from koppel.rules.peppol_ordering import PRICE_CHANGED, PeppolImportDecision, import_peppol_order
 from koppel.rules.store_master_data import SalesMasterData, StoreParty, StoreProduct
+from tests.fixtures.peppol import RULES_DIR
 
 ACCEPTED = ResponseCode.ACCEPTED
 CHANGED = ResponseCode.ACCEPTED_WITH_CHANGES
@@ -275,16 +273,6 @@ def test_a_rejection_gives_every_reason_at_once() -> None:
 # --- The answers are valid T76 documents ----------------------------------------------------------
 
 
-def _rules_dir() -> Path | None:
-    """The env setting, else the setting's default, else this workplace's shared folder."""
-    candidates = [
-        os.environ.get("KOPPEL_PEPPOL_RULES_DIR"),
-        settings.DEFAULT_PEPPOL_RULES_DIR,
-        "/work/shared/standards/peppol-bis3",
-    ]
-    return next((Path(c) for c in candidates if c and Path(c).is_dir()), None)
-
-
 T76_ANSWERS = {
     "accepted": Case("x"),
     "accepted_with_changes": Case(
@@ -296,7 +284,7 @@ T76_ANSWERS = {
 
 @pytest.mark.parametrize("name", sorted(T76_ANSWERS))
 def test_each_answer_is_a_valid_t76_response(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    rules = _rules_dir()
+    rules = RULES_DIR
     if rules is None:
         pytest.skip("PEPPOL RULES NOT FOUND: set KOPPEL_PEPPOL_RULES_DIR to the peppol-bis3 folder")
     monkeypatch.setenv("KOPPEL_PEPPOL_RULES_DIR", str(rules))
