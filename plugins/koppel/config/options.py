@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from koppel.config.connection import ConnectionConfig
 from koppel.config.problems import ConfigProblem
+from koppel.rules.waybills import ORDERED_WAS
 
 #: Says why a value is wrong for an option, or None when it is right.
 Check = Callable[[object], str | None]
@@ -66,7 +67,7 @@ FLOW_OPTIONS: dict[str, Check] = {
     "update_price_and_quantity": _boolean,
     "do_not_receive": _boolean,
     # The store's language, for the note on a changed quantity ("Ordered was 2").
-    "language": _one_of("fi", "sv", "en", "nl", "de"),
+    "language": _one_of(*ORDERED_WAS),
 }
 
 
