@@ -2,13 +2,16 @@
 
 Starts a local SFTP server with the merchants' folders, an SMTP server for
 alerts, the IPSoft and Le New Black emulators and an Isah ERP database (a
-SQLite file), drops the files of ``koppel.demo_scenario`` and the SCSN orders
-of ``koppel.demo_scsn`` in, runs the generated DAGs with ``dag.test()`` on an
+SQLite file), two store companies' store databases and a Peppol supplier's
+ERP (SQLite files with the seeds of ``koppel.sandbox.store_erp``), drops the
+files of ``koppel.demo_scenario``, the SCSN orders of ``koppel.demo_scsn`` and
+the Peppol orders of ``koppel.demo_peppol`` in, runs the generated DAGs with ``dag.test()`` on an
 embedded SQLite Airflow database and SQLite store, and prints one line per DAG
 run. Exits 0 when the run behaved as designed: every good file delivered
 (valid against its target format), every report back produced, every bad file
-rejected into the error folder, and the SCSN message fixed in the ERP accepted
-on replay.
+rejected into the error folder, the SCSN message fixed in the ERP accepted
+on replay, each internal order of ``koppel.demo_stores`` through its four
+flows and each Peppol order answered as designed.
 """
 
 from __future__ import annotations
@@ -21,6 +24,13 @@ import sys
 from koppel import INCLUDE_DIR, PROJECT_ROOT
 
 DEMO_DIR = PROJECT_ROOT / ".demo"
+#: The example ``ubl_stores`` companies (connection files ``ubl_<prefix>.yaml``).
+STORE_COMPANIES = ("nordkauppa", "lumikki")
+
+
+def _sqlite(name: str) -> str:
+    """An Airflow connection (JSON) to the SQLite database ``<name>.db`` in the demo's folder."""
+    return json.dumps({"conn_type": "sqlite", "host": str(DEMO_DIR / f"{name}.db")})
 
 
 def _prepare_environment(sftp_uri: str, smtp_connection: str, api: dict[str, str]) -> None:
@@ -42,9 +52,17 @@ def _prepare_environment(sftp_uri: str, smtp_connection: str, api: dict[str, str
         os.environ[f"AIRFLOW_CONN_SFTP_{merchant.upper()}"] = sftp_uri
     # The SCSN supplier: its provider's SFTP account and its ERP, a SQLite file.
     os.environ["AIRFLOW_CONN_SCSN_SFTP_TECHPARTS"] = sftp_uri
-    os.environ["AIRFLOW_CONN_ISAH_TECHPARTS"] = json.dumps(
-        {"conn_type": "sqlite", "host": str(DEMO_DIR / "isah.db")}
-    )
+    os.environ["AIRFLOW_CONN_ISAH_TECHPARTS"] = _sqlite("isah")
+    # The stores of seed 003: each company's SFTP account and one SQLite file per store.
+    for company in STORE_COMPANIES:
+        os.environ[f"AIRFLOW_CONN_STORES_SFTP_{company.upper()}"] = sftp_uri
+        for store in ("a", "b"):
+            os.environ[f"AIRFLOW_CONN_STORE_{store.upper()}_{company.upper()}"] = _sqlite(
+                f"store_{store}_{company}"
+            )
+    # The Peppol supplier: its access point's SFTP account and its ERP, a SQLite file.
+    os.environ["AIRFLOW_CONN_PEPPOL_SFTP_ARCTIC"] = sftp_uri
+    os.environ["AIRFLOW_CONN_ERP_ARCTIC"] = _sqlite("erp_arctic")
     os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = smtp_connection
     os.environ.update(api)
 
@@ -73,10 +91,32 @@ def main() -> int:
         from koppel.demo_run import run_demo
         from koppel.demo_scenario import scenario
         from koppel.sandbox.scsn_demo import create_demo_erp
+        from koppel.sandbox.store_erp import (
+            PEPPOL_SUPPLIER_SEED,
+            STORE_A_SEED,
+            STORE_B_SEED,
+            create_store_database,
+        )
 
         erp = create_demo_erp(f"sqlite:///{DEMO_DIR / 'isah.db'}")
+        stores = {
+            company: (
+                create_store_database(
+                    f"sqlite:///{DEMO_DIR / f'store_a_{company}.db'}", STORE_A_SEED
+                ),
+                create_store_database(
+                    f"sqlite:///{DEMO_DIR / f'store_b_{company}.db'}", STORE_B_SEED
+                ),
+            )
+            for company in STORE_COMPANIES
+        }
+        supplier = create_store_database(
+            f"sqlite:///{DEMO_DIR / 'erp_arctic.db'}", PEPPOL_SUPPLIER_SEED
+        )
 
-        ok = run_demo(sftp_root, scenario(), smtp, (ipsoft, portal), erp)
+        ok = run_demo(
+            sftp_root, scenario(), smtp, (ipsoft, portal), erp, stores=stores, supplier=supplier
+        )
     return 0 if ok else 1
 
 

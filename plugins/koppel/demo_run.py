@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,10 @@ from sqlalchemy import Engine
 from koppel import PROJECT_ROOT
 from koppel.config import ConnectionConfig, FileEndpoint, FlowConfig, file_endpoint, load_all
 from koppel.demo_api import run_api_demo
+from koppel.demo_peppol import run_peppol_demo
 from koppel.demo_scenario import Step
 from koppel.demo_scsn import run_scsn_demo
+from koppel.demo_stores import run_stores_demo
 from koppel.formats import default_registry
 from koppel.hooks.store import KoppelStoreHook
 from koppel.sandbox.ipsoft import IPSoftServer
@@ -38,8 +40,15 @@ def run_demo(
     smtp: SMTPServer,
     api: tuple[IPSoftServer, LeNewBlackServer],
     erp: Engine,
+    *,
+    stores: Mapping[str, tuple[Engine, Engine]],
+    supplier: Engine,
 ) -> bool:
-    """Drop each step's files, run its DAG, print the summary line, check the outcome."""
+    """Drop each step's files, run its DAG, print the summary line, check the outcome.
+
+    ``stores`` holds each ``ubl_stores`` company's two store databases by
+    prefix (store A, store B); ``supplier`` is the Peppol supplier's ERP.
+    """
     logging.getLogger("airflow").setLevel(logging.ERROR)
     with _output_to(TASK_LOG):
         db.resetdb()
@@ -68,6 +77,19 @@ def run_demo(
     all_ok &= run_api_demo(bag, store, *api, run=_run_quietly)
     all_ok &= run_scsn_demo(
         bag, store, sftp_root, connections["scsn_techparts"], erp=erp, run=_run_quietly
+    )
+    for company, (store_a, store_b) in stores.items():
+        all_ok &= run_stores_demo(
+            bag,
+            store,
+            sftp_root,
+            connections[f"ubl_{company}"],
+            store_a=store_a,
+            store_b=store_b,
+            run=_run_quietly,
+        )
+    all_ok &= run_peppol_demo(
+        bag, store, sftp_root, connections["peppol_arctic"], erp=supplier, run=_run_quietly
     )
     for alert in smtp.messages:
         print(f"alert e-mail to {alert['To']}: {alert['Subject']}")
@@ -183,12 +205,18 @@ def _output_to(path: Path) -> Iterator[None]:
 
 
 def _print_where_to_look(sftp_root: Path) -> None:
-    store_url = "sqlite:///" + str(PROJECT_ROOT / ".demo" / "store.db")
+    demo_dir = PROJECT_ROOT / ".demo"
+    store_url = "sqlite:///" + str(demo_dir / "store.db")
     print()
     print(
         f"Files:     {sftp_root} (per merchant: itsperfect/ and monta/ folders, archive/, error/;"
-        " techparts/: the SCSN orders and order responses)"
+        " techparts/: the SCSN orders and order responses; nordkauppa/ and lumikki/internal/:"
+        " the internal orders and waybills; arctic/peppol/: the Peppol orders and answers)"
     )
-    print(f"ERP:       {PROJECT_ROOT / '.demo' / 'isah.db'} (Isah's tables, SQLite)")
+    print(f"ERP:       {demo_dir / 'isah.db'} (Isah's tables, SQLite)")
+    print(
+        f"Stores:    {demo_dir}/store_a_nordkauppa.db, store_b_nordkauppa.db, store_a_lumikki.db,"
+        " store_b_lumikki.db, erp_arctic.db (the store ERP's tables, SQLite)"
+    )
     print(f"Task logs: {TASK_LOG}")
     print(f"Messages:  KOPPEL_STORE_URL={store_url} .venv/bin/koppel messages --problems")

@@ -38,6 +38,7 @@ def test_real_connections_all_load() -> None:
         "itsperfect_bellamoda",
         "peppol_arctic",
         "scsn_techparts",
+        "ubl_lumikki",
         "ubl_nordkauppa",
     ]
 
@@ -178,3 +179,18 @@ def test_the_ipsoft_merchant_gets_api_endpoints() -> None:
     assert products.target.conn_id == "lenewblack_noordzee"
     assert noordzee.flows["orders"].reverse is True
     assert noordzee.flows["stock"].schedule == "*/30 7-19 * * 1-6"
+
+
+def test_a_store_company_can_leave_waybilled_orders_unreceived() -> None:
+    """Seed 003's "do not receive": Lumikki's waybills only update; the rest is the template's."""
+    lumikki = load_connection(CONNECTIONS / "ubl_lumikki.yaml")
+    nordkauppa = load_connection(CONNECTIONS / "ubl_nordkauppa.yaml")
+    assert lumikki.platform == nordkauppa.platform == "ubl_stores"
+    assert lumikki.flows["waybills"].options == {
+        "update_price_and_quantity": True,
+        "do_not_receive": True,
+        "language": "fi",
+    }
+    assert nordkauppa.flows["waybills"].options["do_not_receive"] is False
+    assert lumikki.flows["orders"].source.folder == "/lumikki/internal/orders"
+    assert lumikki.flows["waybills"].target.conn_id == "store_a_lumikki"
