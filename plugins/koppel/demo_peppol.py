@@ -99,7 +99,7 @@ def run_peppol_demo(
     try:
         peppol_rules_dir()
     except ConfigError as exc:
-        print(f"{connection.id}: skipped: {exc} (set KOPPEL_PEPPOL_RULES_DIR to run it)")
+        print(f"{connection.id}: skipped (its documents need the Peppol BIS 3 rules): {exc}")
         return True
     orders = dict(connection.flows["orders"].endpoints())
     source = file_endpoint(orders["source"], "source")
@@ -168,7 +168,7 @@ def _deliver_and_send(
         print(f"  UNEXPECTED: no sales order for {order_id} in the ERP")
         return False
     delivered = ", ".join(f"{plain(qty)} {codes.get(line, '?')}" for line, qty in DELIVERY.items())
-    print(f"  the supplier delivers sales order {number} ({order_id}): {delivered}")
+    print(f"  {connection.name} delivers sales order {number} ({order_id}): {delivered}")
     deliver_sales_order(erp, number, DELIVERY)
     dag_id = connection.dag_id("despatches")
     state = run(bag.dags[dag_id])

@@ -209,9 +209,9 @@ def _print_where_to_look(sftp_root: Path) -> None:
     store_url = "sqlite:///" + str(demo_dir / "store.db")
     print()
     print(
-        f"Files:     {sftp_root} (per merchant: itsperfect/ and monta/ folders, archive/, error/;"
-        " techparts/: the SCSN orders and order responses; nordkauppa/ and lumikki/internal/:"
-        " the internal orders and waybills; arctic/peppol/: the Peppol orders and answers)"
+        f"Files:     {sftp_root} (per merchant: itsperfect/ and monta/ folders, archive/, error/;\n"
+        "           techparts/: SCSN orders and responses; nordkauppa/, lumikki/: internal orders"
+        " and waybills;\n           arctic/: Peppol orders, responses and despatch advices)"
     )
     print(f"ERP:       {demo_dir / 'isah.db'} (Isah's tables, SQLite)")
     print(
