@@ -44,6 +44,9 @@ EXPECTED_CONN_IDS = {
     "stores_sftp_nordkauppa",
     "store_a_nordkauppa",
     "store_b_nordkauppa",
+    "stores_sftp_lumikki",
+    "store_a_lumikki",
+    "store_b_lumikki",
     "peppol_sftp_arctic",
     "erp_arctic",
 }
@@ -51,6 +54,8 @@ EXPECTED_CONN_IDS = {
 STORE_DATABASES = {
     "store_a_nordkauppa": (STORE_A_ID, "Helsinki"),
     "store_b_nordkauppa": (STORE_B_ID, "Tampere"),
+    "store_a_lumikki": (STORE_A_ID, "Helsinki"),
+    "store_b_lumikki": (STORE_B_ID, "Tampere"),
     "erp_arctic": (PEPPOL_SUPPLIER_ID, "Seinäjoki"),
 }
 
@@ -156,7 +161,7 @@ def test_every_sql_connection_has_its_own_seeded_database(tmp_path: Path) -> Non
         assert (supplier, tampere.scalar_one()) == (STORE_B_ID, "Tampere")
     store_a.dispose()
     databases = [line for line in summary if line.startswith(("Isah ERP", "Store ERP"))]
-    assert len(databases) == 4
+    assert len(databases) == len(STORE_DATABASES) + 1  # and the Isah ERP
     assert any("store_b_nordkauppa: Nordkauppa store B" in line for line in databases)
 
 
