@@ -11,8 +11,6 @@ amount passes through a binary float.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -23,23 +21,22 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Integer,
     MetaData,
-    Numeric,
     String,
     Table,
     Text,
     UniqueConstraint,
     false,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
+
+from koppel.hooks import sql_columns
 
 metadata = MetaData()
 
-#: Amounts (prices, limits, order totals), exact.
-Money = Numeric(18, 4, asdecimal=True)
-#: Quantities and percentages, exact.
-Quantity = Numeric(18, 4, asdecimal=True)
+# The column types both ERP contracts share, named here too: readers of this
+# contract write ``erp.Money`` and ``erp.Quantity`` when they coerce a sum.
+Money = sql_columns.Money
+Quantity = sql_columns.Quantity
+utc_now = sql_columns.utc_now
 
 #: Keys of the ``settings`` table the order import reads (Isah: general configuration).
 DEFAULT_SALES_TYPE = "default_sales_type"
@@ -53,29 +50,6 @@ DEFAULT_PRICE_LIST = "default_price_list"
 CLOSED_ORDER_STATUSES = ("shipped", "cancelled", "closed")
 #: The status a new imported order gets.
 NEW_ORDER_STATUS = "open"
-
-
-class utc_now(FunctionElement[datetime]):  # noqa: N801 (an SQL function, named as one)
-    """The current time as a column default, in the form SQLAlchemy itself writes it.
-
-    On SQLite a timestamp is text compared as text: ``CURRENT_TIMESTAMP``
-    (``2026-11-29 13:33:19``) would sort before the same moment as
-    SQLAlchemy binds it (``2026-11-29 13:33:19.000000``), and a source reading
-    changed rows by their watermark would page wrongly.
-    """
-
-    type = DateTime(timezone=True)
-    inherit_cache = True
-
-
-@compiles(utc_now)
-def _utc_now(element: utc_now, compiler: SQLCompiler, **kw: object) -> str:
-    return "CURRENT_TIMESTAMP"
-
-
-@compiles(utc_now, "sqlite")
-def _utc_now_sqlite(element: utc_now, compiler: SQLCompiler, **kw: object) -> str:
-    return "(strftime('%Y-%m-%d %H:%M:%f000', 'now'))"
 
 
 settings = Table(

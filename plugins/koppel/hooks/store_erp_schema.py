@@ -28,7 +28,6 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Integer,
     MetaData,
-    Numeric,
     String,
     Table,
     Text,
@@ -36,14 +35,15 @@ from sqlalchemy import (
     false,
 )
 
-from koppel.hooks.isah_schema import utc_now
+from koppel.hooks import sql_columns
 
 metadata = MetaData()
 
-#: Prices and amounts, exact.
-Money = Numeric(18, 4, asdecimal=True)
-#: Quantities, exact.
-Quantity = Numeric(18, 4, asdecimal=True)
+# The column types both ERP contracts share, named here too: readers of this
+# contract write ``erp.Money`` and ``erp.Quantity`` when they coerce a sum.
+Money = sql_columns.Money
+Quantity = sql_columns.Quantity
+utc_now = sql_columns.utc_now
 
 #: The message format of a supplier that takes internal UBL 2.0 orders (seed 003).
 INTERNAL_ORDER_FORMAT = "UBL2.0SIS"
