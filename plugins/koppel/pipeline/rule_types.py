@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from koppel.config import ConnectionConfig, FlowConfig
 from koppel.documents import CanonicalModel, Problem
@@ -51,6 +51,56 @@ class RuleResult:
 
 
 Rule = Callable[[RuleResult, RuleContext], RuleResult]
+
+
+def carry(result: RuleResult) -> RuleResult:
+    """A new result that keeps everything earlier steps decided, with no target yet."""
+    return RuleResult(
+        target=[],
+        reply=list(result.reply),
+        notes=list(result.notes),
+        commits=list(result.commits),
+        hold=result.hold,
+        rejection_reply=list(result.rejection_reply),
+    )
+
+
+def answer_id(order_id: str, ctx: RuleContext) -> str:
+    """The id of the order response that answers ``order_id`` in this message.
+
+    The message id makes it unique per delivery; a replay after a rejection was
+    answered adds the count of rejections, because the buyer already holds an
+    answer with the plain id and a second one must not collide with it.
+    """
+    answer = f"{order_id}-{ctx.message.id}"
+    return f"{answer}-{ctx.rejections}" if ctx.rejections else answer
+
+
+class OrderDecision(Protocol):
+    """What an order import decides (SCSN's checks, the Peppol supplier's pricing)."""
+
+    @property
+    def sales_order(self) -> CanonicalModel | None: ...
+
+    @property
+    def response(self) -> CanonicalModel: ...
+
+    @property
+    def problems(self) -> list[Problem]: ...
+
+
+def take_order_decision(out: RuleResult, decision: OrderDecision) -> None:
+    """Add an order import's decision to ``out``: its problems, and what to send.
+
+    An accepted order goes to the target with its response as the reply; a
+    rejected one sends only the response, as the rejection reply.
+    """
+    out.notes += decision.problems
+    if decision.sales_order is None:
+        out.rejection_reply.append(decision.response)
+    else:
+        out.target.append(decision.sales_order)
+        out.reply.append(decision.response)
 
 
 _Document = TypeVar("_Document", bound=CanonicalModel)

@@ -28,7 +28,15 @@ from koppel.documents import (
     StockLevel,
 )
 from koppel.errors import ConfigError
-from koppel.pipeline.rule_types import Rule, RuleContext, RuleResult, expect
+from koppel.pipeline.rule_types import (
+    Rule,
+    RuleContext,
+    RuleResult,
+    answer_id,
+    carry,
+    expect,
+    take_order_decision,
+)
 from koppel.pipeline.store_rules import STORE_RULES
 from koppel.rules.backorders import (
     BackorderDecision,
@@ -231,32 +239,19 @@ def scsn_order_import(result: RuleResult, ctx: RuleContext) -> RuleResult:
         raise ConfigError(
             "rule scsn_order_import needs the ERP database: give the flow an sql target endpoint"
         )
-    out = RuleResult(
-        target=[],
-        reply=list(result.reply),
-        notes=list(result.notes),
-        commits=list(result.commits),
-        hold=result.hold,
-        rejection_reply=list(result.rejection_reply),
-    )
+    out = carry(result)
     revisions = bool(ctx.flow.options.get("revision_management", False))
     for document in result.target:
         order = expect(document, Order, "scsn_order_import")
-        answer = f"{order.order_id}-{ctx.message.id}"
         options = ImportOptions(
             revision_management=revisions,
-            response_id=f"{answer}-{ctx.rejections}" if ctx.rejections else answer,
+            response_id=answer_id(order.order_id, ctx),
             today=datetime.now(UTC).date(),
         )
         decision = check_order_import(
             order, lookup(order), options, conformance=conformance_problems(order)
         )
-        out.notes += decision.problems
-        if decision.sales_order is None:
-            out.rejection_reply.append(decision.response)
-        else:
-            out.target.append(decision.sales_order)
-            out.reply.append(decision.response)
+        take_order_decision(out, decision)
     return out
 
 

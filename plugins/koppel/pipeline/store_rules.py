@@ -23,7 +23,15 @@ from typing import Any, cast
 
 from koppel.documents import Order, Problem, Waybill
 from koppel.errors import ConfigError
-from koppel.pipeline.rule_types import Rule, RuleContext, RuleResult, expect
+from koppel.pipeline.rule_types import (
+    Rule,
+    RuleContext,
+    RuleResult,
+    answer_id,
+    carry,
+    expect,
+    take_order_decision,
+)
 from koppel.rules.internal_pricing import price_order, purchase_order_message
 from koppel.rules.peppol_ordering import import_peppol_order
 from koppel.rules.store_master_data import (
@@ -49,18 +57,6 @@ def _lookup(ctx: RuleContext, name: str, step: str) -> Callable[..., Any]:
     return lookup
 
 
-def _carry(result: RuleResult) -> RuleResult:
-    """A new result that keeps everything earlier steps decided, with no target yet."""
-    return RuleResult(
-        target=[],
-        reply=list(result.reply),
-        notes=list(result.notes),
-        commits=list(result.commits),
-        hold=result.hold,
-        rejection_reply=list(result.rejection_reply),
-    )
-
-
 def _missing(code: str, message: str) -> Problem:
     return Problem(code=code, message=message)
 
@@ -76,7 +72,7 @@ def purchase_order_export(result: RuleResult, ctx: RuleContext) -> RuleResult:
         Callable[[str], PurchaseOrderData | None],
         _lookup(ctx, PURCHASE_ORDER, "purchase_order_export"),
     )
-    out = _carry(result)
+    out = carry(result)
     for document in result.target:
         row = expect(document, Order, "purchase_order_export")
         po = read(row.order_id)
@@ -101,7 +97,7 @@ def internal_pricing(result: RuleResult, ctx: RuleContext) -> RuleResult:
         Callable[[Order], SalesMasterData],
         _lookup(ctx, SALES_MASTER_DATA, "internal_pricing"),
     )
-    out = _carry(result)
+    out = carry(result)
     for document in result.target:
         order = expect(document, Order, "internal_pricing")
         decision = price_order(order, read(order))
@@ -123,7 +119,7 @@ def waybill_from_delivery(result: RuleResult, ctx: RuleContext) -> RuleResult:
         _lookup(ctx, DELIVERED_SALES_ORDER, "waybill_from_delivery"),
     )
     include_prices = bool(ctx.flow.options.get("include_line_prices", False))
-    out = _carry(result)
+    out = carry(result)
     for document in result.target:
         delivery = expect(document, Waybill, "waybill_from_delivery")
         order = read(delivery.order_id, delivery.waybill_id)
@@ -156,7 +152,7 @@ def waybill_receipt(result: RuleResult, ctx: RuleContext) -> RuleResult:
         _lookup(ctx, PURCHASE_ORDER, "waybill_receipt"),
     )
     options = ctx.flow.options
-    out = _carry(result)
+    out = carry(result)
     for document in result.target:
         waybill = expect(document, Waybill, "waybill_receipt")
         decision = purchase_order_receipt(
@@ -183,22 +179,16 @@ def peppol_order_import(result: RuleResult, ctx: RuleContext) -> RuleResult:
         Callable[[Order], SalesMasterData],
         _lookup(ctx, SALES_MASTER_DATA, "peppol_order_import"),
     )
-    out = _carry(result)
+    out = carry(result)
     for document in result.target:
         order = expect(document, Order, "peppol_order_import")
-        answer = f"{order.order_id}-{ctx.message.id}"
         decision = import_peppol_order(
             order,
             read(order),
-            response_id=f"{answer}-{ctx.rejections}" if ctx.rejections else answer,
+            response_id=answer_id(order.order_id, ctx),
             today=datetime.now(UTC).date(),
         )
-        out.notes += decision.problems
-        if decision.sales_order is None:
-            out.rejection_reply.append(decision.response)
-        else:
-            out.target.append(decision.sales_order)
-            out.reply.append(decision.response)
+        take_order_decision(out, decision)
     return out
 
 
