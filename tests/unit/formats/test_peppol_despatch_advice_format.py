@@ -15,31 +15,30 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from koppel.documents import Severity, Waybill, has_errors
+from koppel.documents import Severity, Waybill
 from koppel.documents.parties import Address, Contact, Party, PartyIdentifier
 from koppel.documents.status import Lot, SerialNumber
 from koppel.formats import Format, default_registry
-from koppel.formats.schematron import peppol_rules
-from tests.fixtures.peppol import RULES_DIR
 
-from .test_ubl_despatch_advice_format import BUNDLED_XSD, NS, short_delivery
+from .test_ubl_despatch_advice_format import short_delivery
+from .ubl_support import (
+    OASIS,
+    assert_round_trips,
+    needs_oasis,
+    read_one,
+    refusal,
+    rule_findings,
+    skip_without_peppol_rules,
+    ubl_namespaces,
+)
 
-if RULES_DIR is None:
-    pytest.skip(
-        "PEPPOL RULES NOT FOUND: set KOPPEL_PEPPOL_RULES_DIR to the peppol-bis3 folder "
-        "(xslt/ and unit-tests/) to run the Peppol despatch advice tests",
-        allow_module_level=True,
-    )
+skip_without_peppol_rules("Peppol despatch advice")
+pytestmark = pytest.mark.usefixtures("peppol_rules_dir")
 
 DATA = Path(__file__).parents[2] / "data" / "despatch_advices"
+NS = ubl_namespaces("da", "DespatchAdvice")
 CUSTOMIZATION = "urn:fdc:peppol.eu:poacc:trns:despatch_advice:3"
 PROFILE = "urn:fdc:peppol.eu:poacc:bis:despatch_advice:3"
-
-
-@pytest.fixture(autouse=True)
-def _rules_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the setting at the folder found above, as a deployment would."""
-    monkeypatch.setenv("KOPPEL_PEPPOL_RULES_DIR", str(RULES_DIR))
 
 
 @pytest.fixture(scope="module")
@@ -52,23 +51,16 @@ def _fixture() -> bytes:
 
 
 def _read(fmt: Format, data: bytes, source: str = "waybill.xml") -> Waybill:
-    result = fmt.read(data, source=source)
-    assert result.problems == []
-    (waybill,) = result.documents
-    assert isinstance(waybill, Waybill)
-    return waybill
+    return read_one(fmt, data, Waybill, source)
 
 
 def _t16(data: bytes) -> list[tuple[str, Severity]]:
     """Every finding of the official T16 rules, errors and warnings alike."""
-    return [(p.code, p.severity) for p in peppol_rules("T16").validate(data, source="t16.xml")]
+    return rule_findings("T16", data)
 
 
 def _refused(fmt: Format, data: bytes) -> set[str]:
-    result = fmt.read(data, source="refused.xml")
-    assert result.documents == []
-    assert has_errors(result.problems)
-    return {p.code for p in result.problems if p.severity is Severity.ERROR}
+    return {p.code for p in refusal(fmt, data, "refused.xml") if p.severity is Severity.ERROR}
 
 
 def peppol_delivery() -> Waybill:
@@ -243,14 +235,11 @@ def test_a_negative_delivered_quantity_is_refused(peppol_despatch: Format) -> No
     assert _refused(peppol_despatch, data) == {"PEPPOL-T16-R006"}
 
 
-@pytest.mark.skipif(
-    not Path("/work/shared/standards/ubl-2.1/xml").is_dir(),
-    reason="the OASIS UBL 2.1 release is absent",
-)
+@needs_oasis
 def test_the_plain_ubl_2_0_example_is_not_a_peppol_despatch_advice(
     peppol_despatch: Format,
 ) -> None:
-    data = Path("/work/shared/standards/ubl-2.1/xml/UBL-DespatchAdvice-2.0-Example.xml")
+    data = OASIS / "xml" / "UBL-DespatchAdvice-2.0-Example.xml"
     codes = _refused(peppol_despatch, data.read_bytes())
     assert {"PEPPOL-T16-B00301", "PEPPOL-T16-R011", "PEPPOL-T16-B00109"} <= codes
     assert {"PEPPOL-T16-B02001", "PEPPOL-T16-B02002"} <= codes  # no endpoint, no legal name
@@ -270,16 +259,10 @@ def test_a_short_delivery_is_written_t16_conformant_and_reads_back_equal(
     peppol_despatch: Format,
 ) -> None:
     original = peppol_delivery()
-    written = peppol_despatch.write(original, context={})
+    written = assert_round_trips(peppol_despatch, original, "DespatchAdvice")
     assert _t16(written) == []
-    assert peppol_despatch.validate(written, source="written.xml") == []
-    from koppel.formats.schema import load_schema, validate
 
-    tree = etree.ElementTree(etree.fromstring(written))
-    assert validate(tree, load_schema(BUNDLED_XSD), source="w.xml", format_name="t16") == []
-    assert _read(peppol_despatch, written) == original
-
-    root = tree.getroot()
+    root = etree.fromstring(written)
     assert root.findtext("cbc:CustomizationID", namespaces=NS) == CUSTOMIZATION
     assert root.findtext("cbc:ProfileID", namespaces=NS) == PROFILE
     price = root.find("cac:DespatchLine/cac:Item/cac:AdditionalItemProperty", NS)

@@ -18,35 +18,27 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from koppel import INCLUDE_DIR
 from koppel.documents import Order, Severity, has_errors
 from koppel.documents.orders import CostKind, CostLine, Discount, OrderLine
 from koppel.documents.parties import Address, Contact, Party, PartyIdentifier
 from koppel.formats import Format, default_registry
-from koppel.formats.schema import load_schema, validate
 from koppel.formats.schematron import peppol_rules
 from koppel.mapping import DocumentWriteError
-from tests.fixtures.peppol import RULES_DIR
 
-if RULES_DIR is None:
-    pytest.skip(
-        "PEPPOL RULES NOT FOUND: set KOPPEL_PEPPOL_RULES_DIR to the peppol-bis3 folder "
-        "(xslt/ and unit-tests/) to run the peppol.order tests",
-        allow_module_level=True,
-    )
+from .ubl_support import (
+    bundled_xsd,
+    read_one,
+    rule_findings,
+    skip_without_peppol_rules,
+    ubl_namespaces,
+    xsd_problems,
+)
+
+skip_without_peppol_rules("peppol.order")
+pytestmark = pytest.mark.usefixtures("peppol_rules_dir")
 
 DATA = Path(__file__).parents[2] / "data" / "peppol"
-XSD = INCLUDE_DIR / "schemas" / "ubl-2.1" / "maindoc" / "UBL-Order-2.1.xsd"
-NS = {
-    "ord": "urn:oasis:names:specification:ubl:schema:xsd:Order-2",
-    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
-    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
-}
-
-
-@pytest.fixture(autouse=True)
-def _rules_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KOPPEL_PEPPOL_RULES_DIR", str(RULES_DIR))
+NS = ubl_namespaces("ord", "Order")
 
 
 @pytest.fixture(scope="module")
@@ -59,22 +51,16 @@ def _full() -> bytes:
 
 
 def _read(fmt: Format, data: bytes, source: str = "order.xml") -> Order:
-    result = fmt.read(data, source=source)
-    assert not has_errors(result.problems), result.problems
-    (order,) = result.documents
-    assert isinstance(order, Order)
-    return order
+    return read_one(fmt, data, Order, source, warnings_allowed=True)
 
 
 def _rule_findings(data: bytes) -> list[tuple[str, Severity]]:
     """What the T01 rules say about ``data``, straight from the rules (not the format)."""
-    return [(p.code, p.severity) for p in peppol_rules("T01").validate(data, source="x.xml")]
+    return rule_findings("T01", data)
 
 
 def _xsd_problems(data: bytes) -> list[str]:
-    tree = etree.ElementTree(etree.fromstring(data))
-    problems = validate(tree, load_schema(XSD), source="written.xml", format_name="peppol.order")
-    return [p.message for p in problems]
+    return xsd_problems(data, bundled_xsd("Order"))
 
 
 def _edited(data: bytes, pattern: str, replacement: str = "") -> bytes:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from koppel.documents import OrderResponse, Severity, has_errors
+from koppel.documents import OrderResponse, Severity
 from koppel.documents.order_response import (
     OrderResponseLine,
     ResponseCode,
@@ -23,39 +23,26 @@ from koppel.documents.order_response import (
 )
 from koppel.documents.parties import Party, PartyIdentifier
 from koppel.formats import Format, default_registry
-from koppel.formats.schema import load_schema, validate
 from koppel.formats.schematron import peppol_rules
 from koppel.mapping.writer import DocumentWriteError
-from tests.fixtures.peppol import RULES_DIR
 
-if RULES_DIR is None:
-    pytest.skip(
-        "PEPPOL RULES NOT FOUND: set KOPPEL_PEPPOL_RULES_DIR to the peppol-bis3 folder "
-        "(xslt/ and unit-tests/) to run the Peppol order response tests",
-        allow_module_level=True,
-    )
-
-BUNDLED_XSD = (
-    Path(__file__).parents[3]
-    / "include"
-    / "schemas"
-    / "ubl-2.1"
-    / "maindoc"
-    / "UBL-OrderResponse-2.1.xsd"
+from .ubl_support import (
+    assert_xxe_refused,
+    bundled_xsd,
+    read_one,
+    refusal,
+    skip_without_peppol_rules,
+    texts,
+    ubl_namespaces,
+    xsd_problems,
 )
-NS = {
-    "resp": "urn:oasis:names:specification:ubl:schema:xsd:OrderResponse-2",
-    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
-    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
-}
+
+skip_without_peppol_rules("Peppol order response")
+pytestmark = pytest.mark.usefixtures("peppol_rules_dir")
+
+NS = ubl_namespaces("resp", "OrderResponse")
 CUSTOMIZATION = "urn:fdc:peppol.eu:poacc:trns:order_response:3"
 PROFILE = "urn:fdc:peppol.eu:poacc:bis:ordering:3"
-
-
-@pytest.fixture(autouse=True)
-def _rules_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the setting at the folder found above, as a deployment would."""
-    monkeypatch.setenv("KOPPEL_PEPPOL_RULES_DIR", str(RULES_DIR))
 
 
 @pytest.fixture(scope="module")
@@ -155,30 +142,19 @@ def _write(fmt: Format, name: str) -> bytes:
 
 
 def _read(fmt: Format, data: bytes, source: str = "response.xml") -> OrderResponse:
-    result = fmt.read(data, source=source)
-    assert result.problems == []
-    (response,) = result.documents
-    assert isinstance(response, OrderResponse)
-    return response
+    return read_one(fmt, data, OrderResponse, source)
 
 
 def _xsd_problems(data: bytes) -> list[str]:
-    tree = etree.ElementTree(etree.fromstring(data))
-    problems = validate(
-        tree, load_schema(BUNDLED_XSD), source="w.xml", format_name="peppol.order_response"
-    )
-    return [p.message for p in problems]
+    return xsd_problems(data, bundled_xsd("OrderResponse"))
 
 
 def _text(data: bytes, path: str) -> list[str]:
-    return [str(t) for t in etree.fromstring(data).xpath(f"{path}/text()", namespaces=NS)]
+    return texts(data, path, NS)
 
 
 def _refused(fmt: Format, data: bytes, source: str) -> set[tuple[str, Severity]]:
-    result = fmt.read(data, source=source)
-    assert result.documents == []
-    assert has_errors(result.problems)
-    return {(p.code, p.severity) for p in result.problems}
+    return {(p.code, p.severity) for p in refusal(fmt, data, source)}
 
 
 # --- the format ---------------------------------------------------------------------------
@@ -376,17 +352,12 @@ def test_a_t76_warning_does_not_stop_reading(peppol_response: Format) -> None:
     assert response.buyer.identifiers == [PartyIdentifier(value="123", scheme="0106")]
 
 
-def test_xxe_in_a_response_yields_only_a_doctype_problem(peppol_response: Format) -> None:
-    hostile = (
-        '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
-        f'<OrderResponse xmlns="{NS["resp"]}" xmlns:cbc="{NS["cbc"]}"><cbc:ID>&x;</cbc:ID>'
-        "</OrderResponse>"
-    ).encode()
-
-    result = peppol_response.read(hostile, source="hostile.xml")
-
-    assert result.documents == []
-    assert [p.code for p in result.problems] == ["xml.doctype"]
+def test_xxe_in_a_response_yields_only_a_doctype_problem(
+    peppol_response: Format, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("koppel-secret-peppol-response", encoding="utf-8")
+    assert_xxe_refused(peppol_response, "OrderResponse", secret)
 
 
 def test_an_xsd_invalid_response_is_refused_before_the_rules(peppol_response: Format) -> None:
