@@ -42,6 +42,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from koppel.documents import (
     Party,
@@ -167,15 +168,7 @@ def waybill_for_delivery(
                 )
             )
             continue
-        if line.quantity < _ZERO:
-            problems.append(
-                Problem(
-                    code="waybills.delivery.negative_quantity",
-                    message=f"delivery line {line.line_id}: quantity {line.quantity} is negative",
-                    severity=ERROR,
-                    field=f"lines[{index}].quantity",
-                )
-            )
+        problems += _negative_quantity("delivery", line.line_id, line.quantity, index)
         key = sales_line.line_number
         now[key] = now.get(key, _ZERO) + line.quantity
     for sales_line in order.lines:
@@ -239,6 +232,31 @@ def waybill_for_delivery(
         }
     )
     return WaybillDecision(Waybill.model_validate(waybill.model_dump()), problems)
+
+
+def _negative_quantity(
+    step: Literal["delivery", "receipt"], line_id: str, quantity: Decimal, index: int
+) -> list[Problem]:
+    """A quantity below zero on a delivery or waybill line: no stock moves backwards by waybill.
+
+    Args:
+        step: ``delivery`` (the store ERP's delivery becoming a waybill) or ``receipt``
+            (a waybill received against a purchase order); names the code and the line.
+        line_id: The line's id, as the message names it.
+        quantity: The line's quantity.
+        index: The line's position, for the problem's field.
+    """
+    if quantity >= _ZERO:
+        return []
+    noun = "delivery" if step == "delivery" else "waybill"
+    return [
+        Problem(
+            code=f"waybills.{step}.negative_quantity",
+            message=f"{noun} line {line_id}: quantity {quantity} is negative",
+            severity=ERROR,
+            field=f"lines[{index}].quantity",
+        )
+    ]
 
 
 def _sales_line(
@@ -506,15 +524,7 @@ def _match(waybill: Waybill, po: PurchaseOrderData, problems: list[Problem]) -> 
                 )
             )
             continue
-        if line.quantity < _ZERO:
-            problems.append(
-                Problem(
-                    code="waybills.receipt.negative_quantity",
-                    message=f"waybill line {line.line_id}: quantity {line.quantity} is negative",
-                    severity=ERROR,
-                    field=f"lines[{index}].quantity",
-                )
-            )
+        problems += _negative_quantity("receipt", line.line_id, line.quantity, index)
         entry = found.get(po_line.line_number)
         if entry is None:
             found[po_line.line_number] = _Found(line.quantity, line.purchase_price, [line.line_id])
