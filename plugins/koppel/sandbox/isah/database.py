@@ -15,7 +15,10 @@ from sqlalchemy import URL, Engine, insert, update
 
 from koppel.hooks.isah_schema import metadata, sales_order_lines, sales_orders, settings
 from koppel.sandbox.isah.seed import DEMO_SEED, ErpSeed
-from koppel.store import create_store_engine
+from koppel.sandbox.seeded_tables import create_seeded_database, load_tables
+
+#: Sales orders get their numbers from the database, as an imported order does.
+_WITH_LINES = {sales_orders.name: (sales_order_lines, "order_number")}
 
 
 def create_erp_database(url: str | URL, seed: ErpSeed | None = DEMO_SEED) -> Engine:
@@ -24,11 +27,7 @@ def create_erp_database(url: str | URL, seed: ErpSeed | None = DEMO_SEED) -> Eng
     The engine is made as Koppel's SQL endpoints make theirs, so a test
     writing through it sees what a flow would.
     """
-    engine = create_store_engine(url)
-    metadata.create_all(engine)
-    if seed:
-        load_seed(engine, seed)
-    return engine
+    return create_seeded_database(url, metadata, seed, _WITH_LINES)
 
 
 def load_seed(engine: Engine, seed: ErpSeed) -> None:
@@ -37,20 +36,7 @@ def load_seed(engine: Engine, seed: ErpSeed) -> None:
     Sales orders get their order numbers from the database (as an imported
     order does), so their lines are inserted under the number each got.
     """
-    with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            rows = seed.get(table.name, [])
-            if table is sales_orders:
-                for order in rows:
-                    header = {k: v for k, v in order.items() if k != "lines"}
-                    number = conn.execute(
-                        insert(sales_orders).values(header).returning(sales_orders.c.order_number)
-                    ).scalar_one()
-                    lines = [{**line, "order_number": number} for line in order.get("lines", [])]
-                    if lines:
-                        conn.execute(insert(sales_order_lines), lines)
-            elif rows and table is not sales_order_lines:
-                conn.execute(insert(table), rows)
+    load_tables(engine, metadata, seed, _WITH_LINES)
 
 
 def set_setting(engine: Engine, key: str, value: str | None) -> None:

@@ -14,9 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, Table, insert, select
+from sqlalchemy import URL, Engine, Table, select
 
 from koppel.hooks.store_erp_schema import (
     deliveries,
@@ -29,8 +28,8 @@ from koppel.hooks.store_erp_schema import (
     sales_orders,
     store,
 )
+from koppel.sandbox.seeded_tables import create_seeded_database, insert_with_lines, load_tables
 from koppel.sandbox.store_erp.seed import StoreSeed
-from koppel.store import create_store_engine
 
 #: Header tables whose seed rows carry their child rows under ``lines``: child table, key.
 _WITH_LINES: dict[str, tuple[Table, str]] = {
@@ -46,11 +45,7 @@ def create_store_database(url: str | URL, seed: StoreSeed | None = None) -> Engi
     The engine is made as Koppel's SQL endpoints make theirs, so a test
     writing through it sees what a flow would.
     """
-    engine = create_store_engine(url)
-    metadata.create_all(engine)
-    if seed:
-        load_seed(engine, seed)
-    return engine
+    return create_seeded_database(url, metadata, seed, _WITH_LINES)
 
 
 def open_demo_store(url: str | URL, seed: StoreSeed) -> Engine:
@@ -73,41 +68,7 @@ def load_seed(engine: Engine, seed: StoreSeed) -> None:
     Orders and deliveries get their numbers from the database, as in the
     store, so their ``lines`` are inserted under the number each got.
     """
-    child_tables = {child for child, _ in _WITH_LINES.values()}
-    with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            rows = seed.get(table.name, [])
-            if table.name in _WITH_LINES:
-                child, parent_column = _WITH_LINES[table.name]
-                for row in rows:
-                    header = {k: v for k, v in row.items() if k != "lines"}
-                    _insert_with_lines(
-                        conn,
-                        table,
-                        header,
-                        child=child,
-                        parent_column=parent_column,
-                        lines=row.get("lines"),
-                    )
-            elif rows and table not in child_tables:
-                conn.execute(insert(table), rows)
-
-
-def _insert_with_lines(
-    conn: Connection,
-    table: Table,
-    header: dict[str, Any],
-    *,
-    child: Table,
-    parent_column: str,
-    lines: Sequence[Mapping[str, Any]] | None,
-) -> int:
-    number: int = conn.execute(
-        insert(table).values(header).returning(table.c[parent_column])
-    ).scalar_one()
-    if lines:
-        conn.execute(insert(child), [{**line, parent_column: number} for line in lines])
-    return number
+    load_tables(engine, metadata, seed, _WITH_LINES)
 
 
 @dataclass(frozen=True)
@@ -184,7 +145,7 @@ def post_purchase_order(
                     "purchase_price": price,
                 }
             )
-        return _insert_with_lines(
+        return insert_with_lines(
             conn,
             purchase_orders,
             header,
@@ -242,7 +203,7 @@ def deliver_sales_order(
                     "best_before_date": lot.best_before_date,
                 }
             )
-        return _insert_with_lines(
+        return insert_with_lines(
             conn,
             deliveries,
             header,
