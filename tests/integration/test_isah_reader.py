@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, update
+from sqlalchemy import Engine, update
 
 from koppel.config import FlowConfig
 from koppel.documents import Order, OrderLine, Party, PartyIdentifier
@@ -43,6 +43,7 @@ from koppel.sandbox.isah import (
     set_setting,
 )
 from koppel.sandbox.isah.seed import HOLLANDSE_PRECISIE_SCSN_ID
+from tests.integration.statements import statements_run
 
 pytestmark = pytest.mark.integration
 
@@ -298,15 +299,8 @@ def test_master_data_is_read_fresh_for_every_message(
 @pytest.fixture
 def statements(erp_engine: Engine) -> Iterator[list[str]]:
     """Every query the ERP engine runs while the test counts (SQLite's BEGIN is none)."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not statement.startswith("BEGIN"):
-            seen.append(statement)
-
-    event.listen(erp_engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(erp_engine, "before_cursor_execute", count)
+    with statements_run(erp_engine) as seen:
+        yield seen
 
 
 def test_the_number_of_queries_does_not_grow_with_the_lines(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, update
+from sqlalchemy import Engine, update
 
 from koppel.documents import Order, OrderLine, Party, PartyIdentifier
 from koppel.errors import TransportError
@@ -50,6 +50,7 @@ from koppel.sandbox.store_erp import (
     post_purchase_order,
 )
 from koppel.store import create_store_engine
+from tests.integration.statements import statements_run
 
 pytestmark = pytest.mark.integration
 
@@ -318,15 +319,8 @@ def test_delivering_a_line_the_order_lacks_is_refused(store_b_engine: Engine) ->
 @pytest.fixture
 def statements(store_b_engine: Engine) -> Iterator[list[str]]:
     """Every query the store engine runs while the test counts (SQLite's BEGIN is none)."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not statement.startswith("BEGIN"):
-            seen.append(statement)
-
-    event.listen(store_b_engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(store_b_engine, "before_cursor_execute", count)
+    with statements_run(store_b_engine) as seen:
+        yield seen
 
 
 def test_the_number_of_queries_does_not_grow_with_the_lines(
@@ -361,20 +355,11 @@ def test_the_purchase_order_costs_three_queries_whatever_its_lines(
     number = post_purchase_order(
         store_a_engine, STORE_B_ID, [OrderedLine(COFFEE, Decimal(n)) for n in range(1, 101)]
     )
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not statement.startswith("BEGIN"):
-            seen.append(statement)
-
-    event.listen(store_a_engine, "before_cursor_execute", count)
-    try:
+    with statements_run(store_a_engine) as seen:
         small = StoreErpReader(store_a_engine).purchase_order("1")
         small_count = len(seen)
         seen.clear()
         big = StoreErpReader(store_a_engine).purchase_order(str(number))
-    finally:
-        event.remove(store_a_engine, "before_cursor_execute", count)
     assert small is not None
     assert big is not None
     assert len(big.lines) == 100
