@@ -342,9 +342,7 @@ def test_an_order_without_an_issue_date_cannot_be_written(ubl_order: Format) -> 
 def test_xxe_in_a_ubl_order_yields_only_a_doctype_problem(
     ubl_order: Format, tmp_path: Path
 ) -> None:
-    secret = tmp_path / "secret.txt"
-    secret.write_text("koppel-secret-ubl", encoding="utf-8")
-    assert_xxe_refused(ubl_order, "Order", secret)
+    assert_xxe_refused(ubl_order, "Order", tmp_path)
 
 
 def test_a_doctype_without_entities_is_refused_too(ubl_order: Format) -> None:
