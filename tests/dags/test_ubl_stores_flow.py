@@ -32,29 +32,12 @@ from koppel.sandbox.store_erp import OrderedLine, deliver_sales_order, post_purc
 from koppel.sandbox.store_erp.seed import COFFEE, MUG, ROASTERY_ID, STORE_A_ID, STORE_B_ID, TEA
 from koppel.store import Direction, MessageStatus, MessageStore
 from tests.fixtures.airflow_env import dag_bag
+from tests.fixtures.store_erp import STORE_A_CONN_ID, STORE_B_CONN_ID, write_nordkauppa
 
 pytestmark = pytest.mark.dagrun
 
 CONNECTION = "ubl_nordkauppa"
 UBL = INCLUDE_DIR / "schemas" / "ubl-2.1" / "maindoc"
-
-MERCHANT = """\
-extends: _ubl_stores
-name: Nordkauppa
-prefix: nordkauppa
-vars:
-  sftp_conn_id: {sftp}
-  store_a_conn_id: store_a_test
-  store_b_conn_id: store_b_test
-  language: fi
-flows:
-  purchase_orders: {{retries: 0}}
-  orders: {{retries: 0}}
-  despatches: {{retries: 0}}
-  waybills:
-    retries: 0
-    options: {{do_not_receive: {do_not_receive}}}
-"""
 
 
 @pytest.fixture(params=["postgres"])
@@ -102,15 +85,11 @@ def company(
     store_b_engine: Engine,
     store: MessageStore,
 ) -> Company:
-    store_database_conn_id("store_a_test", store_a_engine)
-    store_database_conn_id("store_b_test", store_b_engine)
-    template = (INCLUDE_DIR / "connections" / "_ubl_stores.yaml").read_text()
-    (connections_dir / "_ubl_stores.yaml").write_text(
-        template.replace("stable_seconds: 2", "stable_seconds: 0")
+    store_database_conn_id(STORE_A_CONN_ID, store_a_engine)
+    store_database_conn_id(STORE_B_CONN_ID, store_b_engine)
+    path = write_nordkauppa(
+        connections_dir, sftp_conn_id=sftp_server.conn_id, do_not_receive=request.param
     )
-    path = connections_dir / f"{CONNECTION}.yaml"
-    flag = "true" if request.param else "false"
-    path.write_text(MERCHANT.format(sftp=sftp_server.conn_id, do_not_receive=flag))
     return Company(path, sftp_server.root, store_a_engine, store_b_engine)
 
 

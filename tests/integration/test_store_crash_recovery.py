@@ -27,7 +27,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, delete, select
 
-from koppel import INCLUDE_DIR
 from koppel.config import file_endpoint, load_connection
 from koppel.documents import Order
 from koppel.formats import default_registry
@@ -41,29 +40,12 @@ from koppel.sandbox.store_erp import OrderedLine, deliver_sales_order, post_purc
 from koppel.sandbox.store_erp.seed import COFFEE, MUG, STORE_B_ID, TEA
 from koppel.store import Direction, MessageStatus, MessageStore
 from koppel.store.schema import watermarks
+from tests.fixtures.store_erp import STORE_A_CONN_ID, STORE_B_CONN_ID, write_nordkauppa
 from tests.integration.flow_processes import Partner, run_flow, states
 
 pytestmark = pytest.mark.integration
 
 CONNECTION = "ubl_nordkauppa"
-
-MERCHANT = """\
-extends: _ubl_stores
-name: Nordkauppa
-prefix: nordkauppa
-vars:
-  sftp_conn_id: {sftp}
-  store_a_conn_id: store_a_test
-  store_b_conn_id: store_b_test
-  language: fi
-flows:
-  purchase_orders: {{retries: 0}}
-  orders: {{retries: 0}}
-  despatches: {{retries: 0}}
-  waybills:
-    retries: 0
-    options: {{do_not_receive: {do_not_receive}}}
-"""
 
 #: (failpoint, hit) the SQL-source flow passes with two purchase orders in one batch.
 #: These are all it passes (deliver.sent, acknowledge.* and alert.sent are never reached,
@@ -140,14 +122,9 @@ def nordkauppa(
     store_a_engine: Engine,
     store_b_engine: Engine,
 ) -> Nordkauppa:
-    store_database_conn_id("store_a_test", store_a_engine)
-    store_database_conn_id("store_b_test", store_b_engine)
-    template = (INCLUDE_DIR / "connections" / "_ubl_stores.yaml").read_text()
-    (connections_dir / "_ubl_stores.yaml").write_text(
-        template.replace("stable_seconds: 2", "stable_seconds: 0")
-    )
-    path = connections_dir / f"{CONNECTION}.yaml"
-    path.write_text(MERCHANT.format(sftp=sftp_server.conn_id, do_not_receive="false"))
+    store_database_conn_id(STORE_A_CONN_ID, store_a_engine)
+    store_database_conn_id(STORE_B_CONN_ID, store_b_engine)
+    path = write_nordkauppa(connections_dir, sftp_conn_id=sftp_server.conn_id)
     return Nordkauppa(path, sftp_server.root, store_a_engine, store_b_engine)
 
 
