@@ -19,6 +19,7 @@ from koppel.documents.orders import (
     DocumentType,
     Order,
     OrderLine,
+    TaxTotal,
 )
 from koppel.documents.parties import Address, Contact, Party, PartyIdentifier
 from koppel.documents.problems import (
@@ -121,6 +122,7 @@ __all__ = [
     "StockMode",
     "StoreSalesOrder",
     "StoreSalesOrderLine",
+    "TaxTotal",
     "Waybill",
     "WaybillLine",
     "cap_problems",

@@ -40,6 +40,9 @@ class FinancialMutation(CanonicalModel):
     level: MutationLevel
     booking_date: date | None = None
     currency: str = "EUR"
+    reference: str | None = None
+    """The reference the target shows with the entry: the customer's or the source's number."""
+    description: str | None = None
     lines: list[PostingLine] = Field(default_factory=list)
 
     def imbalance(self) -> Decimal:

@@ -119,6 +119,20 @@ class CostLine(CanonicalModel):
     tax_rate: Amount | None = None
 
 
+class TaxTotal(CanonicalModel):
+    """The tax of one rate as the source reports it (UBL ``cac:TaxSubtotal``, a webshop's summary).
+
+    Kept as stated, not recomputed: the source rounds tax its own way (per line
+    or per rate), and the ledger posting must carry the tax the source invoiced.
+    """
+
+    rate: Amount
+    """Tax percentage, e.g. 21 for 21 %."""
+    taxable_amount: Amount | None = None
+    """The amount the tax is computed on, excluding tax, when stated."""
+    tax_amount: Amount
+
+
 class Order(CanonicalModel):
     """An order, quote or invoice between a buyer and a seller."""
 
@@ -150,6 +164,14 @@ class Order(CanonicalModel):
     note: str | None = None
     total_amount: Amount | None = None
     """Total including tax as the source states it; rules may check it."""
+    prices_include_tax: bool = False
+    """True when unit prices and the amounts of lines and costs include tax (a B2C webshop);
+    the default keeps the meaning of ``unit_price``, ``line_amount`` and ``CostLine.amount``
+    as excluding tax."""
+    tax_totals: list[TaxTotal] = Field(default_factory=list)
+    """The tax per rate as the source reports it; empty when the source does not state it."""
+    refund: bool = False
+    """A refund or credit note: amounts are stated as on a sale; its posting has reversed signs."""
 
     def goods_amount(self) -> Decimal:
         """Sum of the lines' amounts excluding tax (``line_amount`` or quantity times price)."""

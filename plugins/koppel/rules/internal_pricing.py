@@ -66,6 +66,9 @@ from koppel.documents import (
     StoreSalesOrderLine,
     has_errors,
 )
+
+# Re-exported: peppol_ordering and older callers import it from here.
+from koppel.rules.money import currency_decimals as currency_decimals  # noqa: PLC0414
 from koppel.rules.store_master_data import (
     PurchaseOrderData,
     PurchaseOrderLineData,
@@ -90,14 +93,6 @@ INTERNAL_MESSAGE_FORMAT = "UBL2.0SIS"
 #: Scheme ids of the identifiers written (ISO 6523 ICD, as Peppol uses them).
 GLN_SCHEME = "0088"
 GTIN_SCHEME = "0160"
-
-#: ISO 4217 minor units of the currencies that do not have two.
-CURRENCY_DECIMALS: dict[str, int] = {
-    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"), 0),
-    **dict.fromkeys(("RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}
-DEFAULT_CURRENCY_DECIMALS = 2
 
 #: A price computed from a line amount is kept to this many decimals.
 MESSAGE_PRICE_DECIMALS = 4
@@ -175,11 +170,6 @@ def order_kind(order: Order) -> OrderKind:
 def is_internal_order(order: Order) -> bool:
     """The order carries ``OrderTypeCode`` ``UBL2.0SIS`` in the right form (seed 003)."""
     return order_kind(order) is OrderKind.INTERNAL
-
-
-def currency_decimals(currency: str) -> int:
-    """The currency's minor unit (ISO 4217), 2 unless listed in :data:`CURRENCY_DECIMALS`."""
-    return CURRENCY_DECIMALS.get(currency, DEFAULT_CURRENCY_DECIMALS)
 
 
 def line_amount(quantity: Decimal, price: Decimal, currency: str) -> Decimal:
