@@ -23,9 +23,13 @@ def test_formats_lists_one_name_a_line(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["formats"]) == EXIT_OK
     names = capsys.readouterr().out.splitlines()
     assert names == sorted(names)
-    assert {"itsperfect.order", "monta.order", "monta.stock", "itsperfect.status_update"} <= set(
-        names
-    )
+    assert {
+        "itsperfect.order",
+        "monta.order",
+        "monta.stock",
+        "itsperfect.status_update",
+        "canonical.order",
+    } <= set(names)
 
 
 def test_parse_prints_documents_as_json_and_exits_0_when_valid(

@@ -277,18 +277,41 @@ class Format:
 class FormatRegistry:
     """The formats of one ``include/`` tree, each loaded on first use and then kept."""
 
-    def __init__(self, mappings_dir: Path, schemas_dir: Path) -> None:
+    def __init__(
+        self,
+        mappings_dir: Path,
+        schemas_dir: Path,
+        *,
+        canonical: Mapping[str, type[CanonicalModel]] | None = None,
+    ) -> None:
+        """Nothing is read until a format is asked for.
+
+        Args:
+            mappings_dir: One ``<format>.yaml`` mapping file per format.
+            schemas_dir: The schemas the mappings name.
+            canonical: Canonical classes by table name, each read and written as its
+                own JSON under the name ``canonical.<table>`` (no mapping file); none
+                when absent, so a registry of test mappings lists exactly its files.
+        """
         self.mappings_dir = mappings_dir
         self.schemas_dir = schemas_dir
+        self.canonical = dict(canonical or {})
         self._formats: dict[str, Format] = {}
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
-        """Every format name (one mapping file each), sorted."""
-        return sorted(path.name.removesuffix(".yaml") for path in self.mappings_dir.glob("*.yaml"))
+        """Every format name, sorted: one a mapping file, and the canonical formats
+        (``canonical.order``), which need none."""
+        from koppel.formats.canonical import PREFIX  # it builds on Format
+
+        mapped = (path.name.removesuffix(".yaml") for path in self.mappings_dir.glob("*.yaml"))
+        return sorted({*mapped, *(PREFIX + table for table in self.canonical)})
 
     def get(self, name: str) -> Format:
         """The format called ``name``.
+
+        A ``canonical.*`` name gives a :class:`~koppel.formats.canonical.CanonicalFormat`,
+        which reads and writes the canonical class's own JSON.
 
         Raises:
             ConfigError: When no mapping file defines it (the known names are listed).
@@ -300,6 +323,11 @@ class FormatRegistry:
             return self._formats[name]
 
     def _load(self, name: str) -> Format:
+        from koppel.formats.canonical import PREFIX, CanonicalFormat
+
+        table = name.removeprefix(PREFIX)
+        if name.startswith(PREFIX) and table in self.canonical:
+            return CanonicalFormat(table, self.canonical[table])
         path = self.mappings_dir / f"{name}.yaml"
         if name not in self.names():
             raise ConfigError(f"unknown format {name!r}; known formats: {', '.join(self.names())}")
@@ -314,5 +342,10 @@ class FormatRegistry:
 
 @cache
 def default_registry() -> FormatRegistry:
-    """The registry for the project's own ``include/mappings`` and ``include/schemas``."""
-    return FormatRegistry(INCLUDE_DIR / "mappings", INCLUDE_DIR / "schemas")
+    """The registry for the project's own ``include/mappings`` and ``include/schemas``,
+    with the canonical formats (``canonical.order``)."""
+    from koppel.formats.canonical import CANONICAL_CLASSES
+
+    return FormatRegistry(
+        INCLUDE_DIR / "mappings", INCLUDE_DIR / "schemas", canonical=CANONICAL_CLASSES
+    )
