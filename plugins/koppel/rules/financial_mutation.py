@@ -235,7 +235,7 @@ def _credit_lines(
             problems.append(_missing("turnover", "the simple level's turnover"))
             return []
         return [(PostingLine(account=accounts.turnover, description="Turnover"), total)]
-    signed = _revenue_lines(order, items, level, accounts, problems)
+    signed = _revenue_lines(order, items, level, accounts, tax=tax, problems=problems)
     for key, amount in sorted(tax.items(), key=lambda kv: Decimal(kv[0])):
         if amount == _ZERO:
             continue
@@ -397,6 +397,8 @@ def _revenue_lines(
     items: list[_Item],
     level: MutationLevel,
     accounts: LedgerAccounts,
+    *,
+    tax: Mapping[str, Decimal],
     problems: list[Problem],
 ) -> list[tuple[PostingLine, Decimal]]:
     """Revenue (and discount) lines excluding tax, grouped as ``level`` asks."""
@@ -417,7 +419,11 @@ def _revenue_lines(
         rate = Decimal(key)
         amount = sum((it.amount for it in members), _ZERO)
         if order.prices_include_tax:
-            amount -= _tax_of(amount, rate, True, cur)
+            # One group per rate: its tax is the rate's (the source's when stated), so
+            # revenue plus tax is exactly what the lines say. Finer groups each take
+            # their own share, and what those shares miss goes to the rounding line.
+            share = _tax_of(amount, rate, True, cur)
+            amount -= tax[key] if level is MutationLevel.RECOMMENDED else share
         account = _revenue_account(kind, key, accounts, problems)
         if account is None:
             continue
