@@ -1,4 +1,5 @@
-"""The ``koppel`` command: lint connection files, inspect formats, parse files, work the inbox.
+"""The ``koppel`` command: lint connection files, inspect formats, parse files, post orders
+to the ledger, work the inbox.
 
 The inbox commands (``messages``, ``messages show|edit``, ``replay``) only
 parse arguments and print here; what they do is ``koppel.inbox``.
@@ -18,16 +19,19 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from koppel.documents import has_errors
+from koppel.documents import MutationLevel, has_errors
 from koppel.errors import ConfigError, KoppelError
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from koppel.documents import FinancialMutation
+    from koppel.rules.financial_mutation import LedgerAccounts
     from koppel.store import Direction, MessageStatus, MessageStore
 
 EXIT_OK = 0
@@ -35,8 +39,8 @@ EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 
 DESCRIPTION = (
-    "Lint connection files, inspect formats, parse files, browse the message store "
-    "and write the DAG files."
+    "Lint connection files, inspect formats, parse files, post orders to the ledger, "
+    "browse the message store and write the DAG files."
 )
 EPILOG = (
     "Exit codes: 0 all good, 1 the input has problems or the store cannot be reached, "
@@ -87,6 +91,33 @@ def _parser() -> argparse.ArgumentParser:
     parse.add_argument("--format", required=True, dest="format_name", help="wire format name")
     parse.add_argument("file", type=Path)
     parse.set_defaults(handler=_parse)
+
+    post = commands.add_parser(
+        "post",
+        help="post the orders of a file to the ledger and print each journal entry as JSON",
+        epilog="Exit codes: 0 every entry balances, 1 a document cannot be read or posted, "
+        "2 usage errors and a broken accounts file.",
+    )
+    post.add_argument(
+        "--level",
+        required=True,
+        choices=[level.value for level in MutationLevel],
+        help="how much detail the entry carries (seed 001)",
+    )
+    post.add_argument(
+        "--format",
+        required=True,
+        dest="format_name",
+        help="any order format, e.g. canonical.order (what koppel parse prints)",
+    )
+    post.add_argument(
+        "--accounts",
+        type=Path,
+        help="YAML file of ledger accounts: debtor, revenue, tax_payable, rounding, turnover, "
+        "revenue_by_kind, discounts (default: a Dutch-style chart)",
+    )
+    post.add_argument("file", type=Path)
+    post.set_defaults(handler=_post)
 
     messages = commands.add_parser(
         "messages", help="the inbox: list stored messages, newest first; show or edit one"
@@ -285,6 +316,141 @@ def _parse(args: argparse.Namespace) -> int:
     for problem in result.problems:
         print(problem)
     return EXIT_PROBLEMS if has_errors(result.problems) else EXIT_OK
+
+
+def _post(args: argparse.Namespace) -> int:
+    """Post every order of a file at ``--level``; each entry as JSON, then whether it balances."""
+    from koppel.documents import Order
+    from koppel.formats import default_registry
+    from koppel.rules.financial_mutation import DEFAULT_ACCOUNTS, post_order
+
+    if not args.file.is_file():
+        print(f"koppel post: no such file: {args.file}", file=sys.stderr)
+        return EXIT_USAGE
+    accounts = DEFAULT_ACCOUNTS if args.accounts is None else _ledger_accounts(args.accounts)
+    fmt = default_registry().get(args.format_name)
+    if not (fmt.can_read and issubclass(fmt.document_class, Order)):
+        print(
+            f"koppel post: {fmt.name} does not read orders ({fmt.document_class.__name__})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    result = fmt.read(args.file.read_bytes(), source=str(args.file))
+    failed = has_errors(result.problems)
+    for problem in result.problems:
+        print(f"koppel post: {problem}", file=sys.stderr)
+    if not result.documents and not failed:
+        print(f"koppel post: {args.file}: the file holds no documents", file=sys.stderr)
+        failed = True
+    for order in result.documents:
+        assert isinstance(order, Order)  # the format's document class, checked above
+        decision = post_order(order, MutationLevel(args.level), accounts)
+        for problem in decision.problems:
+            print(f"koppel post: {args.file}: order {order.order_id}: {problem}", file=sys.stderr)
+        if decision.mutation is None:
+            failed = True
+            continue
+        print(json.dumps(_journal_entry(decision.mutation), indent=2, ensure_ascii=False))
+        balanced, line = _balance_line(decision.mutation)
+        print(line)
+        failed = failed or not balanced
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _journal_entry(mutation: FinancialMutation) -> dict[str, object]:
+    """The entry as JSON-ready values; amounts are strings at the currency's minor unit,
+    never floats, so ``0.10`` prints as ``"0.10"`` and reads back exactly."""
+    from koppel.rules.money import quantize
+
+    def money(amount: Decimal) -> str:
+        return str(quantize(amount, mutation.currency))
+
+    return {
+        "date": mutation.booking_date.isoformat() if mutation.booking_date else None,
+        "reference": mutation.reference,
+        "description": mutation.description,
+        "level": mutation.level.value,
+        "currency": mutation.currency,
+        "lines": [
+            {
+                "account": line.account,
+                "description": line.description,
+                "debit": money(line.debit),
+                "credit": money(line.credit),
+                "tax_code": line.tax_code,
+                "rounding": line.is_rounding,
+            }
+            for line in mutation.lines
+        ],
+    }
+
+
+def _balance_line(mutation: FinancialMutation) -> tuple[bool, str]:
+    """Whether the entry balances, and the line saying so with the totals and any rounding."""
+    from koppel.rules.financial_mutation import rounding_difference
+    from koppel.rules.money import quantize
+
+    cur = mutation.currency
+    debit = quantize(sum((ln.debit for ln in mutation.lines), Decimal(0)), cur)
+    credit = quantize(sum((ln.credit for ln in mutation.lines), Decimal(0)), cur)
+    rounding = rounding_difference(mutation)
+    note = f"; rounding line {quantize(rounding, cur)} {cur}" if rounding else "; no rounding line"
+    if mutation.imbalance() == 0:
+        return True, f"balanced: debit {debit} = credit {credit} {cur}{note}"
+    return False, f"NOT balanced: debit {debit}, credit {credit} {cur}{note}"
+
+
+def _ledger_accounts(path: Path) -> LedgerAccounts:
+    """The accounts of a ``--accounts`` YAML file: the keys of ``LedgerAccounts``.
+
+    Account numbers must be strings: YAML reads an unquoted ``0700`` as the
+    octal number 448, which would post to an account nobody has. Rate keys may be
+    numbers (``21:``, ``5.5:``) and are named as the rules name rates (``21``).
+
+    Raises:
+        ConfigError: The file is missing, not YAML, or a key is unknown, missing or
+            of the wrong type (the key is named).
+    """
+    import dataclasses
+
+    import yaml
+    from pydantic import TypeAdapter, ValidationError
+
+    from koppel.rules.financial_mutation import LedgerAccounts, rate_key
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read the accounts: {_first_line(exc)}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of accounts (debtor: '1300', ...)")
+    known = [f.name for f in dataclasses.fields(LedgerAccounts)]
+    unknown = sorted(str(key) for key in data if key not in known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r}; known: {', '.join(known)}")
+    for key in ("revenue", "tax_payable"):
+        table = data.get(key)
+        if isinstance(table, dict):
+            data[key] = {_rate_name(rate, rate_key): account for rate, account in table.items()}
+    try:
+        return TypeAdapter(LedgerAccounts).validate_python(data)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in error["loc"])
+        hint = " (quote account numbers: '1300')" if error["type"] == "string_type" else ""
+        raise ConfigError(f"{path}: {where}: {error['msg']}{hint}") from exc
+
+
+def _rate_name(rate: object, rate_key: Callable[[Decimal], str]) -> object:
+    """A tax-rate key as the rules name it (``21.0`` and ``"21.00"`` are ``21``); others as is."""
+    from decimal import InvalidOperation
+
+    if isinstance(rate, bool) or not isinstance(rate, int | float | str):
+        return rate
+    try:
+        return rate_key(Decimal(str(rate)))
+    except InvalidOperation:
+        return rate
 
 
 def _open_store(url: str | None) -> MessageStore:
