@@ -508,7 +508,7 @@ def _check(order: Order, total: Decimal, tax: dict[str, Decimal], level: Mutatio
         assert (ln.debit == 0) != (ln.credit == 0), ln
         assert ln.debit >= 0
         assert ln.credit >= 0
-        assert (ln.debit + ln.credit).as_tuple().exponent >= exponent
+        assert len(str(ln.debit + ln.credit).partition(".")[2]) <= -exponent  # the minor unit
     assert sum(ln.is_rounding for ln in mutation.lines) <= 1
     if level is not SIMPLE:
         posted: dict[str, Decimal] = defaultdict(Decimal)
