@@ -405,7 +405,8 @@ def _revenue_lines(
     cur = order.currency
     groups: dict[tuple[str, str, int], list[_Item]] = {}
     for n, it in enumerate(items):
-        assert it.rate is not None  # checked by post_order
+        if it.rate is None:  # refused by post_order before it gets here
+            continue
         key = rate_key(it.rate)
         if level is MutationLevel.RECOMMENDED:
             group = ("revenue", key, 0)
