@@ -210,7 +210,7 @@ CASES = [
         ],
     ),
     Case(
-        "tax-inclusive, extreme: each line's own split, the cent they miss on 8999",
+        "tax-inclusive, extreme: each line's own split, adding up here: no rounding line",
         awkward(
             prices_include_tax=True,
             costs=[CostLine(kind=CostKind.SHIPPING, amount=D("5.99"), tax_rate=D(21))],
