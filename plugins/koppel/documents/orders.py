@@ -172,6 +172,10 @@ class Order(CanonicalModel):
     """The tax per rate as the source reports it; empty when the source does not state it."""
     refund: bool = False
     """A refund or credit note: amounts are stated as on a sale; its posting has reversed signs."""
+    valid_until: date | None = None
+    """The last day a quote may be accepted (a quote's validity; empty for other types)."""
+    original_order_id: str | None = None
+    """For a refund: the order it refunds, as the source names it."""
 
     def goods_amount(self) -> Decimal:
         """Sum of the lines' amounts excluding tax (``line_amount`` or quantity times price)."""
