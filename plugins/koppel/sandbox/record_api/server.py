@@ -1,0 +1,137 @@
+"""A record API served over HTTP on 127.0.0.1: the socket, the thread, the test helpers.
+
+The webshop and CRM servers are this class with their own collections, seed
+and builders; everything a test or the demo does with a server (start, stop,
+the Airflow connection, failures, the requests received) lives here once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from abc import abstractmethod
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+from koppel.sandbox.lifecycle import LocalServer
+from koppel.sandbox.record_api.api import RecordApi
+from koppel.sandbox.record_api.state import RecordedRequest, RecordState
+
+#: How often the serving thread looks for ``stop()``: short, so a test's teardown is quick.
+_POLL_SECONDS = 0.05
+
+
+class RecordServer(LocalServer):
+    """A :class:`RecordApi` over HTTP on a port of 127.0.0.1 (a free one by default).
+
+    Args:
+        api: The behaviour to serve.
+        conn_id: The Airflow connection id tests and the demo register it under.
+        host: The address clients are told to use.
+        port: The port to listen on; 0 picks a free one.
+        bind: The address to listen on; ``host`` by default.
+    """
+
+    def __init__(
+        self, api: RecordApi, *, conn_id: str, host: str, port: int, bind: str | None
+    ) -> None:
+        self.api = api
+        self.conn_id = conn_id
+        self.host = host
+        self._http = _RecordHTTPServer((bind or host, port), api)
+        self.port = int(self._http.server_address[1])
+        self._thread = threading.Thread(
+            target=self._http.serve_forever,
+            kwargs={"poll_interval": _POLL_SECONDS},
+            name=f"{conn_id}-emulator",
+            daemon=True,
+        )
+
+    @property
+    def token(self) -> str:
+        """The bearer token the server accepts."""
+        return self.api.token
+
+    @property
+    def base_url(self) -> str:
+        """The server root; the API lives under ``/api/v1``."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first."""
+        with self.api.state.lock:
+            return list(self.api.requests)
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+        self._thread.join()
+
+    def airflow_connection(self) -> str:
+        """The connection as JSON for ``AIRFLOW_CONN_<ID>``; the password is the token."""
+        return json.dumps(
+            {
+                "conn_type": "http",
+                "host": self.host,
+                "port": self.port,
+                "schema": "http",
+                "password": self.token,
+            }
+        )
+
+    def fail_next(self, count: int = 1, status: int = 503) -> None:
+        """Answer the next ``count`` requests with ``status``, whatever they ask."""
+        self.api.fail_next(count, status)
+
+    def record_json(self, collection: str, reference: str) -> dict[str, Any]:
+        """A record as ``GET /api/v1/<collection>/{reference}`` would answer now."""
+        state: RecordState = self.api.state
+        with state.lock:
+            return state.collections[collection][reference].render()
+
+    @abstractmethod
+    def seed_demo(self) -> None:
+        """Fill the emulator with the demo's records."""
+
+
+class _RecordHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], api: RecordApi) -> None:
+        super().__init__(address, _JsonHandler)
+        self.api = api
+
+
+class _JsonHandler(BaseHTTPRequestHandler):
+    """Bytes in, the API's answer out as JSON; every decision is the API object's."""
+
+    server: _RecordHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        size = int(self.headers.get("Content-Length") or 0)
+        status, payload = self.server.api.handle(
+            self.command,
+            self.path,
+            self.headers.get("Authorization"),
+            self.rfile.read(size) if size else b"",
+        )
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        headers = {"Content-Type": "application/json; charset=utf-8", "Content-Length": len(data)}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        for name, value in headers.items():
+            self.send_header(name, str(value))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_PUT = do_PATCH = do_POST = do_DELETE = _answer  # noqa: N815 (http.server's names)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test and demo output quiet."""
