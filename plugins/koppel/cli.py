@@ -19,7 +19,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -401,56 +401,21 @@ def _balance_line(mutation: FinancialMutation) -> tuple[bool, str]:
 
 
 def _ledger_accounts(path: Path) -> LedgerAccounts:
-    """The accounts of a ``--accounts`` YAML file: the keys of ``LedgerAccounts``.
-
-    Account numbers must be strings: YAML reads an unquoted ``0700`` as the
-    octal number 448, which would post to an account nobody has. Rate keys may be
-    numbers (``21:``, ``5.5:``) and are named as the rules name rates (``21``).
+    """The accounts of a ``--accounts`` YAML file: the keys of ``ledger_accounts:``.
 
     Raises:
         ConfigError: The file is missing, not YAML, or a key is unknown, missing or
             of the wrong type (the key is named).
     """
-    import dataclasses
-
     import yaml
-    from pydantic import TypeAdapter, ValidationError
 
-    from koppel.rules.financial_mutation import LedgerAccounts, rate_key
+    from koppel.config.ledger import ledger_accounts
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read the accounts: {_first_line(exc)}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of accounts (debtor: '1300', ...)")
-    known = [f.name for f in dataclasses.fields(LedgerAccounts)]
-    unknown = sorted(str(key) for key in data if key not in known)
-    if unknown:
-        raise ConfigError(f"{path}: unknown key {unknown[0]!r}; known: {', '.join(known)}")
-    for key in ("revenue", "tax_payable"):
-        table = data.get(key)
-        if isinstance(table, dict):
-            data[key] = {_rate_name(rate, rate_key): account for rate, account in table.items()}
-    try:
-        return TypeAdapter(LedgerAccounts).validate_python(data)
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in error["loc"])
-        hint = " (quote account numbers: '1300')" if error["type"] == "string_type" else ""
-        raise ConfigError(f"{path}: {where}: {error['msg']}{hint}") from exc
-
-
-def _rate_name(rate: object, rate_key: Callable[[Decimal], str]) -> object:
-    """A tax-rate key as the rules name it (``21.0`` and ``"21.00"`` are ``21``); others as is."""
-    from decimal import InvalidOperation
-
-    if isinstance(rate, bool) or not isinstance(rate, int | float | str):
-        return rate
-    try:
-        return rate_key(Decimal(str(rate)))
-    except InvalidOperation:
-        return rate
+    return ledger_accounts(data, where=str(path))
 
 
 def _open_store(url: str | None) -> MessageStore:

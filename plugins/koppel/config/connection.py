@@ -14,9 +14,11 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from koppel.config.base import IDENTIFIER, ConfigModel
 from koppel.config.flows import FlowConfig, FlowName
+from koppel.config.ledger import ledger_accounts
 from koppel.config.placeholders import CONFIG_TIME_NAMES, DELIVERY_TIME_NAMES
 from koppel.documents import Channel
 from koppel.errors import ConfigError
+from koppel.rules.financial_mutation import LedgerAccounts
 
 #: Separator between connection id and flow in a DAG id (fixed: ARCHITECTURE.md).
 DAG_ID_SEPARATOR = "__"
@@ -95,6 +97,8 @@ class ConnectionConfig(ConfigModel):
     alert_emails: list[str] = Field(default_factory=list)
     alert_webhook_conn_id: str | None = None
     """Airflow HTTP connection of a chat webhook (Slack, Teams, Mattermost) for failure alerts."""
+    ledger_accounts: dict[str, Any] | None = None
+    """The chart financial mutations post to (``koppel.config.ledger``); None when none post."""
 
     @model_validator(mode="before")
     @classmethod
@@ -150,6 +154,27 @@ class ConnectionConfig(ConfigModel):
             if flow.name != key:
                 raise ValueError(f"flow {key!r} says name {flow.name!r}; leave name out")
         return value
+
+    @field_validator("ledger_accounts")
+    @classmethod
+    def _ledger_accounts(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            try:
+                ledger_accounts(value, where="ledger_accounts")
+            except ConfigError as exc:
+                raise ValueError(str(exc).removeprefix("ledger_accounts: ")) from exc
+        return value
+
+    def accounts(self) -> LedgerAccounts:
+        """The connection's ledger accounts, typed.
+
+        Raises:
+            ConfigError: the connection maps no accounts (checked on load when a
+                flow posts financial mutations).
+        """
+        if self.ledger_accounts is None:
+            raise ConfigError(f"connection {self.id!r} maps no ledger_accounts")
+        return ledger_accounts(self.ledger_accounts, where=f"{self.path}: ledger_accounts")
 
     @field_validator("alert_emails")
     @classmethod

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from koppel.config.base import ConfigModel
 from koppel.config.catalogue import CatalogueSettings
+from koppel.config.document_types import with_document_target
 from koppel.config.endpoint import Endpoint
 from koppel.config.schedule import check_schedule
 
@@ -35,6 +37,16 @@ class FlowName(StrEnum):
     """Deliveries out as despatch advices / waybills (seed 003, Peppol T16)."""
     WAYBILLS = "waybills"
     """Waybills in, updating the purchase orders they answer (seed 003)."""
+    QUOTES = "quotes"
+    """Quotes to the ERP (seed 001: a CRM's quotes, a webshop's quote requests)."""
+    INVOICES = "invoices"
+    """Invoices for orders the ERP already has (seed 001)."""
+    DIRECT_INVOICES = "direct_invoices"
+    """Cash sales: order, pick and invoice at once (seed 001's direct invoice)."""
+    SALES_INVOICES = "sales_invoices"
+    """Invoices without articles, for services a CRM sold (seed 001)."""
+    POSTINGS = "postings"
+    """Financial mutations: ledger postings at one of four levels (seed 001)."""
 
 
 #: Default first data interval of a flow.
@@ -90,6 +102,12 @@ class FlowConfig(ConfigModel):
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, gt=0)
     claim_seconds: int = Field(default=DEFAULT_CLAIM_SECONDS, gt=0)
     catalogue: CatalogueSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _document_target(cls, data: Any) -> Any:
+        """``options.document_type`` picks the target's operation and format (seed 001)."""
+        return with_document_target(data) if isinstance(data, Mapping) else data
 
     @field_validator("schedule")
     @classmethod

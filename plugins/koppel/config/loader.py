@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from koppel.config.connection import ChannelSettings, ConnectionConfig, SystemRef, Systems
+from koppel.config.document_types import document_type_problems
 from koppel.config.endpoint import ApiEndpoint, FileEndpoint
 from koppel.config.flows import FlowConfig
 from koppel.config.masking import secret_fields
@@ -96,6 +97,7 @@ def load_with(path: Path, store: TemplateStore) -> ConnectionConfig:
         problems += problems_from_validation(str(path), exc, KNOWN_KEYS)
         raise ConnectionFileError(path, _unique(problems)) from exc
     problems += option_problems(config)
+    problems += document_type_problems(config)
     if problems:
         raise ConnectionFileError(path, _unique(problems))
     return config

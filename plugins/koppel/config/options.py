@@ -15,6 +15,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from koppel.config.connection import ConnectionConfig
+from koppel.config.document_types import DOCUMENT_TYPES, LEDGER_LEVELS
 from koppel.config.problems import ConfigProblem
 from koppel.rules.waybills import ORDERED_WAS
 
@@ -68,6 +69,11 @@ FLOW_OPTIONS: dict[str, Check] = {
     "do_not_receive": _boolean,
     # The store's language, for the note on a changed quantity ("Ordered was 2").
     "language": _one_of(*ORDERED_WAS),
+    # Seed 001: the phase in which the order is handed to the target, which
+    # decides what the target creates (koppel.config.document_types).
+    "document_type": _one_of(*DOCUMENT_TYPES),
+    # Seed 001: how detailed a financial mutation is; recommended when not set.
+    "ledger_level": _one_of(*LEDGER_LEVELS),
 }
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from koppel.config import ApiEndpoint, FileEndpoint, FlowConfig, SqlEndpoint
+from koppel.config.document_types import DOCUMENT_TARGETS
 from koppel.errors import ConfigError
 from koppel.files import FileSession
 from koppel.hooks.file_sessions import open_file_session
@@ -40,8 +41,13 @@ class HttpPutDestination:
 
 
 @dataclass(frozen=True)
-class SoapCreateOrderDestination:
-    """The ERP's CreateOrder: the payload is the request; the receipt is the ERP's order number."""
+class SoapCreateDocumentDestination:
+    """The ERP's Create operations (CreateOrder, CreateQuote, ..., CreateJournalEntry).
+
+    The payload is the request, whose root names the operation; the receipt
+    is the number the ERP gave the document. Every one is idempotent on the
+    source's reference, so a retry after a lost answer creates nothing twice.
+    """
 
     hook: IPSoftHook
 
@@ -49,11 +55,17 @@ class SoapCreateOrderDestination:
         from koppel.hooks.ipsoft import IPSoftFaultError
 
         try:
-            return self.hook.create_order(payload).order_number
+            return self.hook.create_document(payload).number
         except IPSoftFaultError as exc:
             if exc.code == "AUTHENTICATION_FAILED":
                 raise ConfigError(f"IPSoft refused the credentials: {exc}") from exc
             raise
+
+
+#: The SOAP operations Koppel delivers to: one per document type (seed 001).
+CREATE_OPERATIONS = frozenset(
+    operation for table in DOCUMENT_TARGETS.values() for operation, _ in table.values()
+)
 
 
 def _open_session(endpoint: FileEndpoint) -> AbstractContextManager[FileSession]:
@@ -66,10 +78,10 @@ def _open_api(endpoint: ApiEndpoint) -> Iterator[Destination]:
         from koppel.hooks.lenewblack import LeNewBlackHook
 
         yield HttpPutDestination(LeNewBlackHook(endpoint.conn_id))
-    elif endpoint.operation == "CreateOrder":
+    elif endpoint.operation in CREATE_OPERATIONS:
         from koppel.hooks.ipsoft import IPSoftHook
 
-        yield SoapCreateOrderDestination(IPSoftHook(endpoint.conn_id))
+        yield SoapCreateDocumentDestination(IPSoftHook(endpoint.conn_id))
     else:
         raise ConfigError(f"Koppel cannot deliver to SOAP operation {endpoint.operation!r}")
 
@@ -122,7 +134,29 @@ def flow_lookups(flow: FlowConfig) -> dict[str, Callable[..., Any]]:
     if SCSN_ORDER_IMPORT in flow.rules and isinstance(flow.target, SqlEndpoint):
         lookups["erp_order_master_data"] = _erp_master_data(flow.target.conn_id)
     lookups |= store_lookups(flow)
+    lookups |= erp_product_lookups(flow)
     return lookups
+
+
+#: The rule that hands orders over as the flow's document type (seed 001).
+DOCUMENT_TYPE = "document_type"
+
+
+def erp_product_lookups(flow: FlowConfig) -> dict[str, Callable[..., Any]]:
+    """Which products the ERP knows, asked per message for the ``document_type`` rule.
+
+    Asked of the flow's target, not of a copy in the store: an article
+    created in the ERP a minute ago releases a held order on the next run.
+    """
+    target = flow.target
+    if DOCUMENT_TYPE not in flow.rules or not (
+        isinstance(target, ApiEndpoint) and target.transport == "soap"
+    ):
+        return {}
+    from koppel.hooks.ipsoft import IPSoftHook
+
+    hook = IPSoftHook(target.conn_id)
+    return {"known_skus": hook.known_skus}
 
 
 def store_lookups(flow: FlowConfig) -> dict[str, Callable[..., Any]]:

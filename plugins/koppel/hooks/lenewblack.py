@@ -1,12 +1,10 @@
 """Talk to Le New Black's HTTP/JSON API through an Airflow HTTP connection.
 
-The HTTP provider's hook owns the connection: base URL from host, port and
-schema, proxies, TLS verification. This hook adds what Le New Black needs:
-the connection's password as a bearer token (kept out of extras, where the
-UI shows it, and out of every log line and error), JSON bodies that Koppel has
-already written and validated, bounded retries of what may succeed later
-(connection errors, timeouts, 5xx; never 4xx, which would only repeat), and
-errors that name the request and Le New Black's own error code.
+The conventions (bearer token, retries, errors, paging) are those of every
+HTTP/JSON API Koppel talks to (:mod:`koppel.hooks.json_api`); this hook adds
+Le New Black's own resources: PUT upserts of master data, its price lists,
+its customers with their ERP references, and its orders, marked exported with
+the ERP's order number.
 """
 
 from __future__ import annotations
@@ -14,73 +12,27 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, NamedTuple
-from urllib.parse import quote
+from typing import Any, ClassVar
 
-import requests
-import tenacity
-from airflow.providers.http.hooks.http import HttpHook
+from koppel.errors import KoppelError
+from koppel.hooks.json_api import (
+    API_PREFIX,
+    DEFAULT_TIMEOUT,
+    JsonApiError,
+    JsonApiHook,
+    JsonPage,
+    PutResult,
+    api_path,
+)
 
-from koppel.errors import ConfigError, FatalSyncError, KoppelError, TransportError
 
-API_PREFIX = "/api/v1"
-#: (connect, read) seconds: a portal that accepts the connection but never answers is down.
-DEFAULT_TIMEOUT = (10.0, 60.0)
-
-
-class LeNewBlackError(FatalSyncError):
+class LeNewBlackError(JsonApiError):
     """Le New Black refused a request (4xx): sending it again unchanged gives the same answer."""
 
-    def __init__(self, method: str, path: str, status: int, code: str, message: str) -> None:
-        super().__init__(f"Le New Black {method} {path}: {status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
+    system: ClassVar[str] = "Le New Black"
 
 
-class PutResult(NamedTuple):
-    """What a PUT did: the HTTP status, and whether it created the record (201) or replaced it."""
-
-    status: int
-    created: bool
-
-
-class JsonPage(NamedTuple):
-    """One page of a listing: its number (from 1), the page count, and the raw response bytes."""
-
-    number: int
-    total_pages: int
-    body: bytes
-
-
-def api_path(*segments: str) -> str:
-    """The API path of ``segments``, each percent-encoded: ``api_path("stock", sku)``."""
-    return "/".join([API_PREFIX, *(quote(segment, safe="") for segment in segments)])
-
-
-class _BearerAuth(requests.auth.AuthBase):
-    """Adds ``Authorization: Bearer <token>``; its repr never shows the token."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(<hidden>)"
-
-
-class _ServerError(Exception):
-    """A 5xx answer, raised only so tenacity retries it."""
-
-    def __init__(self, response: requests.Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
-
-
-class LeNewBlackHook(HttpHook):
+class LeNewBlackHook(JsonApiHook):
     """Le New Black's API on the Airflow HTTP connection ``lenewblack_conn_id``.
 
     The connection's host (and port and schema) point at the portal's root and
@@ -95,8 +47,9 @@ class LeNewBlackHook(HttpHook):
 
     conn_name_attr = "lenewblack_conn_id"
     default_conn_name = "lenewblack_default"
-    conn_type = "http"
     hook_name = "Le New Black"
+    system: ClassVar[str] = "Le New Black"
+    error_class: ClassVar[type[JsonApiError]] = LeNewBlackError
 
     def __init__(
         self,
@@ -106,27 +59,13 @@ class LeNewBlackHook(HttpHook):
         attempts: int = 3,
         retry_wait_seconds: float = 1.0,
     ) -> None:
-        super().__init__(method="GET", http_conn_id=lenewblack_conn_id)
+        super().__init__(
+            lenewblack_conn_id,
+            timeout=timeout,
+            attempts=attempts,
+            retry_wait_seconds=retry_wait_seconds,
+        )
         self.lenewblack_conn_id = lenewblack_conn_id
-        self.timeout = timeout
-        self.attempts = attempts
-        self.retry_wait_seconds = retry_wait_seconds
-        self._session: requests.Session | None = None
-
-    def get_conn(
-        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
-    ) -> requests.Session:
-        """The provider's session for the connection, authenticated with the bearer token."""
-        session = super().get_conn(headers, extra_options)
-        token = self.get_connection(self.lenewblack_conn_id).password
-        if not token:
-            raise ConfigError(
-                f"Le New Black connection {self.lenewblack_conn_id!r} has no password "
-                "(the API token)"
-            )
-        session.auth = _BearerAuth(token)
-        session.headers["Accept"] = "application/json"
-        return session
 
     def test_connection(self) -> tuple[bool, str]:
         """What the Airflow UI's "Test" button shows: an authenticated call, not a bare POST."""
@@ -135,25 +74,6 @@ class LeNewBlackHook(HttpHook):
         except KoppelError as exc:
             return False, str(exc)
         return True, f"Connected to Le New Black: {count} price list(s)"
-
-    def put(self, path: str, body: bytes) -> PutResult:
-        """PUT a JSON body Koppel wrote and validated; tell a created record from a replaced one.
-
-        Args:
-            path: The API path, e.g. ``/api/v1/stock/JL-DRESS-001-BLK-M`` (see :func:`api_path`);
-                a path without the ``/api/v1`` prefix is taken to be under it.
-            body: The JSON document, as bytes.
-        """
-        response = self._request("PUT", path, body=body)
-        return PutResult(response.status_code, response.status_code == 201)
-
-    def get_bytes(self, path: str) -> bytes:
-        """GET ``path`` and return the body exactly as received, for Koppel to store first."""
-        return self._request("GET", path).content
-
-    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """GET ``path`` (with query ``params``) and return the parsed JSON."""
-        return self._json("GET", path, self._request("GET", path, params=params))
 
     def list_orders(
         self,
@@ -164,27 +84,20 @@ class LeNewBlackHook(HttpHook):
     ) -> Iterator[JsonPage]:
         """Every page of orders with ``status`` changed at or after ``updated_since``, one by one.
 
-        Each page's raw bytes come back as received, for Koppel to store before
-        parsing. Pages are fetched lazily: a caller that exports orders while
-        iterating a status filter shifts the pages after the current one, so
-        store every page before acting on any order.
+        See :meth:`~koppel.hooks.json_api.JsonApiHook.list_pages`: store every
+        page before acting on any order.
 
         Raises:
             ValueError: ``updated_since`` has no time zone (the API would guess one).
         """
-        params: dict[str, Any] = {"page_size": page_size}
+        params: dict[str, Any] = {}
         if status is not None:
             params["status"] = status
         if updated_since is not None:
             if updated_since.tzinfo is None:
                 raise ValueError("updated_since must be timezone-aware")
             params["updated_since"] = updated_since.isoformat()
-        path, number, total = api_path("orders"), 1, 1
-        while number <= total:
-            response = self._request("GET", path, params={**params, "page": number})
-            total = int(self._json("GET", path, response)["total_pages"])
-            yield JsonPage(number, total, response.content)
-            number += 1
+        return self.list_pages("orders", params, page_size=page_size)
 
     def price_list_ids(self) -> set[str]:
         """The ids of the price lists configured in Le New Black."""
@@ -206,92 +119,11 @@ class LeNewBlackHook(HttpHook):
         body = json.dumps({"erp_order_number": erp_order_number}).encode()
         self._request("POST", api_path("orders", reference, "export"), body=body)
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: bytes | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> requests.Response:
-        """Send one request, retrying transient failures; raise unless the answer is 2xx/3xx."""
-        path = path if path.startswith(API_PREFIX + "/") else f"{API_PREFIX}/{path.lstrip('/')}"
-        session = self._connected()
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        request = requests.Request(
-            method, self.url_from_endpoint(path), data=body, params=params, headers=headers
-        )
-        prepared = session.prepare_request(request)
-        options = {**self.merged_extra, "timeout": self.timeout, "check_response": False}
-        try:
-            response = self._retrying()(self._send, session, prepared, options)
-        except _ServerError as exc:
-            failed = exc.response
-            raise TransportError(
-                f"Le New Black {method} {prepared.url}: {failed.status_code} "
-                f"{_error_text(failed)} after {self.attempts} attempt(s)"
-            ) from exc
-        except requests.RequestException as exc:
-            raise TransportError(
-                f"Le New Black {method} {prepared.url}: unreachable after "
-                f"{self.attempts} attempt(s): {type(exc).__name__}"
-            ) from exc
-        if response.status_code >= 400:
-            code, message = _error_parts(response)
-            raise LeNewBlackError(method, path, response.status_code, code, message)
-        return response
 
-    def _send(
-        self, session: requests.Session, prepared: requests.PreparedRequest, options: dict[str, Any]
-    ) -> requests.Response:
-        response: requests.Response = self.run_and_check(session, prepared, options)
-        if response.status_code >= 500:
-            raise _ServerError(response)
-        return response
-
-    def _retrying(self) -> tenacity.Retrying:
-        return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.attempts),
-            wait=tenacity.wait_exponential(multiplier=self.retry_wait_seconds, max=30),
-            retry=tenacity.retry_if_exception_type(
-                (_ServerError, requests.ConnectionError, requests.Timeout)
-            ),
-            reraise=True,
-        )
-
-    def _connected(self) -> requests.Session:
-        """One session per hook, opened on first use (the connection is read once)."""
-        if self._session is None:
-            from airflow.sdk.exceptions import AirflowNotFoundException
-
-            try:
-                self._session = self.get_conn(extra_options={"timeout": self.timeout})
-            except (AirflowNotFoundException, ValueError) as exc:
-                raise ConfigError(
-                    f"Le New Black connection {self.lenewblack_conn_id!r} is missing "
-                    f"or invalid: {exc}"
-                ) from exc
-        return self._session
-
-    @staticmethod
-    def _json(method: str, path: str, response: requests.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise LeNewBlackError(
-                method, path, response.status_code, "INVALID_RESPONSE", f"not JSON: {exc}"
-            ) from exc
-
-
-def _error_parts(response: requests.Response) -> tuple[str, str]:
-    """Le New Black's error code and message, or the HTTP reason when the body is not its shape."""
-    try:
-        error = response.json()["error"]
-        return str(error["code"]), str(error["message"])
-    except (ValueError, KeyError, TypeError):
-        return "HTTP_ERROR", response.reason or response.text[:200]
-
-
-def _error_text(response: requests.Response) -> str:
-    code, message = _error_parts(response)
-    return f"{code}: {message}"
+__all__ = [
+    "API_PREFIX",
+    "LeNewBlackError",
+    "LeNewBlackHook",
+    "PutResult",
+    "api_path",
+]

@@ -21,7 +21,7 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from koppel.config import ApiEndpoint, ConnectionConfig, FlowConfig, api_endpoint
-from koppel.errors import TransportError
+from koppel.errors import ConfigError, TransportError
 from koppel.operators.base import RECEIVE_TASK, FlowOperator, resends
 
 if TYPE_CHECKING:
@@ -99,31 +99,36 @@ def _portal_orders(
     *,
     changed_since: datetime | None,
 ) -> Iterator[Received]:
-    """Each order waiting in the portal (or only those asked for), fetched and stored one by one.
+    """Each record waiting in the source (or only those asked for), fetched and stored one by one.
 
-    One message per order, so one customer's missing reference holds back
-    that customer's orders and nobody else's. Orders already exported but
+    One message per record (a portal order, a webshop order, a CRM quote or
+    deal), so one customer's missing reference or one unknown product holds
+    back that record and nobody else's. A source that marks exports per
+    document type is asked only for what this flow's type has not exported
+    yet (``not_exported_as``). Le New Black's orders already exported but
     changed since the last run are fetched too: the change is not exported
     again, but it is recorded (from the second run on: a first run must not
     take orders some other tool exported before for changes). Being marked
     exported by Koppel is not such a change (``portal_changes``). The listings
-    are read completely before any order is fetched: nothing is marked
+    are read completely before any record is fetched: nothing is marked
     exported while paging.
     """
-    from koppel.hooks.lenewblack import LeNewBlackHook, api_path
+    from koppel.hooks.json_api import api_path
+    from koppel.hooks.lenewblack import LeNewBlackHook
+    from koppel.hooks.record_sources import RecordSourceHook, collection_of, source_hook
     from koppel.pipeline.api_receive import Received
     from koppel.pipeline.portal_changes import changed_exports, order_source_name
 
     source = api_endpoint(flow.source, "source")
-    hook = LeNewBlackHook(source.conn_id)
+    hook = source_hook(source)
+    collection = collection_of(source.operation)
     if not references:
-        waiting = list(
-            hook.list_orders(
-                status=source.params.get("status"), updated_since=None, page_size=source.page_size
-            )
-        )
-        references = [o["reference"] for page in waiting for o in json.loads(page.body)["orders"]]
-        if changed_since is not None:
+        params: dict[str, str] = dict(source.params)
+        if isinstance(hook, RecordSourceHook):
+            params["not_exported_as"] = document_type(flow)
+        waiting = list(hook.list_pages(collection, params, page_size=source.page_size))
+        references = [r["reference"] for page in waiting for r in json.loads(page.body)[collection]]
+        if changed_since is not None and isinstance(hook, LeNewBlackHook):
             exported = hook.list_orders(
                 status="exported", updated_since=changed_since, page_size=source.page_size
             )
@@ -131,8 +136,13 @@ def _portal_orders(
             references += changed_exports(store, connection.id, flow.name, source.operation, pages)
         references = list(dict.fromkeys(references))
     for reference in references:
-        path = api_path("orders", reference)
+        path = api_path(collection, reference)
         yield Received(order_source_name(source.operation, reference), hook.get_bytes(path))
+
+
+def document_type(flow: FlowConfig) -> str:
+    """The document type the flow creates in its target: its option, else ``order``."""
+    return str(flow.options.get("document_type", "order"))
 
 
 class FinishApiOperator(FlowOperator):
@@ -165,16 +175,33 @@ class FinishApiOperator(FlowOperator):
 def _confirm_exports(
     store: MessageStore, connection: ConnectionConfig, flow: FlowConfig, source: ApiEndpoint
 ) -> Confirmation:
-    """Mark each delivered order exported in the portal with the ERP's order number, once."""
+    """Mark each delivered record exported in its source with the ERP's number, once."""
     from koppel.hooks.ipsoft import IPSoftHook
     from koppel.hooks.lenewblack import LeNewBlackHook
-    from koppel.pipeline.export_confirmation import ExportSystems, confirm_exports
+    from koppel.hooks.record_sources import RecordSourceHook, collection_of, source_hook
+    from koppel.pipeline.export_confirmation import (
+        DocumentExports,
+        ErpDocuments,
+        ExportSystems,
+        Portal,
+        confirm_exports,
+    )
 
     target = api_endpoint(flow.target, "target")
     portal_name, erp_name = flow.systems(connection)
+    hook = source_hook(source)
+    erp = IPSoftHook(target.conn_id)
+    kind = document_type(flow)
+    portal: Portal
+    if isinstance(hook, RecordSourceHook):
+        portal = DocumentExports(hook, collection_of(source.operation), kind)
+    elif isinstance(hook, LeNewBlackHook):
+        portal = hook
+    else:
+        raise ConfigError(f"{portal_name} cannot be told which orders were exported")
     systems = ExportSystems(
-        portal=LeNewBlackHook(source.conn_id),
-        erp=IPSoftHook(target.conn_id),
+        portal=portal,
+        erp=ErpDocuments(erp, kind),
         portal_name=portal_name,
         erp_name=erp_name,
         erp_transport=target.transport,

@@ -49,6 +49,42 @@ class Erp(Protocol):
         ...
 
 
+class _MarksPerType(Protocol):
+    def mark_exported(
+        self, collection: str, reference: str, document_type: str, erp_document_number: str
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class DocumentExports:
+    """A source that marks its records exported per document type (a webshop, a CRM), as a
+    :class:`Portal`: this flow's collection and document type are fixed."""
+
+    source: _MarksPerType
+    collection: str
+    document_type: str
+
+    def mark_exported(self, reference: str, erp_order_number: str) -> None:
+        """Mark the record exported as this flow's document type with the ERP's number."""
+        self.source.mark_exported(self.collection, reference, self.document_type, erp_order_number)
+
+
+class _FindsDocuments(Protocol):
+    def document_number(self, document_type: str, reference: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class ErpDocuments:
+    """An ERP that finds each document type by its source reference, as an :class:`Erp`."""
+
+    erp: _FindsDocuments
+    document_type: str
+
+    def order_number(self, reference: str) -> str | None:
+        """The number of the document of this flow's type the ERP made for ``reference``."""
+        return self.erp.document_number(self.document_type, reference)
+
+
 @dataclass(frozen=True)
 class ExportSystems:
     """The two systems of the flow, and their names for messages a user reads.

@@ -17,8 +17,10 @@ from functools import partial
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from koppel.config.document_types import DEFAULT_LEDGER_LEVEL
 from koppel.documents import (
     CanonicalModel,
+    MutationLevel,
     Order,
     OrderStatus,
     Problem,
@@ -45,6 +47,7 @@ from koppel.rules.backorders import (
 )
 from koppel.rules.catalogue import exportable_products
 from koppel.rules.customer_reference import check_customer_reference
+from koppel.rules.document_types import needs_articles, prepare_document
 from koppel.rules.scsn_conformance import conformance_problems
 from koppel.rules.scsn_order_checks import ImportOptions, check_order_import
 from koppel.rules.status_reporting import OrderLineRef, report_status, split_base
@@ -255,6 +258,39 @@ def scsn_order_import(result: RuleResult, ctx: RuleContext) -> RuleResult:
     return out
 
 
+def document_type(result: RuleResult, ctx: RuleContext) -> RuleResult:
+    """Hand each order over as the flow's ``document_type`` (seed 001, SPEC.md section 3).
+
+    For types with articles the target is asked now, per message, which of
+    the order's products it knows (lookup ``known_skus``): an order with an
+    unknown product is held with an error per line and tried again on every
+    run, so it goes out once the products flow has created the article. A
+    financial mutation is posted at the flow's ``ledger_level`` on the
+    connection's ``ledger_accounts``.
+    """
+    kind = str(ctx.flow.options.get("document_type", "order"))
+    lookup = ctx.lookups.get("known_skus")
+    if needs_articles(kind) and lookup is None:
+        raise ConfigError(
+            f"rule document_type ({kind}) needs a target that says which products it knows"
+        )
+    level = MutationLevel(ctx.flow.options.get("ledger_level", DEFAULT_LEDGER_LEVEL))
+    accounts = ctx.connection.accounts() if ctx.connection.ledger_accounts else None
+    out = carry(result)
+    out.hold = result.hold
+    for document in result.target:
+        order = expect(document, Order, "document_type")
+        skus = {line.sku for line in order.lines if line.sku}
+        known = lookup(skus) if lookup is not None and skus and needs_articles(kind) else set()
+        decision = prepare_document(order, kind, known_skus=known, level=level, accounts=accounts)
+        out.notes += decision.problems
+        if decision.document is not None:
+            out.target.append(decision.document)
+        elif decision.hold:
+            out.hold = True
+    return out
+
+
 #: Every rule step a flow may name, by name.
 RULES: dict[str, Rule] = {
     "stock_allocation": stock_allocation,
@@ -263,6 +299,7 @@ RULES: dict[str, Rule] = {
     "product_export": product_export,
     "customer_reference": customer_reference,
     "scsn_order_import": scsn_order_import,
+    "document_type": document_type,
     **{name: step for name, (step, _) in STORE_RULES.items()},
 }
 
