@@ -10,7 +10,11 @@ doubled per retry) and ``verify`` (TLS certificate check, default true).
 Only transport failures are retried (refused connections, timeouts, HTTP 502,
 503 and 504): a SOAP fault is IPSoft's considered answer and repeating the call
 cannot change it. Retrying a timed-out CreateOrder is safe because IPSoft
-creates at most one order per PortalOrderReference. List responses are handed
+creates at most one order per PortalOrderReference; the same holds for every
+document :meth:`IPSoftHook.create_document` sends (quotes, invoices, direct
+invoices, sales invoices, journal entries), each idempotent on its
+SourceReference, and :meth:`IPSoftHook.document_number` recovers the number of
+any of them after a lost answer. List responses are handed
 back as the raw envelope bytes, exactly as received, because Koppel stores raw
 payloads before parsing them with its own hardened parser and mappings.
 """
@@ -18,7 +22,7 @@ payloads before parsing them with its own hardened parser and mappings.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +45,29 @@ _RETRIABLE_STATUS = frozenset({502, 503, 504})
 _T = TypeVar("_T")
 
 PagedOperation = Literal["ListCustomers", "ListProducts", "ListPrices", "ListStock"]
+
+#: Seed 001's document types -> the IPSoft operation that creates one.
+DOCUMENT_OPERATIONS: dict[str, str] = {
+    "quote": "CreateQuote",
+    "order": "CreateOrder",
+    "invoice": "CreateInvoice",
+    "direct_invoice": "CreateDirectInvoice",
+    "sales_invoice": "CreateSalesInvoice",
+    "financial_mutation": "CreateJournalEntry",
+}
+
+#: Create operation -> (the document element of its request, the main number of its answer).
+_CREATES: dict[str, tuple[str, str]] = {
+    "CreateOrder": ("Order", "OrderNumber"),
+    "CreateQuote": ("Quote", "QuoteNumber"),
+    "CreateInvoice": ("Invoice", "InvoiceNumber"),
+    "CreateDirectInvoice": ("DirectInvoice", "InvoiceNumber"),
+    "CreateSalesInvoice": ("SalesInvoice", "InvoiceNumber"),
+    "CreateJournalEntry": ("JournalEntry", "EntryNumber"),
+}
+
+#: FindProducts takes at most this many SKUs per call (ipsoft.xsd).
+FIND_PRODUCTS_CHUNK = 500
 
 
 class IPSoftFaultError(FatalSyncError):
@@ -103,6 +130,24 @@ class CreateOrderResult:
     order_number: str
     reference: str
     created: bool
+
+
+@dataclass(frozen=True)
+class CreatedDocument:
+    """IPSoft's answer to any Create operation.
+
+    Attributes:
+        number: The main number IPSoft gave the document (order, quote,
+            invoice or journal entry number).
+        reference: The source reference the document is keyed by.
+        created: False when the reference already had a document: nothing new was made.
+        operation: The operation that was called, e.g. ``CreateInvoice``.
+    """
+
+    number: str
+    reference: str
+    created: bool
+    operation: str
 
 
 def parse_extras(extra: Mapping[str, Any]) -> IPSoftOptions:
@@ -279,23 +324,103 @@ class IPSoftHook(BaseHook):
             IPSoftFaultError: e.g. ``UNKNOWN_CUSTOMER``, ``UNKNOWN_SKU``, ``INVALID_REQUEST``.
             TransportError: IPSoft stayed unreachable through every retry.
         """
-        try:
-            root = parse_xml(request_xml, source="CreateOrderRequest").getroot()
-        except XmlDocumentError as exc:
-            raise FatalSyncError(f"IPSoft CreateOrder request is not XML: {exc}") from exc
+        root = self._request_root(request_xml, "CreateOrder")
         expected = f"{{{IPS_NS}}}CreateOrderRequest"
         if root.tag != expected:
             raise FatalSyncError(
                 f"IPSoft CreateOrder request has root {root.tag}, expected {expected}"
             )
-        client = self.get_conn()
-        request = client.get_element(expected).parse(root, client.wsdl.types)  # type: ignore[no-untyped-call]
-        result = self._call("CreateOrder", Order=request.Order)
+        result = self._create(root, "CreateOrder")
         return CreateOrderResult(
-            order_number=str(result.OrderNumber),
-            reference=str(result.PortalOrderReference),
-            created=bool(result.Created),
+            order_number=result.number, reference=result.reference, created=result.created
         )
+
+    def create_document(self, request_xml: bytes) -> CreatedDocument:
+        """Send any ``<ips:Create…Request>`` Koppel wrote, as the operation its root names.
+
+        One entry for every document type of seed 001 (CreateOrder too), so a
+        flow hands over what its mapping wrote without knowing the operation.
+        Every Create operation is idempotent on the document's source
+        reference: a call that timed out is repeated and answered with the
+        document the first call made (``created`` false).
+
+        Raises:
+            FatalSyncError: ``request_xml`` is not XML or not a Create request IPSoft has.
+            IPSoftFaultError: e.g. ``UNKNOWN_CUSTOMER``, ``UNKNOWN_SKU``,
+                ``ORDER_NOT_FOUND``, ``UNBALANCED_ENTRY``, ``UNKNOWN_ACCOUNT``.
+            TransportError: IPSoft stayed unreachable through every retry.
+        """
+        root = self._request_root(request_xml, "Create")
+        local = root.tag.removeprefix(f"{{{IPS_NS}}}")
+        operation = local.removesuffix("Request")
+        if local == root.tag or not local.endswith("Request") or operation not in _CREATES:
+            known = ", ".join(f"{name}Request" for name in _CREATES)
+            raise FatalSyncError(
+                f"IPSoft request has root {root.tag}, expected one of {known} in namespace {IPS_NS}"
+            )
+        return self._create(root, operation)
+
+    def _request_root(self, request_xml: bytes, operation: str) -> Any:
+        """The request's root element, read with Koppel's hardened parser."""
+        try:
+            return parse_xml(request_xml, source=f"{operation}Request").getroot()
+        except XmlDocumentError as exc:
+            raise FatalSyncError(f"IPSoft {operation} request is not XML: {exc}") from exc
+
+    def _create(self, root: Any, operation: str) -> CreatedDocument:
+        """Parse ``root`` with zeep into the operation's document and send it."""
+        element, number = _CREATES[operation]
+        client = self.get_conn()
+        request = client.get_element(root.tag).parse(root, client.wsdl.types)  # type: ignore[no-untyped-call]
+        result = self._call(operation, **{element: getattr(request, element)})
+        reference = result.PortalOrderReference if operation == "CreateOrder" else None
+        return CreatedDocument(
+            number=str(getattr(result, number)),
+            reference=str(reference or result.SourceReference),
+            created=bool(result.Created),
+            operation=operation,
+        )
+
+    def known_skus(self, skus: Iterable[str]) -> set[str]:
+        """Which of ``skus`` IPSoft has articles for (FindProducts, in chunks of 500).
+
+        What a flow checks before sending a quote, order or invoice, so an
+        order with an article IPSoft lacks is refused in validation rather
+        than by a fault (seed 001: "Als een product niet bestaat, gooien we
+        een fout in het validatieproces"). No call at all for no SKUs.
+        """
+        wanted = list(dict.fromkeys(sku for sku in skus if sku and sku.strip()))
+        known: set[str] = set()
+        for start in range(0, len(wanted), FIND_PRODUCTS_CHUNK):
+            chunk = wanted[start : start + FIND_PRODUCTS_CHUNK]
+            found = self._call("FindProducts", Sku=chunk) or []  # zeep unwraps Products
+            known.update(str(product.Sku) for product in found)
+        return known
+
+    def document_number(self, document_type: str, reference: str) -> str | None:
+        """IPSoft's number for the document of ``document_type`` made for ``reference``.
+
+        ``None`` when IPSoft has none (GetDocument's ``DOCUMENT_NOT_FOUND``):
+        recovers a number whose recording was lost, for every type of
+        :data:`DOCUMENT_OPERATIONS`.
+
+        Raises:
+            ValueError: ``document_type`` is not one of :data:`DOCUMENT_OPERATIONS`.
+        """
+        if document_type not in DOCUMENT_OPERATIONS:
+            raise ValueError(
+                f"unknown IPSoft document type {document_type!r}; "
+                f"known: {sorted(DOCUMENT_OPERATIONS)}"
+            )
+        try:
+            result = self._call(
+                "GetDocument", DocumentType=document_type, SourceReference=reference
+            )
+        except IPSoftFaultError as exc:
+            if exc.code == "DOCUMENT_NOT_FOUND":
+                return None
+            raise
+        return str(result.DocumentNumber)
 
     def get_order(self, reference: str) -> dict[str, Any] | None:
         """The order IPSoft holds for a portal reference, or ``None`` when there is none."""
@@ -397,7 +522,10 @@ def _fault_error(operation: str, fault: zeep.exceptions.Fault) -> FatalSyncError
 
 
 __all__ = [
+    "DOCUMENT_OPERATIONS",
+    "FIND_PRODUCTS_CHUNK",
     "CreateOrderResult",
+    "CreatedDocument",
     "IPSoftFaultError",
     "IPSoftHook",
     "IPSoftOptions",

@@ -50,6 +50,8 @@ class Customer:
     language: str | None = None
     price_list_id: str | None = None
     modified_at: datetime | None = None
+    revenue_account: str = "8000"
+    """Where a sales invoice (lines without articles) is booked: the customer's default."""
 
     @property
     def key(self) -> str:

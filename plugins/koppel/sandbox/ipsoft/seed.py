@@ -3,7 +3,8 @@
 The catalogue is made awkward on purpose, so the demo and the Le New Black
 flow tests meet what real IPSoft data holds: articles without an EAN13, one
 with a wrong check digit, one without a SKU, a price in a list the portal is
-not configured with, and a customer number no state holds.
+not configured with, and a customer number no state holds. Its chart of
+accounts holds every account Koppel's default ledger postings use.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from koppel.rules.financial_mutation import DEFAULT_ACCOUNTS
 from koppel.sandbox.ipsoft.clock import now, utc
+from koppel.sandbox.ipsoft.documents import Account
 from koppel.sandbox.ipsoft.records import (
     Address,
     Buyer,
@@ -25,6 +28,26 @@ from koppel.sandbox.ipsoft.state import IPSoftState
 
 #: A customer number no IPSoft state holds: what a portal customer with a stale reference has.
 UNKNOWN_CUSTOMER_NUMBER = "C99999"
+
+
+#: The demo company's chart: every account of Koppel's ``DEFAULT_ACCOUNTS``, cash, bank and
+#: the rounding account a demo connection books on instead of 8999.
+DEMO_ACCOUNTS: tuple[Account, ...] = (
+    Account("1000", "Kas"),
+    Account("1100", "Bank"),
+    Account(DEFAULT_ACCOUNTS.debtor, "Debiteuren"),
+    Account(DEFAULT_ACCOUNTS.tax_payable["21"], "Af te dragen btw hoog tarief"),
+    Account(DEFAULT_ACCOUNTS.tax_payable["9"], "Af te dragen btw laag tarief"),
+    Account(DEFAULT_ACCOUNTS.revenue["21"], "Omzet hoog tarief"),
+    Account(DEFAULT_ACCOUNTS.revenue["9"], "Omzet laag tarief"),
+    Account(DEFAULT_ACCOUNTS.revenue["0"], "Omzet nultarief"),
+    Account(DEFAULT_ACCOUNTS.revenue_by_kind["shipping"], "Verzendkosten"),
+    Account(DEFAULT_ACCOUNTS.revenue_by_kind["fee"], "Vergoedingen"),
+    Account(DEFAULT_ACCOUNTS.discounts or "8300", "Kortingen"),
+    Account(DEFAULT_ACCOUNTS.rounding, "Afrondingsverschillen"),
+    # Koffiebar Noord's bookkeeper keeps the webshop's rounding apart (webshop_koffiebar.yaml).
+    Account("8990", "Afrondingsverschillen webshop"),
+)
 
 
 def ean13(first_twelve: str) -> str:
@@ -41,7 +64,10 @@ def seed_demo(state: IPSoftState, *, at: datetime | None = None) -> IPSoftState:
     SKU, and a price in the list ``OUTLET-EUR`` that Le New Black is not
     configured with. :data:`UNKNOWN_CUSTOMER_NUMBER` is deliberately absent.
     Records are stamped a minute apart from ``at`` (default: a day ago).
+    The chart of accounts is :data:`DEMO_ACCOUNTS`.
     """
+    for account in DEMO_ACCOUNTS:
+        state.add_account(account)
     start = utc(at or now() - timedelta(days=1))
     moments = (start + timedelta(minutes=i) for i in range(10_000))
     for price_list in (

@@ -3,6 +3,8 @@
 Kept apart from the HTTP side so the operations read as IPSoft's behaviour:
 time-windowed paging, CreateOrder idempotent on the portal's reference, and
 unknown customers and SKUs refused with the fault codes the flows react to.
+The document operations (quotes to journal entries) live in
+:mod:`.document_service` and share this service's number series.
 Requests arrive already validated against the XSD.
 """
 
@@ -16,6 +18,7 @@ from decimal import Decimal
 from lxml import etree
 
 from koppel.sandbox.ipsoft.clock import now, utc
+from koppel.sandbox.ipsoft.document_service import DocumentOperations, Numbering
 from koppel.sandbox.ipsoft.records import Address, Order, OrderLine
 from koppel.sandbox.ipsoft.soap import IPS_NS, FaultError, add, q, required, text
 from koppel.sandbox.ipsoft.state import IPSoftState
@@ -27,7 +30,8 @@ class IPSoftService:
 
     def __init__(self, state: IPSoftState) -> None:
         self.state = state
-        self._order_counter = 0
+        self._numbers = Numbering()
+        self._documents = DocumentOperations(state, self._numbers)
 
     def handle(self, operation: str, request: etree._Element) -> etree._Element:
         """Answer one validated request element with its response element."""
@@ -37,6 +41,7 @@ class IPSoftService:
             "ListPriceLists": self._price_lists,
             "CreateOrder": self._create_order,
             "GetOrder": self._get_order,
+            **self._documents.handlers(),
         }
         return handlers[operation](request)
 
@@ -99,12 +104,11 @@ class IPSoftService:
                 raise FaultError(
                     "UNKNOWN_SKU", f"line {line.line_number}: SKU {line.sku} does not exist"
                 )
-        self._order_counter += 1
         created_at = now()
         delivery = element.find(q("DeliveryAddress"))
         assert delivery is not None
         return Order(
-            order_number=f"SO-{created_at.year}-{self._order_counter:05d}",
+            order_number=self._numbers.next("SO", created_at),
             reference=required(element, "PortalOrderReference"),
             customer_number=customer,
             order_date=date.fromisoformat(required(element, "OrderDate")),

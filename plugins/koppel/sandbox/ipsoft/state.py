@@ -15,6 +15,14 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from koppel.sandbox.ipsoft.clock import now, utc
+from koppel.sandbox.ipsoft.documents import (
+    Account,
+    DirectInvoice,
+    Invoice,
+    JournalEntry,
+    Quote,
+    SalesInvoice,
+)
 from koppel.sandbox.ipsoft.records import (
     Customer,
     Order,
@@ -38,6 +46,14 @@ class IPSoftState:
     prices: dict[tuple[str, str, Decimal], Price] = field(default_factory=dict)
     stock: dict[tuple[str, str], StockItem] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
+    quotes: dict[str, Quote] = field(default_factory=dict)
+    invoices: dict[str, Invoice] = field(default_factory=dict)
+    direct_invoices: dict[str, DirectInvoice] = field(default_factory=dict)
+    sales_invoices: dict[str, SalesInvoice] = field(default_factory=dict)
+    journal_entries: dict[str, JournalEntry] = field(default_factory=dict)
+    """Keyed by source reference; a direct invoice's own entry by its invoice number."""
+    accounts: dict[str, Account] = field(default_factory=dict)
+    """The chart of accounts journal entries may book on, by account number."""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def put(self, record: _R, at: datetime | None = None) -> _R:
@@ -56,6 +72,12 @@ class IPSoftState:
         with self.lock:
             self.price_lists[price_list.id] = price_list
         return price_list
+
+    def add_account(self, account: Account) -> Account:
+        """Add or replace an account of the chart."""
+        with self.lock:
+            self.accounts[account.number] = account
+        return account
 
     def window(self, kind: str, since: datetime, until: datetime | None) -> list[Record]:
         """Records of ``kind`` modified in [since, until), ordered by (modified_at, key)."""
