@@ -5,10 +5,10 @@
 * ``Q-2026-0002``: sent to Modehuis Van Dijk (C10031), valid until
   2026-12-15, for NZ2403-OKER-OS and a product code IPSoft does not know
   (``KOP-UNKNOWN-2``): the quote must wait for the product.
-* ``D-2026-0001``: won on 2026-11-20 by Maison Claes (C10047): 7.5 hours of
+* ``D-2026-0001``: won on 2026-11-20 with Modehuis Van Dijk (C10031): 7.5 hours of
   consultancy at 95.00 and a fixed-price workshop of 1250.00, both at 21 %
   (a sales invoice: lines without articles).
-* ``D-2026-0002``: still open (no ``closed_on``), Boutique Lotte: nothing to invoice yet.
+* ``D-2026-0002``: still open (no ``closed_on``), Maison Claes (C10047): nothing to invoice yet.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def demo_deals() -> list[StoredRecord]:
                 ServiceLine("Workshop collectiebeheer, vaste prijs", "1", "1250.00"),
             ],
             closed_on=date(2026, 11, 20),
-            account=_CLAES,
+            account=_VAN_DIJK,
             created_at=_at(2, 9),
             updated_at=_at(20, 16),
         ),
@@ -73,6 +73,7 @@ def demo_deals() -> list[StoredRecord]:
             "D-2026-0002",
             lines=[ServiceLine("Training voorraadbeheer (uren)", "4", "95.00")],
             status="open",
+            account=_CLAES,
             created_at=_at(21, 11),
         ),
     ]

@@ -137,7 +137,11 @@ class RecordApi:
     def _record(self, collection: Collection, reference: str) -> StoredRecord:
         record = self.state.collections[collection.name].get(reference)
         if record is None:
-            raise ApiError(404, collection.not_found_code, f"no {collection.name} {reference!r}")
+            raise ApiError(
+                404,
+                collection.not_found_code,
+                f"no {collection.name.removesuffix('s')} {reference!r}",
+            )
         return record
 
     @staticmethod

@@ -11,7 +11,8 @@
   per rate it is 21 % of 7.00 = 1.47: the grand total 9.57 is a cent more
   than a per-rate computation gives.
 * ``W-1004``: a cash sale at the shop's till (channel ``pos``, status
-  ``completed``, prices including tax, no shipping address). Customer C10023.
+  ``completed``, prices including tax, no shipping address): customer
+  C10023 paying in the store, without an e-mail address.
 * ``W-1005``: shipped: the case for an invoice of an existing order. Customer C10031.
 * ``R-1001``: a refund of W-1001 (``kind: refund``, ``original_reference:
   W-1001``, status ``refunded``): one NZ2401-NAVY-M back, amounts positive.
@@ -22,7 +23,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from koppel.sandbox.record_api import RecordState, StoredRecord
-from koppel.sandbox.webshop.orders import ShopCharge, ShopLine, webshop_order
+from koppel.sandbox.webshop.orders import DEFAULT_CUSTOMER, ShopCharge, ShopLine, webshop_order
 
 #: The demo records' references, in the order they were placed.
 DEMO_REFERENCES = ("W-1001", "W-1002", "W-1003", "W-1004", "W-1005", "R-1001")
@@ -90,6 +91,7 @@ def demo_orders() -> list[StoredRecord]:
             "W-1004",
             lines=[ShopLine("NZ2403-OKER-OS", "Sjaal oker", "1", "24.95", "21")],
             channel="pos",
+            customer={**DEFAULT_CUSTOMER, "email": None},
             status="completed",
             prices_include_tax=True,
             shipping_address=None,
