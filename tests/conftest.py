@@ -13,4 +13,6 @@ pytest_plugins = [
     "tests.fixtures.isah",
     "tests.fixtures.store_erp",
     "tests.fixtures.peppol",
+    "tests.fixtures.webshop",
+    "tests.fixtures.crm",
 ]
