@@ -32,6 +32,7 @@ import requests
 import zeep
 import zeep.exceptions
 from airflow.sdk import BaseHook, Connection
+from lxml import etree
 from zeep.helpers import serialize_object
 from zeep.proxy import ServiceProxy
 from zeep.transports import Transport
@@ -56,14 +57,14 @@ DOCUMENT_OPERATIONS: dict[str, str] = {
     "financial_mutation": "CreateJournalEntry",
 }
 
-#: Create operation -> (the document element of its request, the main number of its answer).
-_CREATES: dict[str, tuple[str, str]] = {
-    "CreateOrder": ("Order", "OrderNumber"),
-    "CreateQuote": ("Quote", "QuoteNumber"),
-    "CreateInvoice": ("Invoice", "InvoiceNumber"),
-    "CreateDirectInvoice": ("DirectInvoice", "InvoiceNumber"),
-    "CreateSalesInvoice": ("SalesInvoice", "InvoiceNumber"),
-    "CreateJournalEntry": ("JournalEntry", "EntryNumber"),
+#: Create operation -> (its request's document element, its answer's main number, its key).
+_CREATES: dict[str, tuple[str, str, str]] = {
+    "CreateOrder": ("Order", "OrderNumber", "PortalOrderReference"),
+    "CreateQuote": ("Quote", "QuoteNumber", "SourceReference"),
+    "CreateInvoice": ("Invoice", "InvoiceNumber", "SourceReference"),
+    "CreateDirectInvoice": ("DirectInvoice", "InvoiceNumber", "SourceReference"),
+    "CreateSalesInvoice": ("SalesInvoice", "InvoiceNumber", "SourceReference"),
+    "CreateJournalEntry": ("JournalEntry", "EntryNumber", "SourceReference"),
 }
 
 #: FindProducts takes at most this many SKUs per call (ipsoft.xsd).
@@ -360,23 +361,22 @@ class IPSoftHook(BaseHook):
             )
         return self._create(root, operation)
 
-    def _request_root(self, request_xml: bytes, operation: str) -> Any:
+    def _request_root(self, request_xml: bytes, operation: str) -> etree._Element:
         """The request's root element, read with Koppel's hardened parser."""
         try:
             return parse_xml(request_xml, source=f"{operation}Request").getroot()
         except XmlDocumentError as exc:
             raise FatalSyncError(f"IPSoft {operation} request is not XML: {exc}") from exc
 
-    def _create(self, root: Any, operation: str) -> CreatedDocument:
+    def _create(self, root: etree._Element, operation: str) -> CreatedDocument:
         """Parse ``root`` with zeep into the operation's document and send it."""
-        element, number = _CREATES[operation]
+        element, number, reference = _CREATES[operation]
         client = self.get_conn()
         request = client.get_element(root.tag).parse(root, client.wsdl.types)  # type: ignore[no-untyped-call]
         result = self._call(operation, **{element: getattr(request, element)})
-        reference = result.PortalOrderReference if operation == "CreateOrder" else None
         return CreatedDocument(
             number=str(getattr(result, number)),
-            reference=str(reference or result.SourceReference),
+            reference=str(getattr(result, reference)),
             created=bool(result.Created),
             operation=operation,
         )
