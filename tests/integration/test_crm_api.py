@@ -175,7 +175,7 @@ def test_a_crm_user_accepting_a_quote_moves_updated_at(
     crm: ContractClient, demo: CrmServer
 ) -> None:
     before = crm.get("quotes/Q-2026-0002", "quote.schema.json")["updated_at"]
-    demo.set_status("quotes", "Q-2026-0002", "accepted")
+    demo.set_status("Q-2026-0002", "accepted")
     after = crm.get("quotes/Q-2026-0002", "quote.schema.json")
     assert after["status"] == "accepted"
     assert datetime.fromisoformat(after["updated_at"]) > datetime.fromisoformat(before)

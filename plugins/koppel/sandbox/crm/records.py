@@ -10,25 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from koppel.sandbox.record_api import StoredRecord, Taxed, line_total, tax_lines, text
+from koppel.sandbox.record_api import (
+    PricedLine,
+    StoredRecord,
+    new_record,
+    priced_lines,
+    tax_lines,
+    text,
+)
 
 QUOTE_STATUSES = ("draft", "sent", "accepted", "declined")
 DEAL_STATUSES = ("open", "won", "lost")
-
-
-@dataclass(frozen=True)
-class QuoteLine:
-    """A quoted article: amounts are decimal strings in the quote's tax mode."""
-
-    product_code: str
-    description: str
-    quantity: str
-    unit_price: str
-    tax_rate: str = "21"
 
 
 @dataclass(frozen=True)
@@ -39,6 +35,27 @@ class ServiceLine:
     quantity: str
     unit_price: str
     tax_rate: str = "21"
+    discount: str = "0"
+
+    def fields(self, total: Decimal) -> dict[str, Any]:
+        """What the line says it is: a description, no article."""
+        return {"description": self.description}
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    """A quoted article: ``product_code`` is its SKU; amounts in the quote's tax mode."""
+
+    product_code: str
+    description: str
+    quantity: str
+    unit_price: str
+    tax_rate: str = "21"
+    discount: str = "0"
+
+    def fields(self, total: Decimal) -> dict[str, Any]:
+        """The article's code and its description."""
+        return {"product_code": self.product_code, "description": self.description}
 
 
 #: The account of a quote or deal as the CRM shows it, by default a known IPSoft customer.
@@ -62,24 +79,13 @@ def crm_quote(
     updated_at: datetime | None = None,
 ) -> StoredRecord:
     """A quote as ``GET /api/v1/quotes/{reference}`` shows it, with the CRM's own totals."""
-    priced = _priced(
-        [
-            ({"product_code": line.product_code, "description": line.description}, line)
-            for line in lines
-        ],
-        currency,
-        prices_include_tax,
-    )
-    return _record(
+    fields = _priced(lines, account, currency, prices_include_tax)
+    return new_record(
         reference,
         status,
-        created_at=created_at,
-        updated_at=updated_at,
-        dates={"valid_until": valid_until.isoformat()},
-        account=account,
-        currency=currency,
-        prices_include_tax=prices_include_tax,
-        priced=priced,
+        {"valid_until": valid_until.isoformat(), **fields},
+        created_at,
+        updated_at,
     )
 
 
@@ -96,72 +102,30 @@ def crm_deal(
     updated_at: datetime | None = None,
 ) -> StoredRecord:
     """A deal as ``GET /api/v1/deals/{reference}`` shows it; ``closed_on`` is None while open."""
-    priced = _priced(
-        [({"description": line.description}, line) for line in lines],
-        currency,
-        prices_include_tax,
-    )
-    return _record(
+    fields = _priced(lines, account, currency, prices_include_tax)
+    return new_record(
         reference,
         status,
-        created_at=created_at,
-        updated_at=updated_at,
-        dates={"closed_on": closed_on.isoformat() if closed_on else None},
-        account=account,
-        currency=currency,
-        prices_include_tax=prices_include_tax,
-        priced=priced,
+        {"closed_on": closed_on.isoformat() if closed_on else None, **fields},
+        created_at,
+        updated_at,
     )
 
 
 def _priced(
-    lines: Sequence[tuple[dict[str, Any], QuoteLine | ServiceLine]],
-    currency: str,
-    prices_include_tax: bool,
-) -> dict[str, Any]:
-    """The lines with their totals, the tax lines and the total, as the record shows them."""
-    rendered = []
-    taxed = []
-    for number, (identity, line) in enumerate(lines, start=1):
-        total = line_total(Decimal(line.quantity), Decimal(line.unit_price), Decimal(0), currency)
-        taxed.append(Taxed(total, Decimal(line.tax_rate)))
-        rendered.append(
-            {
-                "line_number": number,
-                **identity,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "tax_rate": line.tax_rate,
-                "line_total": text(total),
-            }
-        )
-    tax, total = tax_lines(taxed, prices_include_tax, currency)
-    return {"lines": rendered, "tax_lines": tax, "total": text(total)}
-
-
-def _record(
-    reference: str,
-    status: str,
-    *,
-    created_at: datetime | None,
-    updated_at: datetime | None,
-    dates: dict[str, Any],
+    lines: Sequence[PricedLine],
     account: dict[str, Any] | None,
     currency: str,
     prices_include_tax: bool,
-    priced: dict[str, Any],
-) -> StoredRecord:
-    created = created_at or datetime.now(UTC)
-    return StoredRecord(
-        reference=reference,
-        status=status,
-        created_at=created,
-        updated_at=updated_at or created,
-        fields={
-            **dates,
-            "currency": currency,
-            "prices_include_tax": prices_include_tax,
-            "account": dict(account or DEFAULT_ACCOUNT),
-            **priced,
-        },
-    )
+) -> dict[str, Any]:
+    """The fields quotes and deals share: account, money, lines, tax lines and total."""
+    rendered, taxed = priced_lines(lines, currency)
+    tax, total = tax_lines(taxed, prices_include_tax, currency)
+    return {
+        "currency": currency,
+        "prices_include_tax": prices_include_tax,
+        "account": dict(account or DEFAULT_ACCOUNT),
+        "lines": rendered,
+        "tax_lines": tax,
+        "total": text(total),
+    }

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
-
 from koppel.sandbox.crm import seed
-from koppel.sandbox.crm.contract import schema_validators
+from koppel.sandbox.crm.contract import SCHEMA_DIR
 from koppel.sandbox.crm.records import DEAL_STATUSES, QUOTE_STATUSES
-from koppel.sandbox.record_api import Collection, RecordApi, RecordServer, RecordState
+from koppel.sandbox.record_api import Collection, RecordServer, RecordState
 from koppel.sandbox.record_api.state import StoredRecord
 
 QUOTES = Collection("quotes", QUOTE_STATUSES, "QUOTE_NOT_FOUND")
@@ -31,52 +29,28 @@ class CrmState(RecordState):
         return self.collections[DEALS.name]
 
 
-class CrmServer(RecordServer):
+class CrmServer(RecordServer[CrmState]):
     """The CRM API on 127.0.0.1 (a free port by default), empty until seeded.
 
-    Args:
-        host: The address clients are told to use.
-        port: The port to listen on; 0 picks a free one.
-        conn_id: The Airflow connection id tests and the demo register it under.
-        token: The bearer token it accepts; a random one by default.
-        bind: The address to listen on; ``host`` by default.
+    ``CrmServer(host="127.0.0.1", port=0, conn_id=..., token=...)``: see
+    :class:`~koppel.sandbox.record_api.RecordServer`.
     """
 
-    def __init__(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        *,
-        conn_id: str = "crm_default",
-        token: str | None = None,
-        bind: str | None = None,
-    ) -> None:
-        self._state = CrmState()
-        api = RecordApi(
-            token or secrets.token_urlsafe(24),
-            self._state,
-            [QUOTES, DEALS],
-            schema_validators(),
-        )
-        super().__init__(api, conn_id=conn_id, host=host, port=port, bind=bind)
+    collections = (QUOTES, DEALS)
+    schema_dir = SCHEMA_DIR
+    default_conn_id = "crm_default"
 
-    @property
-    def state(self) -> CrmState:
-        """Everything the CRM holds now."""
-        return self._state
+    def new_state(self) -> CrmState:
+        return CrmState()
 
     def add_quote(self, quote: StoredRecord) -> StoredRecord:
         """Add a quote built with :func:`~koppel.sandbox.crm.records.crm_quote`."""
-        return self._state.add(QUOTES.name, quote)
+        return self.state.add(QUOTES.name, quote)
 
     def add_deal(self, deal: StoredRecord) -> StoredRecord:
         """Add a deal built with :func:`~koppel.sandbox.crm.records.crm_deal`."""
-        return self._state.add(DEALS.name, deal)
-
-    def set_status(self, collection: str, reference: str, status: str) -> StoredRecord:
-        """Change a quote's or deal's status as a CRM user would; ``updated_at`` moves forward."""
-        return self._state.set_status(collection, reference, status)
+        return self.state.add(DEALS.name, deal)
 
     def seed_demo(self) -> None:
         """Add the demo quotes and deals (see ``crm.seed``)."""
-        seed.seed_demo(self._state)
+        seed.seed_demo(self.state)

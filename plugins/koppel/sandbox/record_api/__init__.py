@@ -14,23 +14,31 @@ HTTP) and ``server`` (HTTP on 127.0.0.1).
 
 from __future__ import annotations
 
-from koppel.sandbox.record_api.api import DOCUMENT_TYPES, Collection, RecordApi
+from koppel.sandbox.record_api.api import Collection, RecordApi
 from koppel.sandbox.record_api.contract import contract_validators
 from koppel.sandbox.record_api.server import RecordServer
-from koppel.sandbox.record_api.state import RecordedRequest, RecordState, StoredRecord, iso
+from koppel.sandbox.record_api.state import (
+    RecordedRequest,
+    RecordState,
+    StoredRecord,
+    iso,
+    new_record,
+)
 from koppel.sandbox.record_api.totals import (
+    PricedLine,
     Taxed,
     currency_decimals,
     line_total,
     money,
+    priced_lines,
     tax_lines,
     tax_of,
     text,
 )
 
 __all__ = [
-    "DOCUMENT_TYPES",
     "Collection",
+    "PricedLine",
     "RecordApi",
     "RecordServer",
     "RecordState",
@@ -42,6 +50,8 @@ __all__ = [
     "iso",
     "line_total",
     "money",
+    "new_record",
+    "priced_lines",
     "tax_lines",
     "tax_of",
     "text",

@@ -20,19 +20,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from jsonschema import Draft202012Validator
 
+from koppel.config.document_types import DOCUMENT_TYPES
 from koppel.sandbox.lenewblack.routing import API_PREFIX, Answer, ApiError
 from koppel.sandbox.record_api.contract import request_body
 from koppel.sandbox.record_api.state import RecordedRequest, RecordState, StoredRecord
 
-#: What Koppel may mark a record exported as: the document types an ERP receives.
-DOCUMENT_TYPES = (
-    "quote",
-    "order",
-    "invoice",
-    "direct_invoice",
-    "sales_invoice",
-    "financial_mutation",
-)
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 #: The schema every ``POST .../exports`` body must match, in the contract directory.

@@ -8,44 +8,77 @@ the Airflow connection, failures, the requests received) lives here once.
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from abc import abstractmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from pathlib import Path
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from koppel.sandbox.lifecycle import LocalServer
-from koppel.sandbox.record_api.api import RecordApi
-from koppel.sandbox.record_api.state import RecordedRequest, RecordState
+from koppel.sandbox.record_api.api import Collection, RecordApi
+from koppel.sandbox.record_api.contract import contract_validators
+from koppel.sandbox.record_api.state import RecordedRequest, RecordState, StoredRecord
 
 #: How often the serving thread looks for ``stop()``: short, so a test's teardown is quick.
 _POLL_SECONDS = 0.05
 
+StateT = TypeVar("StateT", bound=RecordState)
 
-class RecordServer(LocalServer):
-    """A :class:`RecordApi` over HTTP on a port of 127.0.0.1 (a free one by default).
+
+class RecordServer(LocalServer, Generic[StateT]):
+    """A :class:`RecordApi` over HTTP on a port of 127.0.0.1, empty until seeded.
+
+    A system's server names its ``collections``, its contract's ``schema_dir``
+    and its ``default_conn_id``, and makes its state in :meth:`new_state`.
 
     Args:
-        api: The behaviour to serve.
-        conn_id: The Airflow connection id tests and the demo register it under.
         host: The address clients are told to use.
         port: The port to listen on; 0 picks a free one.
+        conn_id: The Airflow connection id tests and the demo register it under.
+        token: The bearer token it accepts; a random one by default.
         bind: The address to listen on; ``host`` by default.
     """
 
+    collections: ClassVar[tuple[Collection, ...]]
+    schema_dir: ClassVar[Path]
+    default_conn_id: ClassVar[str]
+
     def __init__(
-        self, api: RecordApi, *, conn_id: str, host: str, port: int, bind: str | None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        conn_id: str | None = None,
+        token: str | None = None,
+        bind: str | None = None,
     ) -> None:
-        self.api = api
-        self.conn_id = conn_id
+        self._state = self.new_state()
+        self.api = RecordApi(
+            token or secrets.token_urlsafe(24),
+            self._state,
+            self.collections,
+            contract_validators(self.schema_dir),
+        )
+        self.conn_id = conn_id or self.default_conn_id
         self.host = host
-        self._http = _RecordHTTPServer((bind or host, port), api)
+        self._http = _RecordHTTPServer((bind or host, port), self.api)
         self.port = int(self._http.server_address[1])
         self._thread = threading.Thread(
             target=self._http.serve_forever,
             kwargs={"poll_interval": _POLL_SECONDS},
-            name=f"{conn_id}-emulator",
+            name=f"{self.conn_id}-emulator",
             daemon=True,
         )
+
+    @abstractmethod
+    def new_state(self) -> StateT:
+        """The empty state this API starts with."""
+
+    @property
+    def state(self) -> StateT:
+        """Everything the emulator holds now; read or change it under ``state.lock``."""
+        return self._state
 
     @property
     def token(self) -> str:
@@ -90,9 +123,20 @@ class RecordServer(LocalServer):
 
     def record_json(self, collection: str, reference: str) -> dict[str, Any]:
         """A record as ``GET /api/v1/<collection>/{reference}`` would answer now."""
-        state: RecordState = self.api.state
-        with state.lock:
-            return state.collections[collection][reference].render()
+        with self._state.lock:
+            return self._state.collections[collection][reference].render()
+
+    def set_status(self, reference: str, status: str) -> StoredRecord:
+        """Change a record's status as a user of the source would; ``updated_at`` moves forward.
+
+        Raises:
+            KeyError: When no collection holds ``reference``.
+        """
+        with self._state.lock:
+            for name, records in self._state.collections.items():
+                if reference in records:
+                    return self._state.set_status(name, reference, status)
+        raise KeyError(reference)
 
     @abstractmethod
     def seed_demo(self) -> None:

@@ -92,6 +92,18 @@ class RecordState:
             return record
 
 
+def new_record(
+    reference: str,
+    status: str,
+    fields: dict[str, Any],
+    created_at: datetime | None = None,
+    updated_at: datetime | None = None,
+) -> StoredRecord:
+    """A record created at ``created_at`` (now by default) and unchanged since, unless said."""
+    created = created_at or datetime.now(UTC)
+    return StoredRecord(reference, status, created, updated_at or created, fields)
+
+
 def iso(moment: datetime) -> str:
     """A timestamp as the APIs write it: ISO 8601 in UTC with ``Z``."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

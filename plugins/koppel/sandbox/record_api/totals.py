@@ -9,9 +9,9 @@ ledger postings do). That difference is what the postings must book, not hide.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 #: ISO 4217 currencies whose minor unit is not two decimals (the rest have two).
 _CURRENCY_DECIMALS = {
@@ -38,6 +38,28 @@ class Taxed(NamedTuple):
 
     amount: Decimal
     rate: Decimal
+
+
+class PricedLine(Protocol):
+    """A line as a builder is given it: decimal strings in the record's tax mode."""
+
+    @property
+    def quantity(self) -> str: ...
+
+    @property
+    def unit_price(self) -> str: ...
+
+    @property
+    def tax_rate(self) -> str: ...
+
+    @property
+    def discount(self) -> str:
+        """The line's discount amount, positive; "0" without one."""
+        ...
+
+    def fields(self, total: Decimal) -> dict[str, Any]:
+        """The line's own keys (its article, name, discount details) given its line total."""
+        ...
 
 
 def currency_decimals(currency: str) -> int:
@@ -69,6 +91,30 @@ def tax_of(amount: Decimal, rate: Decimal, prices_include_tax: bool, currency: s
     """The tax in (inclusive) or on (exclusive) ``amount`` at ``rate`` percent, rounded."""
     divisor = _HUNDRED + rate if prices_include_tax else _HUNDRED
     return money(amount * rate / divisor, currency)
+
+
+def priced_lines(
+    lines: Sequence[PricedLine], currency: str
+) -> tuple[list[dict[str, Any]], list[Taxed]]:
+    """The lines as the record shows them (numbered from 1, with line totals), and what they tax."""
+    rendered = []
+    taxed = []
+    for number, line in enumerate(lines, start=1):
+        total = line_total(
+            Decimal(line.quantity), Decimal(line.unit_price), Decimal(line.discount), currency
+        )
+        taxed.append(Taxed(total, Decimal(line.tax_rate)))
+        rendered.append(
+            {
+                "line_number": number,
+                **line.fields(total),
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "tax_rate": line.tax_rate,
+                "line_total": text(total),
+            }
+        )
+    return rendered, taxed
 
 
 def tax_lines(

@@ -10,11 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from koppel.sandbox.record_api import StoredRecord, Taxed, line_total, tax_lines, text
+from koppel.sandbox.record_api import (
+    StoredRecord,
+    Taxed,
+    new_record,
+    priced_lines,
+    tax_lines,
+    text,
+)
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "completed", "cancelled", "refunded")
 CHARGE_KINDS = ("shipping", "fee", "discount")
@@ -35,6 +42,18 @@ class ShopLine:
     tax_rate: str = "21"
     discount: str = "0"
     discount_code: str | None = None
+
+    def fields(self, total: Decimal) -> dict[str, Any]:
+        """The article, its name and the discount, the amount in the line total's decimals."""
+        discounted = Decimal(self.discount) != 0
+        return {
+            "sku": self.sku,
+            "name": self.name,
+            "discount_amount": text(Decimal(self.discount).quantize(total)),
+            "discounts": [{"amount": self.discount, "code": self.discount_code}]
+            if discounted
+            else [],
+        }
 
 
 @dataclass(frozen=True)
@@ -87,38 +106,15 @@ def webshop_order(
     A refund (``kind="refund"``) states its amounts positive, as on a sale,
     and names the order it refunds in ``original_reference``.
     """
-    created = created_at or datetime.now(UTC)
-    rendered_lines = []
-    taxed: list[Taxed] = []
-    for number, line in enumerate(lines, start=1):
-        discount = Decimal(line.discount)
-        total = line_total(Decimal(line.quantity), Decimal(line.unit_price), discount, currency)
-        taxed.append(Taxed(total, Decimal(line.tax_rate)))
-        rendered_lines.append(
-            {
-                "line_number": number,
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "tax_rate": line.tax_rate,
-                "discount_amount": text(discount.quantize(total)),
-                "line_total": text(total),
-                "discounts": (
-                    [{"amount": line.discount, "code": line.discount_code}] if discount else []
-                ),
-            }
-        )
+    rendered_lines, taxed = priced_lines(lines, currency)
     for charge in charges:
         sign = -1 if charge.kind == "discount" else 1
         taxed.append(Taxed(sign * Decimal(charge.amount), Decimal(charge.tax_rate)))
     tax, grand_total = tax_lines(taxed, prices_include_tax, currency)
-    return StoredRecord(
-        reference=reference,
-        status=status,
-        created_at=created,
-        updated_at=updated_at or created,
-        fields={
+    return new_record(
+        reference,
+        status,
+        {
             "kind": kind,
             "original_reference": original_reference,
             "channel": channel,
@@ -140,4 +136,6 @@ def webshop_order(
             "tax_lines": tax,
             "grand_total": text(grand_total),
         },
+        created_at,
+        updated_at,
     )
