@@ -132,6 +132,13 @@ def test_xsd_compiles_and_wsdl_loads_from_the_project_file() -> None:
         "ListPriceLists",
         "CreateOrder",
         "GetOrder",
+        "FindProducts",
+        "CreateQuote",
+        "CreateInvoice",
+        "CreateDirectInvoice",
+        "CreateSalesInvoice",
+        "CreateJournalEntry",
+        "GetDocument",
     }
 
 

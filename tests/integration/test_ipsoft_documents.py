@@ -187,7 +187,7 @@ def test_each_document_is_created_once_and_a_repeat_changes_nothing(
     first = hook.create_document(request)
     after_first = (_documents(ipsoft_server), _stock(ipsoft_server))
     again = hook.create_document(request)
-    reference = "WS-20451-advanced" if document_type == "financial_mutation" else "WS-20451"
+    reference = "WS-20451"
     operation = DOCUMENT_OPERATIONS[document_type]
     assert first == CreatedDocument(first.number, reference, True, operation)
     assert first.number.startswith(_PREFIXES[document_type])
@@ -448,7 +448,7 @@ def test_every_posting_level_is_booked_as_posted(
     mutation = post_order(_order(), level).mutation
     assert mutation is not None
     created = IPSoftHook(CONN_ID).create_document(_request("financial_mutation", mutation))
-    entry = ipsoft_server.state.journal_entries[mutation.mutation_id]
+    entry = ipsoft_server.state.journal_entries[mutation.source_document_id]
     assert entry.entry_number == created.number
     assert [(ln.account, ln.debit, ln.credit) for ln in entry.lines] == [
         (ln.account, ln.debit, ln.credit) for ln in mutation.lines
@@ -456,16 +456,17 @@ def test_every_posting_level_is_booked_as_posted(
     assert entry.booking_date == date(2026, 11, 28)
 
 
-def test_two_levels_of_one_order_are_two_entries(ipsoft_server: IPSoftServer) -> None:
+def test_a_document_is_posted_once_whatever_the_level(ipsoft_server: IPSoftServer) -> None:
+    """The entry is keyed by the source document: a later change of level books nothing twice."""
     hook = IPSoftHook(CONN_ID)
+    created = []
     for level in (MutationLevel.SIMPLE, MutationLevel.RECOMMENDED):
         mutation = post_order(_order(), level).mutation
         assert mutation is not None
-        assert hook.create_document(_request("financial_mutation", mutation)).created
-    assert sorted(ipsoft_server.state.journal_entries) == [
-        "WS-20451-recommended",
-        "WS-20451-simple",
-    ]
+        created.append(hook.create_document(_request("financial_mutation", mutation)))
+    assert [c.created for c in created] == [True, False]
+    assert created[0].number == created[1].number
+    assert list(ipsoft_server.state.journal_entries) == ["WS-20451"]
 
 
 def _entry(*lines: PostingLine) -> FinancialMutation:

@@ -316,8 +316,13 @@ def _message_key(documents: list[CanonicalModel], shown: int = 5) -> str | None:
 def _read(
     formats: FormatRegistry, flow: FlowConfig, message: Message
 ) -> tuple[list[CanonicalModel], list[Problem]]:
-    """Parse and validate the raw payload with the source format; keep any earlier problems."""
-    if has_errors(message.problems):
+    """Parse and validate the raw payload with the source format; keep any earlier problems.
+
+    Earlier errors are kept (a file refused on receipt stays refused), except on
+    a held message: they are the last check's reasons to wait (a product the
+    target did not know yet), and it is checked again against today's data.
+    """
+    if has_errors(message.problems) and message.status is not MessageStatus.HELD:
         return [], list(message.problems)
     result = formats.get(flow.source.format).read(
         message.payload,

@@ -33,6 +33,7 @@ def test_real_connections_all_load() -> None:
     result = load_all(CONNECTIONS)
     assert result.errors == []
     assert [c.id for c in result.connections] == [
+        "crm_adviesgroep",
         "ipsoft_noordzee",
         "itsperfect_acme",
         "itsperfect_bellamoda",
@@ -40,6 +41,7 @@ def test_real_connections_all_load() -> None:
         "scsn_techparts",
         "ubl_lumikki",
         "ubl_nordkauppa",
+        "webshop_koffiebar",
     ]
 
 
