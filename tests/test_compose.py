@@ -11,12 +11,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
+from koppel.sandbox.stand_ins import Ports
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
@@ -154,6 +157,23 @@ def test_the_scsn_suppliers_erp_is_a_postgres_database_the_sandbox_fills(
     assert sandbox["depends_on"]["koppel-store-init"]["condition"] == (
         "service_completed_successfully"
     )
+
+
+def test_every_stand_in_of_the_sandbox_has_its_own_fixed_port(compose: dict[str, Any]) -> None:
+    """A fixed port per stand-in, so the connections.json the sandbox writes stays valid
+    after a restart; no published ports (the compose network only)."""
+    sandbox = compose["services"]["sandbox"]
+    ports = {
+        arg.removeprefix("--").partition("-port=")[0]: int(arg.partition("=")[2])
+        for arg in sandbox["command"]
+        if arg.startswith("--") and "-port=" in arg
+    }
+    assert set(ports) == {field.name for field in fields(Ports)}
+    assert {"webshop", "crm"} <= set(ports)
+    assert len(set(ports.values())) == len(ports)
+    assert all(port > 0 for port in ports.values())
+    assert "ports" not in sandbox
+    assert "--host=sandbox" in sandbox["command"]
 
 
 def test_no_literal_secrets(compose: dict[str, Any]) -> None:

@@ -3,6 +3,9 @@
 Every ``sql`` connection gets a database of its own with its platform's demo
 data: the Isah ERP for the SCSN supplier, Helsinki and Tampere for
 Nordkauppa's two stores, Lakeuden Tukku for Arctic Tools' Peppol supplier ERP.
+Koffiebar Noord's webshop and Adviesgroep Delta's CRM are the seeded emulators,
+reached through their Airflow connections as a flow reaches them; their IPSoft
+connections are the one emulated IPSoft.
 """
 
 from __future__ import annotations
@@ -10,8 +13,11 @@ from __future__ import annotations
 import json
 import socket
 import stat
+import urllib.error
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import paramiko
@@ -20,6 +26,7 @@ from sqlalchemy import URL, Engine, create_engine, make_url, select, text
 
 from koppel import INCLUDE_DIR
 from koppel.hooks.store_erp_schema import customers, purchase_orders, store
+from koppel.sandbox.crm import DEMO_DEALS, DEMO_QUOTES
 from koppel.sandbox.stand_ins import SandboxError, StandIns, redacted, write_env_file
 from koppel.sandbox.store_erp import (
     COFFEE,
@@ -29,6 +36,7 @@ from koppel.sandbox.store_erp import (
     OrderedLine,
     post_purchase_order,
 )
+from koppel.sandbox.webshop import DEMO_REFERENCES
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +57,10 @@ EXPECTED_CONN_IDS = {
     "store_b_lumikki",
     "peppol_sftp_arctic",
     "erp_arctic",
+    "webshop_koffiebar",
+    "ipsoft_koffiebar",
+    "crm_adviesgroep",
+    "ipsoft_adviesgroep",
 }
 #: Each store-ERP connection of the examples: the store row its database must hold.
 STORE_DATABASES = {
@@ -64,7 +76,13 @@ def test_every_example_connection_is_served_and_stops_cleanly(tmp_path: Path) ->
     stand_ins = StandIns(tmp_path / "sftp", CONNECTIONS)
     with stand_ins:
         values = stand_ins.airflow_connections()
-        ports = [stand_ins.sftp.port, stand_ins.ipsoft.port, stand_ins.lenewblack.port]
+        ports = [
+            stand_ins.sftp.port,
+            stand_ins.ipsoft.port,
+            stand_ins.lenewblack.port,
+            stand_ins.webshop.port,
+            stand_ins.crm.port,
+        ]
         sftp_uri = values["sftp_acme"]
         transport = paramiko.Transport(("127.0.0.1", stand_ins.sftp.port))
         try:
@@ -95,7 +113,13 @@ def test_every_example_connection_is_served_and_stops_cleanly(tmp_path: Path) ->
 def test_secrets_stay_in_the_env_file(tmp_path: Path) -> None:
     with StandIns(tmp_path / "sftp", CONNECTIONS, demo_files=False) as stand_ins:
         values = stand_ins.airflow_connections()
-        secrets = [stand_ins.sftp.password, stand_ins.ipsoft.password, stand_ins.lenewblack.token]
+        secrets = [
+            stand_ins.sftp.password,
+            stand_ins.ipsoft.password,
+            stand_ins.lenewblack.token,
+            stand_ins.webshop.token,
+            stand_ins.crm.token,
+        ]
     shown = "\n".join(redacted(value) for value in values.values())
     env_file = tmp_path / "connections.env"
     write_env_file(env_file, values)
@@ -103,6 +127,62 @@ def test_secrets_stay_in_the_env_file(tmp_path: Path) -> None:
     assert all(secret in env_file.read_text() for secret in secrets)
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     assert "export AIRFLOW_CONN_SFTP_BELLAMODA=" in env_file.read_text()
+
+
+def _get(value: str, path: str, *, token: str | None = None) -> tuple[int, Any]:
+    """GET ``path`` from the HTTP API an ``AIRFLOW_CONN_*`` value names, as the hooks do.
+
+    The bearer token is the connection's password unless ``token`` overrides it.
+    """
+    fields = json.loads(value)
+    request = urllib.request.Request(
+        f"{fields['schema']}://{fields['host']}:{fields['port']}{path}",
+        headers={"Authorization": f"Bearer {token or fields['password']}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, json.load(exc)
+
+
+def test_the_webshop_and_the_crm_answer_through_their_connections(tmp_path: Path) -> None:
+    with StandIns(tmp_path / "sftp", CONNECTIONS, demo_files=False) as stand_ins:
+        values = stand_ins.airflow_connections()
+        orders = _get(values["webshop_koffiebar"], "/api/v1/orders?page_size=100")
+        quotes = _get(values["crm_adviesgroep"], "/api/v1/quotes")
+        deals = _get(values["crm_adviesgroep"], "/api/v1/deals")
+        refused = _get(values["webshop_koffiebar"], "/api/v1/orders", token="not-the-token")
+        # Each API knows only its own token: the CRM's does not open the webshop.
+        crm_token = json.loads(values["crm_adviesgroep"])["password"]
+        crossed = _get(values["webshop_koffiebar"], "/api/v1/orders", token=crm_token)
+        summary = stand_ins.summary()
+        ipsoft = stand_ins.ipsoft.airflow_connection()
+    status, body = orders
+    assert status == 200
+    assert sorted(order["reference"] for order in body["orders"]) == sorted(DEMO_REFERENCES)
+    assert quotes[0] == deals[0] == 200
+    assert sorted(quote["reference"] for quote in quotes[1]["quotes"]) == sorted(DEMO_QUOTES)
+    assert sorted(deal["reference"] for deal in deals[1]["deals"]) == sorted(DEMO_DEALS)
+    assert refused[0] == crossed[0] == 401
+    # Both merchants' IPSoft connections are the one emulated IPSoft.
+    assert values["ipsoft_koffiebar"] == values["ipsoft_adviesgroep"] == ipsoft
+    assert values["ipsoft_noordzee"] == ipsoft
+    assert values["webshop_koffiebar"] != values["lenewblack_noordzee"]
+    assert any(line.startswith("Webshop ") for line in summary)
+    assert any(line.startswith("CRM ") for line in summary)
+
+
+def test_an_http_endpoint_of_an_api_with_no_emulator_is_refused(tmp_path: Path) -> None:
+    folder = _connections_with(
+        tmp_path, "_webshop_ipsoft.yaml", {"format: webshop.order": "format: shopify.order"}
+    )
+    with (
+        StandIns(tmp_path / "sftp", folder, demo_files=False) as stand_ins,
+        pytest.raises(SandboxError, match=r"no http stand-in for webshop_koffiebar.*shopify"),
+    ):
+        stand_ins.airflow_connections()
 
 
 def test_the_erp_can_be_a_postgres_database(tmp_path: Path, postgres_erp_url: URL) -> None:
@@ -196,7 +276,10 @@ def _connections_with(tmp_path: Path, template: str, edit: dict[str, str]) -> Pa
     """A connection folder with ``template`` and its example, text replaced per ``edit``."""
     folder = tmp_path / "connections"
     folder.mkdir()
-    example = {"_ubl_stores.yaml": "ubl_nordkauppa.yaml"}[template]
+    example = {
+        "_ubl_stores.yaml": "ubl_nordkauppa.yaml",
+        "_webshop_ipsoft.yaml": "webshop_koffiebar.yaml",
+    }[template]
     for name in (template, example):
         content = (CONNECTIONS / name).read_text(encoding="utf-8")
         for old, new in edit.items():

@@ -1,8 +1,8 @@
 """``python -m koppel.sandbox``: the example merchants' partner stand-ins, until Ctrl-C.
 
 Starts the SFTP server (every example merchant's folders, with ``make demo``'s
-files waiting in the inbound ones), the IPSoft and Le New Black emulators with
-the demo data, a seeded database for every ``sql`` connection (the Isah ERP,
+files waiting in the inbound ones), the IPSoft, Le New Black, webshop and CRM
+emulators with the demo data, a seeded database for every ``sql`` connection (the Isah ERP,
 each store, the Peppol supplier's ERP) and an SMTP sink, on 127.0.0.1 unless
 told otherwise. The
 terminal shows which ``AIRFLOW_CONN_*`` variables are needed with their
@@ -44,7 +44,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connections-dir", type=Path, default=connections_dir())
     parser.add_argument("--host", default="127.0.0.1", help="the address clients use")
     parser.add_argument("--bind", help="the address to listen on (default: --host)")
-    for name in ("sftp", "ipsoft", "lenewblack", "smtp"):
+    for name in ("sftp", "ipsoft", "lenewblack", "smtp", "webshop", "crm"):
         parser.add_argument(f"--{name}-port", type=int, default=0, help="default: a free port")
     parser.add_argument(
         "--no-demo-files", action="store_true", help="leave the inbound folders empty"
@@ -98,7 +98,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _arguments(argv)
     stop = _stop_on_signals()
-    ports = Ports(args.sftp_port, args.ipsoft_port, args.lenewblack_port, args.smtp_port)
+    ports = Ports(
+        sftp=args.sftp_port,
+        ipsoft=args.ipsoft_port,
+        lenewblack=args.lenewblack_port,
+        smtp=args.smtp_port,
+        webshop=args.webshop_port,
+        crm=args.crm_port,
+    )
     try:
         stand_ins = StandIns(
             args.root,

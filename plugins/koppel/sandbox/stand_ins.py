@@ -2,14 +2,17 @@
 
 ``python -m koppel.sandbox``, ``make airflow`` and the compose ``sandbox``
 service all run this: one SFTP server for every merchant's folders, the IPSoft
-and Le New Black emulators seeded like ``make demo``, a seeded database for
+and Le New Black emulators seeded like ``make demo``, the webshop and CRM
+emulators with their demo records (issue 12), a seeded database for
 every ``sql`` connection (the SCSN supplier's Isah ERP, each store of a
 ``ubl_stores`` company, a Peppol supplier's ERP: SQLite files beside the SFTP
 root, or PostgreSQL databases when given them; see
 :mod:`koppel.sandbox.stand_in_databases`), and an SMTP sink for the failure
 alerts. Which Airflow connections need a value is read from the connection
 files, not listed here, so a merchant added to ``include/connections/`` is
-served too.
+served too: an ``http`` endpoint goes to the emulator of the API its format
+speaks (``lenewblack.*``, ``webshop.*`` or ``crm.*``), and every ``soap``
+endpoint to the one IPSoft emulator.
 
 Nothing here imports Airflow: the stand-ins run beside it, in their own
 process or in the launcher's.
@@ -32,6 +35,7 @@ from sqlalchemy import URL, make_url
 
 from koppel.config import ConnectionConfig, Endpoint, FileEndpoint, SqlEndpoint, load_all
 from koppel.demo_scenario import ipsoft_state, scenario
+from koppel.sandbox.crm import CrmServer
 from koppel.sandbox.ipsoft import IPSoftServer
 from koppel.sandbox.lenewblack import LeNewBlackServer
 from koppel.sandbox.lifecycle import LocalServer
@@ -41,6 +45,7 @@ from koppel.sandbox.scsn_demo import cases as scsn_cases
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.sandbox.smtp_server import SMTPServer
 from koppel.sandbox.stand_in_databases import DatabaseError, StandInDatabase, plan_databases
+from koppel.sandbox.webshop import WebshopServer
 
 #: The alert connection every flow's failure callback uses.
 SMTP_CONN_ID = "smtp_default"
@@ -54,6 +59,8 @@ class Ports:
     ipsoft: int = 0
     lenewblack: int = 0
     smtp: int = 0
+    webshop: int = 0
+    crm: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ class SandboxError(Exception):
 
 
 class StandIns(LocalServer):
-    """The four stand-ins around one SFTP root; use as a context manager.
+    """The stand-ins around one SFTP root; use as a context manager.
 
     Args:
         root: The SFTP server's root: every merchant's ``/<prefix>/...`` folders live here.
@@ -128,6 +135,8 @@ class StandIns(LocalServer):
             bind=bind,
         )
         self.lenewblack = LeNewBlackServer(host=host, port=ports.lenewblack, bind=bind)
+        self.webshop = WebshopServer(host=host, port=ports.webshop, bind=bind)
+        self.crm = CrmServer(host=host, port=ports.crm, bind=bind)
         self.smtp = SMTPServer(conn_id=SMTP_CONN_ID, host=host, port=ports.smtp, bind=bind)
         self._stack = ExitStack()
 
@@ -139,9 +148,11 @@ class StandIns(LocalServer):
         for connection in self.connections:
             _make_folders(self.root, connection)
         with ExitStack() as stack:
-            for server in (self.sftp, self.ipsoft, self.lenewblack, self.smtp):
+            for server in self._servers():
                 stack.enter_context(server)
             self.lenewblack.seed_demo()
+            self.webshop.seed_demo()
+            self.crm.seed_demo()
             for database in self.databases:
                 database.create()
             self._stack = stack.pop_all()
@@ -153,13 +164,22 @@ class StandIns(LocalServer):
         """Stop every server, the last started first."""
         self._stack.close()
 
+    def _servers(self) -> tuple[LocalServer, ...]:
+        """Every server, in the order they start."""
+        return (self.sftp, self.ipsoft, self.lenewblack, self.webshop, self.crm, self.smtp)
+
     def airflow_connections(self) -> dict[str, str]:
         """``conn_id`` -> ``AIRFLOW_CONN_<ID>`` value (JSON or URI) for every connection needed."""
         values = {SMTP_CONN_ID: self.smtp.airflow_connection()}
         by_transport = {
             "sftp": self.sftp.airflow_connection_uri(),
             "soap": self.ipsoft.airflow_connection(),
-            "http": self.lenewblack.airflow_connection(),
+        }
+        # One http API per format family: the format an endpoint reads or writes names its API.
+        by_family = {
+            "lenewblack": self.lenewblack.airflow_connection(),
+            "webshop": self.webshop.airflow_connection(),
+            "crm": self.crm.airflow_connection(),
         }
         for connection in self.connections:
             for flow in connection.flows.values():
@@ -167,6 +187,9 @@ class StandIns(LocalServer):
                     if isinstance(endpoint, SqlEndpoint):
                         url = self.database_url_for(endpoint.conn_id)
                         values[endpoint.conn_id] = _database_connection(url)
+                        continue
+                    if endpoint.transport == "http":
+                        values[endpoint.conn_id] = _http_stand_in(connection, endpoint, by_family)
                         continue
                     if endpoint.transport not in by_transport:
                         raise SandboxError(
@@ -192,6 +215,8 @@ class StandIns(LocalServer):
             f"SFTP         {self.sftp.host}:{self.sftp.port}  root {self.root.resolve()}",
             f"IPSoft       {self.ipsoft.url}",
             f"Le New Black {self.lenewblack.base_url}/api/v1",
+            f"Webshop      {self.webshop.base_url}/api/v1",
+            f"CRM          {self.crm.base_url}/api/v1",
             f"SMTP         {self.smtp.host}:{self.smtp.port}",
             *(database.summary() for database in self.databases),
         ]
@@ -249,6 +274,28 @@ def _load_connections(directory: Path) -> list[ConnectionConfig]:
     if result.errors:
         raise SandboxError("; ".join(str(error) for error in result.errors))
     return result.connections
+
+
+def _http_stand_in(
+    connection: ConnectionConfig, endpoint: Endpoint, by_family: Mapping[str, str]
+) -> str:
+    """The connection value of the emulator an ``http`` endpoint talks to.
+
+    The endpoint's format family (``webshop`` of ``webshop.order``) names the
+    API it speaks, whichever side of the flow it is on: Le New Black is a
+    target for IPSoft's master data and a source of orders, so the side says
+    nothing, and the webshop's API and Le New Black's are both ``http``.
+
+    Raises:
+        SandboxError: no emulator speaks that format's API.
+    """
+    family = endpoint.format.partition(".")[0]
+    if family not in by_family:
+        raise SandboxError(
+            f"{connection.id}: no http stand-in for {endpoint.conn_id} (format "
+            f"{endpoint.format!r}); the sandbox emulates {', '.join(sorted(by_family))}"
+        )
+    return by_family[family]
 
 
 def _database_connection(url: URL) -> str:
