@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -35,6 +36,8 @@ READY_SECONDS = 150
 RUN_SECONDS = 120
 STOP_SECONDS = 90
 FILE_DAG, API_DAG = "itsperfect_acme__stock", "ipsoft_noordzee__orders"
+#: The connections of the webshop and CRM merchants (issue 12) the launcher must serve.
+NEW_CONN_IDS = {"webshop_koffiebar", "ipsoft_koffiebar", "crm_adviesgroep", "ipsoft_adviesgroep"}
 
 
 @dataclass
@@ -124,6 +127,28 @@ def _token(launcher: Launcher) -> str:
         return str(json.load(response)["access_token"])
 
 
+def _exported_connections(env_file: Path) -> dict[str, str]:
+    """``conn_id`` -> value of every ``export AIRFLOW_CONN_...=...`` line the launcher wrote."""
+    values = {}
+    for line in env_file.read_text(encoding="utf-8").splitlines():
+        (assignment,) = shlex.split(line.removeprefix("export "))
+        name, _, value = assignment.partition("=")
+        values[name.removeprefix("AIRFLOW_CONN_").lower()] = value
+    return values
+
+
+def _listing(value: str, collection: str) -> list[dict[str, Any]]:
+    """The first page of ``collection`` from the HTTP API the connection ``value`` names."""
+    fields = json.loads(value)
+    request = urllib.request.Request(
+        f"{fields['schema']}://{fields['host']}:{fields['port']}/api/v1/{collection}",
+        headers={"Authorization": f"Bearer {fields['password']}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        records: list[dict[str, Any]] = json.load(response)[collection]
+    return records
+
+
 def _run_to_the_end(launcher: Launcher, dag_id: str) -> list[dict[str, Any]]:
     """Switch the DAG on, trigger it, wait until every run of it (the scheduled one too) ended."""
     launcher.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
@@ -163,6 +188,12 @@ def test_example_flows_run_under_standalone_and_ctrl_c_stops_everything(
     # The demo's two orders whose customers have a valid IPSoft reference, each created once
     # though the scheduled run and the manual one both ran.
     assert len(delivered) == 2
+    # Issue 12's merchants: their connections are exported, the APIs answer through them.
+    exported = _exported_connections(launcher.home / "sandbox" / "connections.env")
+    assert set(exported) >= NEW_CONN_IDS
+    assert exported["ipsoft_koffiebar"] == exported["ipsoft_adviesgroep"]
+    assert _listing(exported["webshop_koffiebar"], "orders")
+    assert _listing(exported["crm_adviesgroep"], "deals")
 
     launcher.process.send_signal(signal.SIGINT)
     started = time.monotonic()
