@@ -70,10 +70,12 @@ def _prepare_environment(sftp_uri: str, smtp_connection: str, api: dict[str, str
 def main() -> int:
     """Run the demo; the exit code says whether everything ended where it should."""
     from koppel.demo_scenario import ipsoft_state
-    from koppel.sandbox.ipsoft import IPSoftServer
+    from koppel.sandbox.crm import CrmServer
+    from koppel.sandbox.ipsoft import IPSoftServer, IPSoftState, seed_demo
     from koppel.sandbox.lenewblack import LeNewBlackServer
     from koppel.sandbox.sftp_server import SFTPServer
     from koppel.sandbox.smtp_server import SMTPServer
+    from koppel.sandbox.webshop import WebshopServer
 
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     sftp_root = DEMO_DIR / "sftp"
@@ -81,11 +83,20 @@ def main() -> int:
     sftp = SFTPServer(root=sftp_root, username="demo", password="demo-only-secret")
     ipsoft = IPSoftServer(ipsoft_state(), conn_id="ipsoft_noordzee")
     portal = LeNewBlackServer(conn_id="lenewblack_noordzee")
-    with sftp, SMTPServer() as smtp, ipsoft, portal:
+    # Seed 001's document types: Koffiebar Noord's webshop and Adviesgroep Delta's CRM,
+    # both delivering to one more emulated IPSoft company.
+    erp_documents = IPSoftServer(seed_demo(IPSoftState()), conn_id="ipsoft_koffiebar")
+    webshop = WebshopServer(conn_id="webshop_koffiebar")
+    crm = CrmServer(conn_id="crm_adviesgroep")
+    with sftp, SMTPServer() as smtp, ipsoft, portal, erp_documents, webshop, crm:
         portal.seed_demo()
         api = {
             "AIRFLOW_CONN_IPSOFT_NOORDZEE": ipsoft.airflow_connection(),
             "AIRFLOW_CONN_LENEWBLACK_NOORDZEE": portal.airflow_connection(),
+            "AIRFLOW_CONN_IPSOFT_KOFFIEBAR": erp_documents.airflow_connection(),
+            "AIRFLOW_CONN_IPSOFT_ADVIESGROEP": erp_documents.airflow_connection(),
+            "AIRFLOW_CONN_WEBSHOP_KOFFIEBAR": webshop.airflow_connection(),
+            "AIRFLOW_CONN_CRM_ADVIESGROEP": crm.airflow_connection(),
         }
         _prepare_environment(sftp.airflow_connection_uri(), smtp.airflow_connection(), api)
         from koppel.demo_run import run_demo
@@ -115,7 +126,14 @@ def main() -> int:
         )
 
         ok = run_demo(
-            sftp_root, scenario(), smtp, (ipsoft, portal), erp, stores=stores, supplier=supplier
+            sftp_root,
+            scenario(),
+            smtp,
+            (ipsoft, portal),
+            erp,
+            stores=stores,
+            supplier=supplier,
+            documents=(erp_documents, webshop, crm),
         )
     return 0 if ok else 1
 

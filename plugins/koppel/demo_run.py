@@ -18,16 +18,19 @@ from sqlalchemy import Engine
 from koppel import PROJECT_ROOT
 from koppel.config import ConnectionConfig, FileEndpoint, FlowConfig, file_endpoint, load_all
 from koppel.demo_api import run_api_demo
+from koppel.demo_documents import run_documents_demo
 from koppel.demo_peppol import run_peppol_demo
 from koppel.demo_scenario import Step
 from koppel.demo_scsn import run_scsn_demo
 from koppel.demo_stores import run_stores_demo
 from koppel.formats import default_registry
 from koppel.hooks.store import KoppelStoreHook
+from koppel.sandbox.crm import CrmServer
 from koppel.sandbox.ipsoft import IPSoftServer
 from koppel.sandbox.lenewblack import LeNewBlackServer
 from koppel.sandbox.partner_files import drop_file
 from koppel.sandbox.smtp_server import SMTPServer
+from koppel.sandbox.webshop import WebshopServer
 from koppel.settings import connections_dir
 from koppel.store import Direction, MessageStore
 
@@ -43,11 +46,13 @@ def run_demo(
     *,
     stores: Mapping[str, tuple[Engine, Engine]],
     supplier: Engine,
+    documents: tuple[IPSoftServer, WebshopServer, CrmServer],
 ) -> bool:
     """Drop each step's files, run its DAG, print the summary line, check the outcome.
 
     ``stores`` holds each ``ubl_stores`` company's two store databases by
-    prefix (store A, store B); ``supplier`` is the Peppol supplier's ERP.
+    prefix (store A, store B); ``supplier`` is the Peppol supplier's ERP;
+    ``documents`` the IPSoft, webshop and CRM of seed 001's document types.
     """
     logging.getLogger("airflow").setLevel(logging.ERROR)
     with _output_to(TASK_LOG):
@@ -90,6 +95,13 @@ def run_demo(
         )
     all_ok &= run_peppol_demo(
         bag, store, sftp_root, connections["peppol_arctic"], erp=supplier, run=_run_quietly
+    )
+    all_ok &= run_documents_demo(
+        bag,
+        store,
+        *documents,
+        accounts=connections["webshop_koffiebar"].accounts(),
+        run=_run_quietly,
     )
     for alert in smtp.messages:
         print(f"alert e-mail to {alert['To']}: {alert['Subject']}")

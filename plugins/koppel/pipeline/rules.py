@@ -276,13 +276,16 @@ def document_type(result: RuleResult, ctx: RuleContext) -> RuleResult:
         )
     level = MutationLevel(ctx.flow.options.get("ledger_level", DEFAULT_LEDGER_LEVEL))
     accounts = ctx.connection.accounts() if ctx.connection.ledger_accounts else None
+    target = ctx.flow.systems(ctx.connection)[1]
     out = carry(result)
     out.hold = result.hold
     for document in result.target:
         order = expect(document, Order, "document_type")
         skus = {line.sku for line in order.lines if line.sku}
         known = lookup(skus) if lookup is not None and skus and needs_articles(kind) else set()
-        decision = prepare_document(order, kind, known_skus=known, level=level, accounts=accounts)
+        decision = prepare_document(
+            order, kind, known_skus=known, level=level, accounts=accounts, target=target
+        )
         out.notes += decision.problems
         if decision.document is not None:
             out.target.append(decision.document)

@@ -60,6 +60,7 @@ def prepare_document(
     known_skus: Collection[str] = (),
     level: MutationLevel = MutationLevel.RECOMMENDED,
     accounts: LedgerAccounts | None = None,
+    target: str = "the target",
 ) -> DocumentDecision:
     """The document the target gets for ``order`` as ``document_type``.
 
@@ -68,20 +69,23 @@ def prepare_document(
             read for types with articles).
         level: a financial mutation's level of detail.
         accounts: the connection's ledger accounts (a financial mutation needs them).
+        target: the target system's name, for the messages a user reads.
     """
     if document_type == FINANCIAL_MUTATION:
         return _posting(order, level, accounts)
     kind = DocumentType(document_type)
     if not kind.needs_articles:
         return _without_articles(order, kind)
-    problems = _article_problems(order, known_skus)
+    problems = _article_problems(order, kind, known_skus, target)
     if problems:
         unknown = [p for p in problems if p.code == "product.unknown"]
         return DocumentDecision(None, problems, hold=len(unknown) == len(problems))
     return DocumentDecision(order.model_copy(update={"document_type": kind}))
 
 
-def _article_problems(order: Order, known_skus: Collection[str]) -> list[Problem]:
+def _article_problems(
+    order: Order, kind: DocumentType, known_skus: Collection[str], target: str
+) -> list[Problem]:
     """An error per line without a product or with one the target does not know."""
     problems: list[Problem] = []
     for index, line in enumerate(order.lines):
@@ -90,8 +94,8 @@ def _article_problems(order: Order, known_skus: Collection[str]) -> list[Problem
             problems.append(
                 Problem(
                     code="product.missing",
-                    message=f"line {line.line_id} names no product: a {order.document_type}"
-                    " needs an article on every line",
+                    message=f"line {line.line_id} names no product: a {_name(kind)} needs an"
+                    " article on every line",
                     field=where,
                 )
             )
@@ -99,15 +103,19 @@ def _article_problems(order: Order, known_skus: Collection[str]) -> list[Problem
             problems.append(
                 Problem(
                     code="product.unknown",
-                    message=f"line {line.line_id}: product {line.sku} does not exist in the"
-                    " target; the order waits and is tried again on every run until the"
-                    " products flow (or a user) creates it",
+                    message=f"line {line.line_id}: product {line.sku} does not exist in"
+                    f" {target}; the {_name(kind)} waits and is tried again on every run until"
+                    " the product is created there (by the products flow or a user)",
                     field=where,
                 )
             )
     if not order.lines:
         problems.append(Problem(code="document.no_lines", message="the order has no lines"))
     return problems
+
+
+def _name(kind: DocumentType) -> str:
+    return kind.value.replace("_", " ")
 
 
 def _without_articles(order: Order, kind: DocumentType) -> DocumentDecision:

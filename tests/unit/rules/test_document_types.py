@@ -86,11 +86,14 @@ def test_each_type_with_articles_known_and_unknown(
 
 
 def test_an_unknown_product_names_its_line_and_says_the_order_waits() -> None:
-    decision = prepare_document(order("KOP-MUG", "KOP-NEW"), "order", known_skus=KNOWN)
+    decision = prepare_document(
+        order("KOP-MUG", "KOP-NEW"), "direct_invoice", known_skus=KNOWN, target="IPSoft"
+    )
     (problem,) = decision.problems
     assert problem.field == "lines[1].sku"
-    assert "line 2: product KOP-NEW does not exist in the target" in problem.message
-    assert "waits" in problem.message
+    assert problem.message.startswith(
+        "line 2: product KOP-NEW does not exist in IPSoft; the direct invoice waits"
+    )
 
 
 def test_unknown_and_missing_products_together_reject_rather_than_wait() -> None:
