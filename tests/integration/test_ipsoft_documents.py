@@ -21,21 +21,18 @@ from lxml import etree
 
 from koppel.documents import (
     CanonicalModel,
-    CostKind,
-    CostLine,
     FinancialMutation,
     MutationLevel,
-    Order,
     OrderLine,
     Party,
     PostingLine,
 )
-from koppel.documents.orders import TaxTotal
 from koppel.errors import FatalSyncError
 from koppel.formats import default_registry
 from koppel.hooks.ipsoft import DOCUMENT_OPERATIONS, CreatedDocument, IPSoftFaultError, IPSoftHook
 from koppel.rules.financial_mutation import post_order
 from koppel.sandbox.ipsoft import UNKNOWN_CUSTOMER_NUMBER, IPSoftServer, Product
+from tests.fixtures.webshop_sale import webshop_sale as _order
 
 pytestmark = pytest.mark.integration
 
@@ -50,56 +47,6 @@ DEMO_SKUS = {
     "NZ2402-SAND-34",
     "NZ2403-OKER-OS",
 }
-
-
-def _order(reference: str = "WS-20451", **changes: Any) -> Order:
-    """A tax-inclusive webshop sale of two demo articles at two rates, tax and total stated."""
-    order = Order(
-        order_id=reference,
-        issue_date=date(2026, 11, 28),
-        currency="EUR",
-        buyer=Party(name="Boutique Lotte", erp_reference="C10023"),
-        delivery=Party(
-            name="Boutique Lotte",
-            address={
-                "street": "Haarlemmerstraat",
-                "house_number": "112",
-                "postal_code": "1013 EX",
-                "city": "Amsterdam",
-                "country": "NL",
-            },
-        ),
-        prices_include_tax=True,
-        lines=[
-            OrderLine(
-                line_id="1",
-                sku="NZ2401-NAVY-M",
-                description="Linnen T-shirt navy M",
-                quantity=Decimal(3),
-                unit_price=Decimal("19.99"),
-                tax_rate=Decimal(21),
-                line_amount=Decimal("59.97"),
-            ),
-            OrderLine(
-                line_id="2",
-                sku="NZ2403-OKER-OS",
-                description="Sjaal oker",
-                quantity=Decimal(1),
-                unit_price=Decimal("4.95"),
-                tax_rate=Decimal(9),
-            ),
-        ],
-        costs=[
-            CostLine(kind=CostKind.SHIPPING, amount=Decimal("4.95"), tax_rate=Decimal(21)),
-            CostLine(kind=CostKind.DISCOUNT, amount=Decimal("-5.00"), tax_rate=Decimal(21)),
-        ],
-        tax_totals=[
-            TaxTotal(rate=Decimal(21), tax_amount=Decimal("10.41")),
-            TaxTotal(rate=Decimal(9), tax_amount=Decimal("0.41")),
-        ],
-        total_amount=Decimal("64.87"),
-    )
-    return order.model_copy(update=changes)
 
 
 def _request(document_type: str, document: CanonicalModel) -> bytes:

@@ -17,19 +17,16 @@ from lxml import etree
 
 from koppel.documents import (
     CanonicalModel,
-    CostKind,
-    CostLine,
     DocumentType,
     FinancialMutation,
     MutationLevel,
-    Order,
     OrderLine,
-    Party,
     PostingLine,
 )
 from koppel.documents.orders import TaxTotal
 from koppel.formats import DocumentWriteError, Format, default_registry
 from koppel.rules.financial_mutation import post_order
+from tests.fixtures.webshop_sale import webshop_sale as _webshop_order
 
 IPS = "urn:koppel:ipsoft:erp:1"
 NS = {"ips": IPS}
@@ -49,53 +46,6 @@ def _write(name: str, document: CanonicalModel) -> etree._Element:
 
 def _texts(root: etree._Element, path: str) -> list[str]:
     return [str(t) for t in root.xpath(f"{path}/text()", namespaces=NS)]
-
-
-def _webshop_order(**changes: object) -> Order:
-    """A B2C webshop order: gross prices, shipping, a discount, two rates, stated tax."""
-    order = Order(
-        order_id="WS-20451",
-        document_type=DocumentType.DIRECT_INVOICE,
-        issue_date=date(2026, 11, 28),
-        currency="EUR",
-        buyer=Party(name="Koffiebar Noord kassa", erp_reference="C10023"),
-        prices_include_tax=True,
-        lines=[
-            OrderLine(
-                line_id="1",
-                sku="NZ2401-NAVY-M",
-                description="Linnen T-shirt navy M",
-                quantity=Decimal(3),
-                unit_price=Decimal("19.99"),
-                tax_rate=Decimal(21),
-                line_amount=Decimal("59.97"),
-            ),
-            OrderLine(
-                line_id="2",
-                sku="NZ2403-OKER-OS",
-                description="Sjaal oker",
-                quantity=Decimal(1),
-                unit_price=Decimal("4.95"),
-                tax_rate=Decimal(9),
-            ),
-        ],
-        costs=[
-            CostLine(kind=CostKind.SHIPPING, amount=Decimal("4.95"), tax_rate=Decimal(21)),
-            CostLine(
-                kind=CostKind.DISCOUNT,
-                amount=Decimal("-5.00"),
-                description="Welkomstkorting",
-                tax_rate=Decimal(21),
-            ),
-        ],
-        tax_totals=[
-            TaxTotal(rate=Decimal(21), tax_amount=Decimal("10.41")),
-            TaxTotal(rate=Decimal(9), taxable_amount=Decimal("4.54"), tax_amount=Decimal("0.41")),
-        ],
-        total_amount=Decimal("64.87"),
-        note="Afgehaald in de winkel",
-    )
-    return order.model_copy(update=changes)
 
 
 # --------------------------------------------------------------------------- quotes

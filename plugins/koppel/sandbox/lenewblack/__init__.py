@@ -16,9 +16,9 @@ New Black itself), ``seed`` (the demo data) and ``server`` (HTTP).
 
 from __future__ import annotations
 
+from koppel.sandbox.json_http import ApiError
 from koppel.sandbox.lenewblack.api import LeNewBlackApi
 from koppel.sandbox.lenewblack.contract import SCHEMA_DIR, schema_validators
-from koppel.sandbox.lenewblack.routing import ApiError
 from koppel.sandbox.lenewblack.server import LeNewBlackServer
 from koppel.sandbox.lenewblack.state import (
     LeNewBlackState,

@@ -12,10 +12,11 @@ import threading
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from koppel.sandbox.json_http import Answer, ApiError
 from koppel.sandbox.lenewblack.contract import schema_validators, validated_body
 from koppel.sandbox.lenewblack.master_data import MasterData
 from koppel.sandbox.lenewblack.orders import Orders
-from koppel.sandbox.lenewblack.routing import Answer, ApiError, RouteSpec
+from koppel.sandbox.lenewblack.routing import RouteSpec
 from koppel.sandbox.lenewblack.state import LeNewBlackState, RecordedRequest, StoredOrder
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from koppel.sandbox.lenewblack.routing import Answer, ApiError, RouteSpec, api_pattern
+from koppel.sandbox.json_http import Answer, ApiError
+from koppel.sandbox.lenewblack.routing import RouteSpec, api_pattern
 from koppel.sandbox.lenewblack.state import LeNewBlackState, Versioned
 
 

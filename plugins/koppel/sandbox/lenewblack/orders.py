@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from math import ceil
 from typing import Any
 
-from koppel.sandbox.lenewblack.routing import Answer, ApiError, RouteSpec, api_pattern
+from koppel.sandbox.json_http import Answer, ApiError
+from koppel.sandbox.lenewblack.routing import RouteSpec, api_pattern
 from koppel.sandbox.lenewblack.state import LeNewBlackState, StoredOrder
 
 ORDER_STATUSES = ("draft", "confirmed", "exported")

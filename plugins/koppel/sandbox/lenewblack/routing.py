@@ -11,24 +11,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from koppel.sandbox.json_http import Answer
+
 API_PREFIX = "/api/v1"
 
-#: The HTTP status and the JSON body to send.
-Answer = tuple[int, Any]
 #: A handler: path parameters, query parameters and the validated body in, an answer out.
 Route = Callable[[dict[str, str], dict[str, str], Any], Answer]
 #: Method, path pattern, the schema the body must match (None: no body), handler.
 RouteSpec = tuple[str, re.Pattern[str], str | None, Route]
-
-
-class ApiError(Exception):
-    """An error answer: the status and the body ``{"error": {"code", "message"}}``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def api_pattern(pattern: str) -> re.Pattern[str]:

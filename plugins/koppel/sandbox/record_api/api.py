@@ -21,7 +21,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from jsonschema import Draft202012Validator
 
 from koppel.config.document_types import DOCUMENT_TYPES
-from koppel.sandbox.lenewblack.routing import API_PREFIX, Answer, ApiError
+from koppel.sandbox.json_http import Answer, ApiError
+from koppel.sandbox.lenewblack.routing import API_PREFIX
 from koppel.sandbox.record_api.contract import request_body
 from koppel.sandbox.record_api.state import RecordedRequest, RecordState, StoredRecord
 

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 
-from koppel.sandbox.lenewblack.routing import ApiError
+from koppel.sandbox.json_http import ApiError
 
 
 def contract_validators(schema_dir: Path) -> dict[str, Draft202012Validator]:
@@ -39,13 +39,15 @@ def contract_validators(schema_dir: Path) -> dict[str, Draft202012Validator]:
     }
 
 
-def request_body(validator: Draft202012Validator, raw: bytes) -> Any:
-    """The parsed body, or 400 INVALID_REQUEST naming the first violation and where it is."""
+def request_body(
+    validator: Draft202012Validator, raw: bytes, *, code: str = "INVALID_REQUEST"
+) -> Any:
+    """The parsed body, or 400 ``code`` naming the first violation and where it is."""
     try:
         body = json.loads(raw)
     except ValueError as exc:
-        raise ApiError(400, "INVALID_REQUEST", f"the body is not JSON: {exc}") from exc
+        raise ApiError(400, code, f"the body is not JSON: {exc}") from exc
     error = best_match(validator.iter_errors(body))
     if error is not None:
-        raise ApiError(400, "INVALID_REQUEST", f"{error.json_path}: {error.message}")
+        raise ApiError(400, code, f"{error.json_path}: {error.message}")
     return body

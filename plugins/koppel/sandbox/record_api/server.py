@@ -1,32 +1,27 @@
-"""A record API served over HTTP on 127.0.0.1: the socket, the thread, the test helpers.
+"""A record API served over HTTP on 127.0.0.1, with the helpers tests and the demo use.
 
 The webshop and CRM servers are this class with their own collections, seed
-and builders; everything a test or the demo does with a server (start, stop,
-the Airflow connection, failures, the requests received) lives here once.
+and builders; what a test or the demo does with a server (failures, the
+requests received, a record's JSON, a user's status change) lives here once,
+and the serving itself in :mod:`koppel.sandbox.json_http`.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
-import threading
 from abc import abstractmethod
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from koppel.sandbox.lifecycle import LocalServer
+from koppel.sandbox.json_http import JsonHttpServer
 from koppel.sandbox.record_api.api import Collection, RecordApi
 from koppel.sandbox.record_api.contract import contract_validators
 from koppel.sandbox.record_api.state import RecordedRequest, RecordState, StoredRecord
 
-#: How often the serving thread looks for ``stop()``: short, so a test's teardown is quick.
-_POLL_SECONDS = 0.05
-
 StateT = TypeVar("StateT", bound=RecordState)
 
 
-class RecordServer(LocalServer, Generic[StateT]):
+class RecordServer(JsonHttpServer[RecordApi], Generic[StateT]):
     """A :class:`RecordApi` over HTTP on a port of 127.0.0.1, empty until seeded.
 
     A system's server names its ``collections``, its contract's ``schema_dir``
@@ -54,22 +49,14 @@ class RecordServer(LocalServer, Generic[StateT]):
         bind: str | None = None,
     ) -> None:
         self._state = self.new_state()
-        self.api = RecordApi(
+        self.conn_id = conn_id or self.default_conn_id
+        api = RecordApi(
             token or secrets.token_urlsafe(24),
             self._state,
             self.collections,
             contract_validators(self.schema_dir),
         )
-        self.conn_id = conn_id or self.default_conn_id
-        self.host = host
-        self._http = _RecordHTTPServer((bind or host, port), self.api)
-        self.port = int(self._http.server_address[1])
-        self._thread = threading.Thread(
-            target=self._http.serve_forever,
-            kwargs={"poll_interval": _POLL_SECONDS},
-            name=f"{self.conn_id}-emulator",
-            daemon=True,
-        )
+        super().__init__(api, host=host, port=port, bind=bind, name=f"{self.conn_id}-emulator")
 
     @abstractmethod
     def new_state(self) -> StateT:
@@ -81,41 +68,10 @@ class RecordServer(LocalServer, Generic[StateT]):
         return self._state
 
     @property
-    def token(self) -> str:
-        """The bearer token the server accepts."""
-        return self.api.token
-
-    @property
-    def base_url(self) -> str:
-        """The server root; the API lives under ``/api/v1``."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
     def requests(self) -> list[RecordedRequest]:
         """Every request received so far, oldest first."""
         with self.api.state.lock:
             return list(self.api.requests)
-
-    def start(self) -> Self:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
-        self._thread.join()
-
-    def airflow_connection(self) -> str:
-        """The connection as JSON for ``AIRFLOW_CONN_<ID>``; the password is the token."""
-        return json.dumps(
-            {
-                "conn_type": "http",
-                "host": self.host,
-                "port": self.port,
-                "schema": "http",
-                "password": self.token,
-            }
-        )
 
     def fail_next(self, count: int = 1, status: int = 503) -> None:
         """Answer the next ``count`` requests with ``status``, whatever they ask."""
@@ -141,41 +97,3 @@ class RecordServer(LocalServer, Generic[StateT]):
     @abstractmethod
     def seed_demo(self) -> None:
         """Fill the emulator with the demo's records."""
-
-
-class _RecordHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], api: RecordApi) -> None:
-        super().__init__(address, _JsonHandler)
-        self.api = api
-
-
-class _JsonHandler(BaseHTTPRequestHandler):
-    """Bytes in, the API's answer out as JSON; every decision is the API object's."""
-
-    server: _RecordHTTPServer
-    protocol_version = "HTTP/1.1"
-
-    def _answer(self) -> None:
-        size = int(self.headers.get("Content-Length") or 0)
-        status, payload = self.server.api.handle(
-            self.command,
-            self.path,
-            self.headers.get("Authorization"),
-            self.rfile.read(size) if size else b"",
-        )
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        headers = {"Content-Type": "application/json; charset=utf-8", "Content-Length": len(data)}
-        if status == 401:
-            headers["WWW-Authenticate"] = "Bearer"
-        for name, value in headers.items():
-            self.send_header(name, str(value))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_PUT = do_PATCH = do_POST = do_DELETE = _answer  # noqa: N815 (http.server's names)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test and demo output quiet."""
