@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from lxml import etree
 
@@ -35,6 +35,8 @@ from koppel.sandbox.ipsoft.reading import boolean, read_amounts, read_lines
 from koppel.sandbox.ipsoft.records import StockItem
 from koppel.sandbox.ipsoft.soap import IPS_NS, FaultError, add, q, required, text
 from koppel.sandbox.ipsoft.state import IPSoftState
+
+_D = TypeVar("_D")
 
 #: GetDocument's document types -> (state table, the number attribute of its records).
 DOCUMENT_TABLES: dict[str, tuple[str, str]] = {
@@ -116,75 +118,86 @@ class DocumentOperations:
 
     # -- creating
 
-    def create_quote(self, request: etree._Element) -> etree._Element:
-        """A quote for a known customer and known articles, once per source reference."""
-        element = _document(request, "Quote")
+    def _once(
+        self,
+        request: etree._Element,
+        wrapper: str,
+        table: dict[str, _D],
+        make: Callable[[etree._Element, str], _D],
+    ) -> tuple[_D, str, bool]:
+        """The document ``table`` holds for the request's source reference, or a new one.
+
+        Looked up, checked, made and stored in one hold of the state's lock, so
+        twins sent at once make one document, and a refused request (``make``
+        raising a fault) leaves no trace. Returns the document, the reference
+        and whether it was made now.
+        """
+        element = _document(request, wrapper)
         with self.state.lock:
             reference = required(element, "SourceReference")
-            quote = self.state.quotes.get(reference)
-            created = quote is None
-            if quote is None:
-                customer = self._customer(element)
-                lines = self._article_lines(element)
-                at = now()
-                quote = Quote(
-                    quote_number=self.numbers.next("Q", at),
-                    reference=reference,
-                    customer_number=customer,
-                    quote_date=_date(element, "QuoteDate"),
-                    valid_until=_optional_date(element, "ValidUntil"),
-                    currency=required(element, "Currency"),
-                    prices_include_tax=boolean(element, "PricesIncludeTax"),
-                    lines=lines,
-                    remarks=text(element, "Remarks"),
-                    created_at=at,
-                )
-                self.state.quotes[reference] = quote
+            existing = table.get(reference)
+            if existing is not None:
+                return existing, reference, False
+            document = make(element, reference)
+            table[reference] = document
+            return document, reference, True
+
+    def create_quote(self, request: etree._Element) -> etree._Element:
+        """A quote for a known customer and known articles, once per source reference."""
+        quote, reference, created = self._once(request, "Quote", self.state.quotes, self._quote)
         return _created("CreateQuoteResponse", created, QuoteNumber=quote.quote_number,
                         SourceReference=reference)  # fmt: skip
 
+    def _quote(self, element: etree._Element, reference: str) -> Quote:
+        customer = self._customer(element)
+        lines = self._article_lines(element)
+        at = now()
+        return Quote(
+            quote_number=self.numbers.next("Q", at),
+            reference=reference,
+            customer_number=customer,
+            quote_date=_date(element, "QuoteDate"),
+            valid_until=_optional_date(element, "ValidUntil"),
+            currency=required(element, "Currency"),
+            prices_include_tax=boolean(element, "PricesIncludeTax"),
+            lines=lines,
+            remarks=text(element, "Remarks"),
+            created_at=at,
+        )
+
     def create_invoice(self, request: etree._Element) -> etree._Element:
         """An invoice for an order CreateOrder made; no stock changes (picked with the order)."""
-        element = _document(request, "Invoice")
-        with self.state.lock:
-            reference = required(element, "SourceReference")
-            invoice = self.state.invoices.get(reference)
-            created = invoice is None
-            if invoice is None:
-                order_reference = required(element, "OrderReference")
-                order = self.state.orders.get(order_reference)
-                if order is None:
-                    raise FaultError(
-                        "ORDER_NOT_FOUND", f"no order with portal reference {order_reference}"
-                    )
-                self._article_lines(element)
-                at = now()
-                invoice = Invoice(
-                    invoice_number=self.numbers.next("INV", at),
-                    reference=reference,
-                    order_reference=order_reference,
-                    order_number=order.order_number,
-                    customer_number=order.customer_number,
-                    invoice_date=_date(element, "InvoiceDate"),
-                    amounts=read_amounts(element),
-                    credited_reference=text(element, "CreditedReference"),
-                    remarks=text(element, "Remarks"),
-                    created_at=at,
-                )
-                self.state.invoices[reference] = invoice
+        invoice, reference, created = self._once(
+            request, "Invoice", self.state.invoices, self._invoice
+        )
         return _created("CreateInvoiceResponse", created, InvoiceNumber=invoice.invoice_number,
                         SourceReference=reference, OrderNumber=invoice.order_number)  # fmt: skip
 
+    def _invoice(self, element: etree._Element, reference: str) -> Invoice:
+        order_reference = required(element, "OrderReference")
+        order = self.state.orders.get(order_reference)
+        if order is None:
+            raise FaultError("ORDER_NOT_FOUND", f"no order with portal reference {order_reference}")
+        self._article_lines(element)
+        at = now()
+        return Invoice(
+            invoice_number=self.numbers.next("INV", at),
+            reference=reference,
+            order_reference=order_reference,
+            order_number=order.order_number,
+            customer_number=order.customer_number,
+            invoice_date=_date(element, "InvoiceDate"),
+            amounts=read_amounts(element),
+            credited_reference=text(element, "CreditedReference"),
+            remarks=text(element, "Remarks"),
+            created_at=at,
+        )
+
     def create_direct_invoice(self, request: etree._Element) -> etree._Element:
         """Order, pick and invoice at once: stock lowered and the entry booked, all once."""
-        element = _document(request, "DirectInvoice")
-        with self.state.lock:
-            reference = required(element, "SourceReference")
-            sale = self.state.direct_invoices.get(reference)
-            created = sale is None
-            if sale is None:
-                sale = self._direct_invoice(element, reference)
-                self.state.direct_invoices[reference] = sale
+        sale, reference, created = self._once(
+            request, "DirectInvoice", self.state.direct_invoices, self._direct_invoice
+        )
         return _created("CreateDirectInvoiceResponse", created,
                         InvoiceNumber=sale.invoice_number, OrderNumber=sale.order_number,
                         JournalEntryNumber=sale.journal_entry_number,
@@ -242,53 +255,49 @@ class DocumentOperations:
 
     def create_sales_invoice(self, request: etree._Element) -> etree._Element:
         """An invoice without articles, kept with the customer's default revenue account."""
-        element = _document(request, "SalesInvoice")
-        with self.state.lock:
-            reference = required(element, "SourceReference")
-            invoice = self.state.sales_invoices.get(reference)
-            created = invoice is None
-            if invoice is None:
-                number = self._customer(element)
-                at = now()
-                invoice = SalesInvoice(
-                    invoice_number=self.numbers.next("INV", at),
-                    reference=reference,
-                    customer_number=number,
-                    invoice_date=_date(element, "InvoiceDate"),
-                    amounts=read_amounts(element),
-                    revenue_account=self.state.customers[number].revenue_account,
-                    credited_reference=text(element, "CreditedReference"),
-                    remarks=text(element, "Remarks"),
-                    created_at=at,
-                )
-                self.state.sales_invoices[reference] = invoice
+        invoice, reference, created = self._once(
+            request, "SalesInvoice", self.state.sales_invoices, self._sales_invoice
+        )
         return _created("CreateSalesInvoiceResponse", created,
                         InvoiceNumber=invoice.invoice_number,
                         SourceReference=reference)  # fmt: skip
 
+    def _sales_invoice(self, element: etree._Element, reference: str) -> SalesInvoice:
+        number = self._customer(element)
+        at = now()
+        return SalesInvoice(
+            invoice_number=self.numbers.next("INV", at),
+            reference=reference,
+            customer_number=number,
+            invoice_date=_date(element, "InvoiceDate"),
+            amounts=read_amounts(element),
+            revenue_account=self.state.customers[number].revenue_account,
+            credited_reference=text(element, "CreditedReference"),
+            remarks=text(element, "Remarks"),
+            created_at=at,
+        )
+
     def create_journal_entry(self, request: etree._Element) -> etree._Element:
         """A balanced entry on accounts of the chart, once per source reference."""
-        element = _document(request, "JournalEntry")
-        with self.state.lock:
-            reference = required(element, "SourceReference")
-            entry = self.state.journal_entries.get(reference)
-            created = entry is None
-            if entry is None:
-                at = now()
-                lines = self._journal_lines(element)
-                entry = JournalEntry(
-                    entry_number=self.numbers.next("JE", at),
-                    reference=reference,
-                    booking_date=_date(element, "BookingDate"),
-                    currency=required(element, "Currency"),
-                    lines=lines,
-                    entry_reference=text(element, "Reference"),
-                    description=text(element, "Description"),
-                    created_at=at,
-                )
-                self.state.journal_entries[reference] = entry
+        entry, reference, created = self._once(
+            request, "JournalEntry", self.state.journal_entries, self._journal_entry
+        )
         return _created("CreateJournalEntryResponse", created, EntryNumber=entry.entry_number,
                         SourceReference=reference)  # fmt: skip
+
+    def _journal_entry(self, element: etree._Element, reference: str) -> JournalEntry:
+        at = now()
+        lines = self._journal_lines(element)
+        return JournalEntry(
+            entry_number=self.numbers.next("JE", at),
+            reference=reference,
+            booking_date=_date(element, "BookingDate"),
+            currency=required(element, "Currency"),
+            lines=lines,
+            entry_reference=text(element, "Reference"),
+            description=text(element, "Description"),
+            created_at=at,
+        )
 
     def _journal_lines(self, element: etree._Element) -> tuple[JournalLine, ...]:
         """The entry's lines, refused as IPSoft does: both sides, unknown accounts, unbalanced."""
