@@ -26,39 +26,25 @@ from koppel.sandbox.webshop import WebshopServer
 from koppel.store import Direction, MessageStatus, MessageStore
 from koppel.store.schema import messages
 from tests.fixtures.airflow_env import dag_bag
-from tests.fixtures.crm import CRM_CONN_ID
-from tests.fixtures.ipsoft import IPSOFT_CONN_ID
-from tests.fixtures.webshop import WEBSHOP_CONN_ID
+from tests.fixtures.crm import CRM_MERCHANT
+from tests.fixtures.webshop import SHOP_MERCHANT
 
 pytestmark = pytest.mark.dagrun
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHOP = "webshop_test"
 CRM = "crm_test"
-SHOP_FLOWS = ("orders", "invoices", "direct_invoices", "postings")
-SHOP_MERCHANT = f"""\
-extends: _webshop_ipsoft
-name: Test shop
-prefix: shop
-vars:
-  webshop_conn_id: {WEBSHOP_CONN_ID}
-  ipsoft_conn_id: {IPSOFT_CONN_ID}
+SHOP_FLOWS_SETTINGS = """\
 flows:
-  orders: {{retries: 0}}
-  invoices: {{retries: 0}}
-  direct_invoices: {{retries: 0}}
-  postings: {{retries: 0, options: {{ledger_level: {{level}}}}}}
+  orders: {retries: 0}
+  invoices: {retries: 0}
+  direct_invoices: {retries: 0}
+  postings: {retries: 0, options: {ledger_level: extreme}}
 """
-CRM_MERCHANT = f"""\
-extends: _crm_ipsoft
-name: Test advisers
-prefix: advisers
-vars:
-  crm_conn_id: {CRM_CONN_ID}
-  ipsoft_conn_id: {IPSOFT_CONN_ID}
+CRM_FLOWS_SETTINGS = """\
 flows:
-  quotes: {{retries: 0}}
-  sales_invoices: {{retries: 0}}
+  quotes: {retries: 0}
+  sales_invoices: {retries: 0}
 """
 
 
@@ -75,12 +61,7 @@ def shop(
     webshop_server: WebshopServer,
     store_conn_id: str,
 ) -> tuple[IPSoftServer, WebshopServer]:
-    install(
-        connections_dir,
-        "_webshop_ipsoft.yaml",
-        SHOP,
-        SHOP_MERCHANT.replace("{level}", "extreme"),
-    )
+    install(connections_dir, "_webshop_ipsoft.yaml", SHOP, SHOP_MERCHANT + SHOP_FLOWS_SETTINGS)
     webshop_server.seed_demo()
     return ipsoft_server, webshop_server
 
@@ -93,7 +74,7 @@ def crm(
     crm_server: CrmServer,
     store_conn_id: str,
 ) -> tuple[IPSoftServer, CrmServer]:
-    install(connections_dir, "_crm_ipsoft.yaml", CRM, CRM_MERCHANT)
+    install(connections_dir, "_crm_ipsoft.yaml", CRM, CRM_MERCHANT + CRM_FLOWS_SETTINGS)
     crm_server.seed_demo()
     return ipsoft_server, crm_server
 

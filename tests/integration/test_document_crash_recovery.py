@@ -29,9 +29,8 @@ from koppel.sandbox.crm import CrmServer
 from koppel.sandbox.ipsoft import IPSoftServer
 from koppel.sandbox.webshop import WebshopServer
 from koppel.store import Direction, Message, MessageStatus, MessageStore
-from tests.fixtures.crm import CRM_CONN_ID
-from tests.fixtures.ipsoft import IPSOFT_CONN_ID
-from tests.fixtures.webshop import WEBSHOP_CONN_ID
+from tests.fixtures.crm import CRM_MERCHANT
+from tests.fixtures.webshop import SHOP_MERCHANT
 from tests.integration.flow_processes import finished, run_flow, start_flow, states
 
 pytestmark = pytest.mark.integration
@@ -39,23 +38,6 @@ pytestmark = pytest.mark.integration
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHOP = "webshop_shop"
 CRM = "crm_advisers"
-SHOP_MERCHANT = f"""\
-extends: _webshop_ipsoft
-name: Test shop
-prefix: shop
-vars:
-  webshop_conn_id: {WEBSHOP_CONN_ID}
-  ipsoft_conn_id: {IPSOFT_CONN_ID}
-"""
-CRM_MERCHANT = f"""\
-extends: _crm_ipsoft
-name: Test advisers
-prefix: advisers
-vars:
-  crm_conn_id: {CRM_CONN_ID}
-  ipsoft_conn_id: {IPSOFT_CONN_ID}
-"""
-
 #: (failpoint, hit) on the API path: stored, decided, sent to IPSoft (its answer not yet
 #: recorded), recorded delivered, marked exported in the source (the mark not yet recorded).
 #: The direct invoices flow has one message (W-1004), so every point is hit once.
