@@ -37,6 +37,7 @@ from zeep.helpers import serialize_object
 from zeep.proxy import ServiceProxy
 from zeep.transports import Transport
 
+from koppel.config.document_types import DOCUMENT_TARGETS
 from koppel.errors import ConfigError, FatalSyncError, TransportError
 from koppel.formats.xml import XmlDocumentError, parse_xml
 
@@ -47,14 +48,9 @@ _T = TypeVar("_T")
 
 PagedOperation = Literal["ListCustomers", "ListProducts", "ListPrices", "ListStock"]
 
-#: Seed 001's document types -> the IPSoft operation that creates one.
+#: Seed 001's document types -> the IPSoft operation that creates one (the flows' table).
 DOCUMENT_OPERATIONS: dict[str, str] = {
-    "quote": "CreateQuote",
-    "order": "CreateOrder",
-    "invoice": "CreateInvoice",
-    "direct_invoice": "CreateDirectInvoice",
-    "sales_invoice": "CreateSalesInvoice",
-    "financial_mutation": "CreateJournalEntry",
+    kind: operation for kind, (operation, _) in DOCUMENT_TARGETS["ipsoft"].items()
 }
 
 #: Create operation -> (its request's document element, its answer's main number, its key).
