@@ -100,6 +100,13 @@ messages = Table(
     Index("ix_messages_parent_id", "parent_id"),
     # The archive-name check of each acknowledged chunk (migration 0005).
     Index("ix_messages_connection_flow_disposition", "connection_id", "flow", "disposition"),
+    # The integration centre's keyset pages, totals and overview counts (migration 0007,
+    # which says which filter each serves; koppel.store.message_queries runs them).
+    Index("ix_messages_direction_id", "direction", "id"),
+    Index("ix_messages_status_id", "status", "id"),
+    Index("ix_messages_connection_flow_direction_id", "connection_id", "flow", "direction", "id"),
+    Index("ix_messages_connection_status_id", "connection_id", "status", "id"),
+    Index("ix_messages_created_at", "created_at", "connection_id", "flow", "status"),
 )
 
 #: Inbound messages that passed on a replay while their file lies in the error folder
