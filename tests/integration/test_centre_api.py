@@ -219,6 +219,8 @@ def test_viewer_reads_everything_but_may_not_edit_or_replay(
     centre: Centre, store: MessageStore, portal: tuple[IPSoftServer, LeNewBlackServer]
 ) -> None:
     message_id = _receive_order(store)
+    run_id = "scheduled__2026-11-29T06:00:00+00:00"
+    store.update(message_id, run_id=run_id)
 
     overview = centre.get("/koppel/", "viewer")
     assert overview.status_code == 200, overview.text
@@ -233,6 +235,9 @@ def test_viewer_reads_everything_but_may_not_edit_or_replay(
     assert page.status_code == 200
     assert HELD_ORDER in page.text
     assert "Replay now" not in page.text  # no buttons for a viewer
+    run_link = f"/dags/{DAG_ID}/runs/scheduled__2026-11-29T06%3A00%3A00%2B00%3A00"
+    assert f'href="{run_link}"' in page.text  # into Airflow's grid
+    assert f'href="{run_link}/tasks/process"' in page.text  # and the task's log
     assert centre.get(f"/koppel/messages/{message_id}/edit", "viewer").status_code == 403
 
     token = centre.csrf("viewer")
@@ -392,6 +397,8 @@ def test_a_held_order_replayed_after_its_master_data_is_fixed_is_delivered_once(
     assert len([c for c in ipsoft.calls if c[0] == "CreateOrder"]) == 1
     page = centre.get(f"/koppel/messages/{message_id}", "viewer").text
     assert f"CreateOrder/{HELD_ORDER}" in page  # its output, with the delivery attempt
+    assert "#1 delivered at" in page
+    assert "(a replay, not an Airflow run)" in page
 
 
 def test_a_hostile_payload_is_shown_as_text_never_as_markup(

@@ -28,6 +28,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 @cache
 def templates() -> Jinja2Templates:
     """The templates, loaded once; autoescape on for every template, whatever its name."""
+    from koppel.centre.views import is_airflow_run
     from koppel.inbox import safe, stamp
 
     env = jinja2.Environment(
@@ -39,6 +40,7 @@ def templates() -> Jinja2Templates:
     env.filters["stamp"] = lambda value: stamp(value) if isinstance(value, datetime) else ""
     env.filters["query"] = urlencode
     env.globals["path_for"] = path_for
+    env.globals["is_airflow_run"] = is_airflow_run
     return Jinja2Templates(env=env)
 
 

@@ -110,6 +110,15 @@ def message_view(store: MessageStore, message_id: int) -> MessageView:
     )
 
 
+#: How ``koppel.pipeline.replay.replay_now`` names the run of a replay: not an Airflow run.
+REPLAY_RUN_PREFIX = "replay__"
+
+
+def is_airflow_run(run_id: str) -> bool:
+    """Whether a run id names a DAG run in Airflow (else a replay, from here or the CLI)."""
+    return not run_id.startswith(REPLAY_RUN_PREFIX)
+
+
 def role_of(out: Message) -> str:
     """What an outbound copy is: ``target``, ``reply``, or a reply answering a rejection."""
     from koppel.pipeline.delivery import is_rejection_reply
@@ -187,10 +196,13 @@ class FlowRow:
     state: DagState
     day: dict[MessageStatus, int]
     week: dict[MessageStatus, int]
+    week_since: datetime
 
     def link(self, status: MessageStatus) -> dict[str, str]:
-        """The list's filters showing this flow's messages in ``status``."""
-        return MessageQuery(connection=self.connection.id, flow=self.flow, status=status).params()
+        """The list's filters showing this flow's messages of the last week in ``status``."""
+        return MessageQuery(
+            connection=self.connection.id, flow=self.flow, status=status, since=self.week_since
+        ).params()
 
 
 @dataclass(frozen=True)
@@ -231,6 +243,7 @@ def overview(
                     week=status_counts_of(
                         store, connection=connection.id, flow=name, since=moment - timedelta(days=7)
                     ),
+                    week_since=moment - timedelta(days=7),
                 )
             )
     return Overview(rows=rows, errors=[str(e) for e in loaded.errors])
