@@ -1,6 +1,6 @@
-"""``make bench``: run the benchmarks P1 to P5, each in its own process, and write results.json.
+"""``make bench``: run the benchmarks P1 to P6, each in its own process, and write results.json.
 
-``python -m bench`` runs all five; ``python -m bench P1 P3`` runs some and
+``python -m bench`` runs all six; ``python -m bench P1 P3`` runs some and
 updates only their entries. ``BENCH_FULL=1`` runs the issue's full sizes
 (minutes to an hour on 2 cores); the default sizes finish in a few minutes.
 Every figure is a ratio to a floor measured in the same run: the same work
@@ -26,6 +26,7 @@ BENCHES = {
     "P3": "bench.p3_catalogue",
     "P4": "bench.p4_dag_parse",
     "P5": "bench.p5_small_files",
+    "P6": "bench.p6_message_paging",
 }
 
 

@@ -7,12 +7,17 @@ indexes) with N messages in one ``INSERT … SELECT … generate_series`` per
 codes on the rejected and held ones, stored times spread over 90 days in id
 order; then ``VACUUM ANALYZE``, as autovacuum would have run by then.
 
-Then four pages of 50, each with the total of its filter, as the UI asks:
+Then pages of 50, each with the total of its filter, as the UI asks; the
+result's figure is the sum over these four:
 
 - ``first``: no filter, the newest page;
 - ``deep``: no filter, the page below an id 90% of the way down (keyset);
 - ``filtered``: one connection's rejected messages;
 - ``text``: a document-key substring (an order number), matching a few rows.
+
+``extra`` also has one page each of the UI's other filters (inbound only, one
+status everywhere, one flow's outbound messages, the last week) and the
+overview's counts per flow and status over the last week.
 
 Koppel: :func:`koppel.store.message_queries.page_messages` (SQLAlchemy, the
 rows as ``MessageSummary`` records). Floor: the same two statements (page
@@ -22,23 +27,27 @@ pages in ms, against the floor's sum; ``extra`` has each page's figures and
 whether every page took under a second (the issue's goal on 1,000,000 rows).
 
 ``python -m bench.p6_message_paging [N]``: N messages (default 200,000;
-``BENCH_FULL=1``: 1,000,000).
+``BENCH_FULL=1``: 1,000,000). ``P6_EXPLAIN=1`` prints PostgreSQL's plan of
+each statement too (how migration 0007's indexes were chosen).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from sqlalchemy import Engine
 
 from bench.common import BenchResult, emit, full_size, median_seconds
 from koppel.sandbox.postgres import PostgresServer
-from koppel.store import MessageStatus, create_store_engine, migrate
-from koppel.store.message_queries import MessageFilter, page_messages
+from koppel.store import Direction, MessageStatus, create_store_engine, migrate
+from koppel.store.message_queries import MessageFilter, page_messages, status_counts
 
 GOAL = 1.5
 #: The issue's goal for one page with its total, on 1,000,000 messages.
@@ -53,9 +62,10 @@ INSERT INTO messages (id, connection_id, flow, direction, source_name, checksum,
                       payload, document_key, status, problems, run_id, created_at, updated_at)
 SELECT i,
        'merchant' || lpad((h %% 20)::text, 2, '0'),
-       (ARRAY['orders', 'order_responses', 'stock', 'prices', 'products', 'invoices'])[h %% 6 + 1],
-       CASE WHEN h %% 10 < 7 THEN 'in' ELSE 'out' END,
-       CASE WHEN h %% 10 < 7 THEN 'inbox/ORD-' || i || '.xml' ELSE 'out:PO-' || i END,
+       (ARRAY['orders', 'order_responses', 'stock', 'prices', 'products', 'invoices'])
+           [h / 20 %% 6 + 1],
+       CASE WHEN h / 120 %% 10 < 7 THEN 'in' ELSE 'out' END,
+       CASE WHEN h / 120 %% 10 < 7 THEN 'inbox/ORD-' || i || '.xml' ELSE 'out:PO-' || i END,
        md5(i::text) || md5(h::text),
        320,
        convert_to(repeat('<Order/>', 40), 'UTF8'),
@@ -93,12 +103,12 @@ class Case:
     before_id: int | None
     where: str
     params: dict[str, Any]
+    headline: bool = True
+    """One of the four pages the result's figure sums; the others are reported in ``extra``."""
 
 
 def fill(dsn: str, count: int) -> float:
     """Insert ``count`` messages in chunks, then VACUUM ANALYZE; the seconds it took."""
-    from datetime import UTC, datetime, timedelta
-
     start_time = datetime.now(UTC) - timedelta(days=90)
     step = timedelta(days=90) / count
     started = time.perf_counter()
@@ -114,9 +124,10 @@ def fill(dsn: str, count: int) -> float:
 
 
 def cases(count: int) -> list[Case]:
-    """The four pages of the module docstring, on a store of ``count`` messages."""
+    """The four pages of the module docstring, then the UI's other filters, on ``count`` rows."""
     deep = max(count // 10, PAGE_SIZE + 1)
     order = "PO-01234"
+    week = datetime.now(UTC) - timedelta(days=7)
     return [
         Case("first", MessageFilter(), None, "TRUE", {}),
         Case("deep", MessageFilter(), deep, "TRUE", {}),
@@ -133,6 +144,38 @@ def cases(count: int) -> list[Case]:
             None,
             "(source_name ILIKE %(text)s ESCAPE '\\' OR document_key ILIKE %(text)s ESCAPE '\\')",
             {"text": f"%{order}%"},
+        ),
+        Case(
+            "inbound",
+            MessageFilter(direction=Direction.IN),
+            deep,
+            "direction = %(direction)s",
+            {"direction": "in"},
+            headline=False,
+        ),
+        Case(
+            "held",
+            MessageFilter(statuses=(MessageStatus.HELD,)),
+            None,
+            "status = %(status)s",
+            {"status": "held"},
+            headline=False,
+        ),
+        Case(
+            "flow",
+            MessageFilter(connection_id="merchant07", flow="orders", direction=Direction.OUT),
+            None,
+            "connection_id = %(conn)s AND flow = %(flow)s AND direction = %(direction)s",
+            {"conn": "merchant07", "flow": "orders", "direction": "out"},
+            headline=False,
+        ),
+        Case(
+            "last_week",
+            MessageFilter(since=week),
+            None,
+            "created_at >= %(since)s",
+            {"since": week},
+            headline=False,
         ),
     ]
 
@@ -152,6 +195,46 @@ def floor_page(conn: psycopg.Connection[Any], case: Case) -> tuple[list[Any], in
             params,
         ).fetchone()
     return rows[:PAGE_SIZE], int(found[0]) if found else 0
+
+
+def explain(conn: psycopg.Connection[Any], case: Case) -> None:
+    """Print PostgreSQL's plans of the floor's page and count (``P6_EXPLAIN=1``)."""
+    keyset = "" if case.before_id is None else " AND id < %(before)s"
+    params = {**case.params, "before": case.before_id, "limit": PAGE_SIZE + 1}
+    for statement in (
+        f"SELECT {SUMMARY} FROM messages WHERE {case.where}{keyset} "
+        "ORDER BY id DESC LIMIT %(limit)s",
+        f"SELECT count(*) FROM messages WHERE {case.where}",
+    ):
+        with conn.transaction():
+            plan = conn.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {statement}", params).fetchall()
+        print(f"  -- {case.name}: {statement.split(' FROM ')[0][:30]}…", flush=True)
+        for (line,) in plan:
+            print(f"     {line}", flush=True)
+
+
+def time_overview(engine: Engine, conn: psycopg.Connection[Any]) -> dict[str, float]:
+    """The overview's counts per flow and status over the last week: Koppel and floor, ms."""
+    since = datetime.now(UTC) - timedelta(days=7)
+    statement = (
+        "SELECT connection_id, flow, status, count(*) FROM messages "
+        "WHERE created_at >= %(since)s GROUP BY connection_id, flow, status"
+    )
+
+    def floor() -> list[Any]:
+        with conn.transaction():
+            return conn.execute(statement, {"since": since}).fetchall()
+
+    koppel_ms = timed_ms(lambda: status_counts(engine, since=since))
+    floor_ms = timed_ms(floor)
+    if os.environ.get("P6_EXPLAIN") == "1":
+        with conn.transaction():
+            plan = conn.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {statement}", {"since": since})
+            print("  -- overview: status counts over the last week", flush=True)
+            for (line,) in plan.fetchall():
+                print(f"     {line}", flush=True)
+    print(f"  overview: koppel {koppel_ms:.1f} ms, floor {floor_ms:.1f} ms", flush=True)
+    return {"koppel_ms": round(koppel_ms, 2), "floor_ms": round(floor_ms, 2)}
 
 
 def timed_ms(work: Callable[[], object]) -> float:
@@ -182,6 +265,8 @@ def main(argv: list[str]) -> int:
                     )
                 )
                 floor_ms = timed_ms(lambda case=case: floor_page(conn, case))
+                if os.environ.get("P6_EXPLAIN") == "1":
+                    explain(conn, case)
                 per_case[case.name] = {
                     "koppel_ms": round(koppel_ms, 2),
                     "floor_ms": round(floor_ms, 2),
@@ -194,9 +279,11 @@ def main(argv: list[str]) -> int:
                     f"{len(page.items)} rows of {page.total:,}",
                     flush=True,
                 )
+            overview = time_overview(engine, conn)
         engine.dispose()
-    koppel_sum = sum(float(str(c["koppel_ms"])) for c in per_case.values())
-    floor_sum = sum(float(str(c["floor_ms"])) for c in per_case.values())
+    headline = [per_case[case.name] for case in cases(count) if case.headline]
+    koppel_sum = sum(float(str(c["koppel_ms"])) for c in headline)
+    floor_sum = sum(float(str(c["floor_ms"])) for c in headline)
     slowest = max(float(str(c["koppel_ms"])) for c in per_case.values())
     emit(
         BenchResult(
@@ -210,6 +297,7 @@ def main(argv: list[str]) -> int:
                 "pages": per_case,
                 "slowest_page_ms": round(slowest, 2),
                 "every_page_under_1s": slowest < PAGE_GOAL_MS,
+                "overview_last_week": overview,
                 "fill_seconds": round(fill_seconds, 1),
             },
         )

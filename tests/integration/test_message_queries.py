@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, inspect, update
+from sqlalchemy import Engine, inspect, select, text, update
 
 from koppel.documents import Problem
 from koppel.errors import StoreError
@@ -331,3 +331,22 @@ def test_the_migration_creates_the_listing_indexes_schema_declares(any_engine: E
         "ix_messages_created_at",
     ):
         assert found[name] == declared[name]
+    trigram = {"ix_messages_source_name_trgm", "ix_messages_document_key_trgm"}
+    if any_engine.dialect.name == "postgresql":  # the test server ships pg_trgm
+        assert trigram <= set(found)
+    else:
+        assert not trigram & set(found)
+
+
+def test_text_search_uses_the_trigram_index_on_postgresql(
+    store_engine: Engine, store: MessageStore
+) -> None:
+    for n in range(3):
+        _receive(store, f"ORDER-{n}.xml")
+    query = select(messages.c.id).where(messages.c.document_key.ilike("%PO-123%", escape="\\"))
+    statement = str(query.compile(store_engine, compile_kwargs={"literal_binds": True}))
+    with store_engine.begin() as conn:
+        conn.execute(text("SET LOCAL enable_seqscan = off"))  # three rows: make size not matter
+        plan = "\n".join(str(row[0]) for row in conn.exec_driver_sql(f"EXPLAIN {statement}"))
+
+    assert "ix_messages_document_key_trgm" in plan

@@ -107,6 +107,8 @@ messages = Table(
     Index("ix_messages_connection_flow_direction_id", "connection_id", "flow", "direction", "id"),
     Index("ix_messages_connection_status_id", "connection_id", "status", "id"),
     Index("ix_messages_created_at", "created_at", "connection_id", "flow", "status"),
+    # Not declared here: 0007's trigram indexes ix_messages_source_name_trgm and
+    # ix_messages_document_key_trgm, made only on PostgreSQL where pg_trgm can be had.
 )
 
 #: Inbound messages that passed on a replay while their file lies in the error folder
