@@ -227,6 +227,7 @@ def test_viewer_reads_everything_but_may_not_edit_or_replay(
     assert "Noordzee Mode" in overview.text
     assert f'href="/dags/{DAG_ID}"' in overview.text  # trigger it with its Params in Airflow
     assert "not parsed yet" in overview.text  # no DAG in this Airflow's metadata DB
+    assert '<span class="status received">received 1</span>' in overview.text  # day and week
     listed = centre.get("/koppel/api/messages", "viewer", params={"connection": CONNECTION})
     assert listed.status_code == 200
     assert [m["id"] for m in listed.json()["items"]] == [message_id]
@@ -263,6 +264,41 @@ def test_viewer_reads_everything_but_may_not_edit_or_replay(
     assert store.edits(message_id) == []
     assert store.get(message_id).status is MessageStatus.RECEIVED  # nothing ran
     assert portal[0].state.orders == {}
+
+
+def test_the_list_filters_and_pages_fifty_at_a_time_with_the_total(
+    centre: Centre, store: MessageStore
+) -> None:
+    ids = [
+        store.receive(
+            connection_id=CONNECTION,
+            flow=FLOW,
+            source_name=f"/api/v1/orders/PO-{n:03d}",
+            payload=b"{}",
+        ).message_id
+        for n in range(53)
+    ]
+    store.receive(connection_id="other", flow=FLOW, source_name="/in/x.json", payload=b"{}")
+
+    first = centre.get("/koppel/messages", "viewer", params={"connection": CONNECTION})
+    shown = [int(i) for i in re.findall(r'<td><a href="/koppel/messages/(\d+)">', first.text)]
+    assert shown == ids[::-1][:50]
+    assert "53 messages match; showing 50." in first.text
+    next_link = re.search(r'<a rel="next" href="([^"]+)">', first.text)
+    assert next_link is not None
+    second = centre.get(next_link.group(1).replace("&amp;", "&"), "viewer")
+    shown = [int(i) for i in re.findall(r'<td><a href="/koppel/messages/(\d+)">', second.text)]
+    assert shown == ids[2::-1]
+    assert 'rel="next"' not in second.text
+
+    api = centre.get("/koppel/api/messages", "viewer", params={"text": "po-007"}).json()
+    assert ([m["id"] for m in api["items"]], api["total"]) == ([ids[7]], 1)
+    api = centre.get(
+        "/koppel/api/messages", "viewer", params={"limit": 2, "before": ids[10], "flow": FLOW}
+    ).json()
+    assert ([m["id"] for m in api["items"]], api["next_before_id"]) == ([ids[9], ids[8]], ids[8])
+    bad = centre.get("/koppel/messages", "viewer", params={"status": "lost"})
+    assert bad.status_code == 400
 
 
 def test_a_post_without_the_csrf_token_or_from_another_site_is_refused(

@@ -9,7 +9,6 @@ would otherwise let any site a user visits post here in their name.
 from __future__ import annotations
 
 import base64
-from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -19,7 +18,7 @@ from koppel.centre.auth import ChangeUserDep, UserDep, csrf_token, require_read
 from koppel.centre.queries import page_of, query_from
 from koppel.centre.stores import StoreDep
 from koppel.centre.views import BULK_REPLAY_CAP, MessageView, ReplayOutcome, message_view
-from koppel.store import Direction, Message, MessageSummary
+from koppel.store import Message, MessageSummary
 from koppel.store.records import DeliveryAttempt, MessageEdit
 
 router = APIRouter(prefix="/api")
@@ -112,7 +111,7 @@ def bulk_replay_messages(
     from koppel.centre.actions import bulk_replay
 
     try:
-        query = replace(query_from(body.filters), direction=Direction.IN)
+        query = query_from(body.filters)
     except ValueError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad filter: {exc}") from exc
     outcomes, capped = bulk_replay(store, query, user=user)

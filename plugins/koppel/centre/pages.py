@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -30,12 +31,13 @@ from koppel.centre.rendering import render
 from koppel.centre.stores import StoreDep, flows_dir
 from koppel.centre.views import (
     BULK_REPLAY_CAP,
+    MessageView,
     editable_text,
     flow_ids,
     message_view,
     overview,
 )
-from koppel.store import MessageStatus
+from koppel.store import MessageStatus, MessageStore
 
 #: Messages per page of the list.
 PAGE_SIZE = 50
@@ -43,7 +45,7 @@ PAGE_SIZE = 50
 router = APIRouter()
 
 
-def _common(request: Request, user: Any) -> dict[str, Any]:
+def _common(request: Request, user: BaseUser) -> dict[str, Any]:
     """What every page's template needs: the user, their CSRF token, Airflow's UI base."""
     from koppel.operators.base import PROCESS_TASK
 
@@ -116,7 +118,7 @@ def message_page(request: Request, message_id: int, user: UserDep, store: StoreD
     )
 
 
-def _view(store: StoreDep, message_id: int) -> Any:
+def _view(store: MessageStore, message_id: int) -> MessageView:
     from koppel.errors import StoreError
 
     try:

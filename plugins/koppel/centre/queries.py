@@ -1,9 +1,10 @@
-"""The message listing behind the pages and the API: one place to switch to the store's queries.
+"""The list's filters, and the store's listing queries behind the pages and the API.
 
-:func:`page_of` and :func:`status_counts_of` are the only functions that ask
-the store for listings. Today they sit on ``MessageStore.list_messages`` and
-``count_messages``; once ``koppel.store.message_queries`` (keyset paging,
-free text, grouped counts) lands, each becomes one call to it.
+:func:`page_of`, :func:`status_counts_of` and :func:`runs_of` are the only
+functions that ask the store for listings: each is one call to
+``koppel.store.message_queries`` (keyset pages with their total, grouped
+counts, the runs that touched a message), whose indexes keep a page of a
+million-message store fast on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from koppel.store import Direction, MessageStatus, MessageStore, MessageSummary
-
-#: How many rows the stopgap reads to apply keyset paging and free text itself.
-_SCAN_CAP = 5000
+from koppel.store import Direction, MessageStatus, MessageStore
+from koppel.store.message_queries import (
+    MessageFilter,
+    MessagePage,
+    message_runs,
+    page_messages,
+    status_counts,
+)
 
 
 @dataclass(frozen=True)
@@ -46,13 +51,8 @@ class MessageQuery:
         return out
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of the list: newest first, the id to continue below, and the total matching."""
-
-    items: list[MessageSummary]
-    next_before_id: int | None
-    total: int
+#: One page of the list: ``items`` newest first, ``next_before_id``, ``total`` matching.
+Page = MessagePage
 
 
 def page_of(
@@ -60,62 +60,32 @@ def page_of(
 ) -> Page:
     """One page of the messages ``query`` keeps, newest first, below ``before_id`` when given.
 
-    Stopgap until ``koppel.store.message_queries.page_messages``: the column
-    filters run in the database, keyset paging and free text on at most
-    :data:`_SCAN_CAP` newest rows here.
+    Raises:
+        ValueError: ``limit`` is out of the store's range.
     """
-    matching = store.list_messages(
+    wanted = MessageFilter(
         connection_id=query.connection,
         flow=query.flow,
-        status=query.status,
         direction=query.direction,
+        statuses=() if query.status is None else (query.status,),
+        problem_code=query.problem,
         since=query.since,
         until=query.until,
-        problem_code=query.problem,
-        limit=_SCAN_CAP,
+        text=query.text,
     )
-    if query.text:
-        needle = query.text.casefold()
-        matching = [m for m in matching if _matches(m, needle)]
-        total = len(matching)
-    else:
-        total = store.count_messages(
-            connection_id=query.connection,
-            flow=query.flow,
-            status=query.status,
-            direction=query.direction,
-            since=query.since,
-            until=query.until,
-            problem_code=query.problem,
-        )
-    if before_id is not None:
-        matching = [m for m in matching if m.id < before_id]
-    items = matching[:limit]
-    more = len(matching) > limit
-    return Page(items=items, next_before_id=items[-1].id if more and items else None, total=total)
-
-
-def _matches(message: MessageSummary, needle: str) -> bool:
-    return (
-        needle in message.source_name.casefold()
-        or needle in (message.document_key or "").casefold()
-    )
+    return page_messages(store, wanted, limit=limit, before_id=before_id)
 
 
 def status_counts_of(
-    store: MessageStore, *, connection: str, flow: str, since: datetime
-) -> dict[MessageStatus, int]:
-    """How many of a flow's messages stored since ``since`` are in each status (zeros left out).
+    store: MessageStore, *, since: datetime
+) -> dict[tuple[str, str], dict[MessageStatus, int]]:
+    """How many messages each (connection, flow) stored since ``since``, per status (no zeros)."""
+    return status_counts(store, since=since)
 
-    Stopgap until ``koppel.store.message_queries.status_counts``: one count per status.
-    """
-    counts = {
-        status: store.count_messages(
-            connection_id=connection, flow=flow, status=status, since=since
-        )
-        for status in MessageStatus
-    }
-    return {status: n for status, n in counts.items() if n}
+
+def runs_of(store: MessageStore, message_id: int) -> list[str]:
+    """The run ids that touched a message: its last run, a claim on it, its copies' runs."""
+    return message_runs(store, message_id)
 
 
 #: The query-string (or form) names of the list's filters.

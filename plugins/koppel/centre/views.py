@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from koppel.centre.airflow_state import DagState
-from koppel.centre.queries import MessageQuery, status_counts_of
+from koppel.centre.queries import MessageQuery, runs_of, status_counts_of
 from koppel.config import DAG_ID_SEPARATOR, ConnectionConfig, LoadResult
 from koppel.documents import Problem, Severity
 from koppel.store import DeliveryAttempt, Direction, Message, MessageStatus, MessageStore
@@ -93,7 +93,6 @@ def message_view(store: MessageStore, message_id: int) -> MessageView:
         )
     else:
         payloads.append(_payload("payload", message.payload, message))
-    runs = [message.run_id, *(o.message.run_id for o in outputs)]
     return MessageView(
         message=message,
         dag_id=dag_id_of(message.connection_id, message.flow),
@@ -106,7 +105,7 @@ def message_view(store: MessageStore, message_id: int) -> MessageView:
         edits=edits,
         outputs=outputs,
         attempts=attempts,
-        run_ids=sorted({r for r in runs if r}),
+        run_ids=runs_of(store, message_id),
     )
 
 
@@ -223,6 +222,9 @@ def overview(
 ) -> Overview:
     """The overview's rows for every loaded flow whose DAG ``visible(dag_id)`` allows."""
     moment = now or datetime.now(UTC)
+    week_since = moment - timedelta(days=7)
+    day = status_counts_of(store, since=moment - timedelta(days=1))
+    week = status_counts_of(store, since=week_since)
     rows = []
     for connection in loaded.connections:
         for name, flow in connection.flows.items():
@@ -237,13 +239,9 @@ def overview(
                     dag_id=dag_id,
                     schedule=flow.schedule,
                     state=states.get(dag_id) or DagState(dag_id=dag_id, known=False),
-                    day=status_counts_of(
-                        store, connection=connection.id, flow=name, since=moment - timedelta(days=1)
-                    ),
-                    week=status_counts_of(
-                        store, connection=connection.id, flow=name, since=moment - timedelta(days=7)
-                    ),
-                    week_since=moment - timedelta(days=7),
+                    day=day.get((connection.id, name), {}),
+                    week=week.get((connection.id, name), {}),
+                    week_since=week_since,
                 )
             )
     return Overview(rows=rows, errors=[str(e) for e in loaded.errors])
