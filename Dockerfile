@@ -16,6 +16,7 @@ RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /opt/airf
 # mounted plugins/ folder is the code that runs, and the `koppel` CLI is on PATH.
 COPY --chown=airflow:root pyproject.toml /opt/airflow/pyproject.toml
 COPY --chown=airflow:root plugins/koppel /opt/airflow/plugins/koppel
+COPY --chown=airflow:root plugins/koppel_centre_plugin.py plugins/.airflowignore /opt/airflow/plugins/
 COPY --chown=airflow:root dags /opt/airflow/dags
 COPY --chown=airflow:root include /opt/airflow/include
 RUN pip install --no-cache-dir --no-deps -e /opt/airflow

@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -260,11 +261,15 @@ def main(argv: list[str]) -> int:
                     print(f"{case.name}: Koppel and the floor disagree", flush=True)
                     return 1
                 koppel_ms = timed_ms(
-                    lambda case=case: page_messages(
-                        engine, case.filter, limit=PAGE_SIZE, before_id=case.before_id
+                    partial(
+                        page_messages,
+                        engine,
+                        case.filter,
+                        limit=PAGE_SIZE,
+                        before_id=case.before_id,
                     )
                 )
-                floor_ms = timed_ms(lambda case=case: floor_page(conn, case))
+                floor_ms = timed_ms(partial(floor_page, conn, case))
                 if os.environ.get("P6_EXPLAIN") == "1":
                     explain(conn, case)
                 per_case[case.name] = {

@@ -1,10 +1,9 @@
 """The Koppel plugin: the integration centre in Airflow's api-server and its navigation.
 
-Airflow's plugin manager imports this file from the plugins folder. It is the
-only module there that defines an ``AirflowPlugin``: the ``koppel`` package's
-modules are imported by the plugin manager too (every ``.py`` under the
-folder is), and a plugin class in any of them would be registered twice.
-The app is built here, but it opens nothing until a request comes.
+Airflow's plugin manager imports this file from the plugins folder; the
+``koppel`` package beside it is a library, left out by ``plugins/.airflowignore``
+so its modules are not imported a second time under bare names. The app is
+built here, but it opens nothing until a request comes.
 """
 
 from __future__ import annotations
