@@ -37,7 +37,9 @@ from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_FILE = PROJECT_ROOT / "plugins" / "koppel_centre_plugin.py"
 SITE = "http://testserver"
-CONNECTION, FLOW = "ipsoft_noordzee", "orders"
+#: A connection of this module's own: the metadata DB is shared by the session, and an
+#: earlier test's run of an example DAG must not show in this overview.
+CONNECTION, FLOW = "ipsoft_centre", "orders"
 DAG_ID = f"{CONNECTION}__{FLOW}"
 PORTAL_MERCHANT = f"""\
 extends: _ipsoft_lenewblack
@@ -250,7 +252,7 @@ def test_viewer_reads_everything_but_may_not_edit_or_replay(
         "/koppel/api/messages/replay", "viewer", {"filters": {"status": "received"}}, csrf=token
     )
     assert (edit.status_code, replay.status_code) == (403, 403)
-    assert "permission to trigger DAG ipsoft_noordzee__orders" in edit.json()["detail"]
+    assert f"permission to trigger DAG {DAG_ID}" in edit.json()["detail"]
     assert bulk.status_code == 200
     assert bulk.json()["outcomes"] == [
         {
@@ -422,7 +424,7 @@ def test_a_held_order_replayed_after_its_master_data_is_fixed_is_delivered_once(
 
     assert bulk.status_code == 200, bulk.text
     assert "Replayed 1 message" in bulk.text
-    assert "(ipsoft_noordzee__orders, was held): delivered" in bulk.text
+    assert f"({DAG_ID}, was held): delivered" in bulk.text
     assert f"delivered -&gt; CreateOrder/{HELD_ORDER} (sent now)" in bulk.text
     assert list(ipsoft.state.orders) == [HELD_ORDER]
     assert ipsoft.state.orders[HELD_ORDER].customer_number == "C10047"
