@@ -148,4 +148,14 @@ def _posting(
         )
         return DocumentDecision(None, [problem])
     decision = post_order(order, level, accounts)
-    return DocumentDecision(decision.mutation, list(decision.problems))
+    mutation = decision.mutation
+    if mutation is not None and not mutation.lines:
+        # Every amount is zero (a free sample, 1 x 0.001): an entry without lines is no
+        # booking, and a ledger would refuse it. Nothing goes out, and the note says why.
+        nothing = Problem(
+            code="ledger.nothing_to_post",
+            severity=Severity.INFO,
+            message=f"order {order.order_id} totals 0 {order.currency}: there is nothing to post",
+        )
+        return DocumentDecision(None, [*decision.problems, nothing])
+    return DocumentDecision(mutation, list(decision.problems))

@@ -134,3 +134,18 @@ def test_which_types_need_articles() -> None:
     assert [
         k for k in (*ARTICLE_TYPES, "sales_invoice", "financial_mutation") if needs_articles(k)
     ] == ARTICLE_TYPES
+
+
+def test_an_order_that_totals_zero_posts_nothing_and_says_so() -> None:
+    free = Order(
+        order_id="W-0",
+        issue_date=date(2026, 11, 20),
+        lines=[OrderLine(line_id="1", quantity=D(1), unit_price=D("0.001"), tax_rate=D(0))],
+        total_amount=D("0.00"),
+    )
+    decision = prepare_document(free, "financial_mutation", accounts=DEFAULT_ACCOUNTS)
+    assert decision.document is None
+    assert decision.hold is False
+    assert [(p.code, p.severity) for p in decision.problems] == [
+        ("ledger.nothing_to_post", Severity.INFO)
+    ]
