@@ -21,22 +21,20 @@ from koppel.store import Direction, MessageStatus, MessageStore
 from koppel.store.schema import messages
 from tests.fixtures.airflow_env import dag_bag
 from tests.fixtures.ipsoft import IPSOFT_CONN_ID
-from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID
+from tests.fixtures.lenewblack import NOORDZEE_MERCHANT
 
 pytestmark = pytest.mark.dagrun
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONNECTION = "ipsoft_noordzee"
 FLOWS = ("customers", "products", "prices", "stock", "orders")
-MERCHANT = f"""\
-extends: _ipsoft_lenewblack
-name: Noordzee Mode
-prefix: noordzee
-vars:
-  ipsoft_conn_id: {IPSOFT_CONN_ID}
-  lenewblack_conn_id: {LENEWBLACK_CONN_ID}
+MERCHANT = (
+    NOORDZEE_MERCHANT
+    + """\
 flows:
-""" + "".join(f"  {flow}: {{retries: 0}}\n" for flow in FLOWS)
+"""
+    + "".join(f"  {flow}: {{retries: 0}}\n" for flow in FLOWS)
+)
 
 
 @pytest.fixture

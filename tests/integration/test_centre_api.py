@@ -31,8 +31,7 @@ from koppel.sandbox.ipsoft import IPSoftServer, Product
 from koppel.sandbox.lenewblack import LeNewBlackServer
 from koppel.sandbox.lenewblack.seed import demo_order_skus
 from koppel.store import MessageStatus, MessageStore
-from tests.fixtures.ipsoft import IPSOFT_CONN_ID
-from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID
+from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID, NOORDZEE_MERCHANT
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_FILE = PROJECT_ROOT / "plugins" / "koppel_centre_plugin.py"
@@ -41,16 +40,13 @@ SITE = "http://testserver"
 #: earlier test's run of an example DAG must not show in this overview.
 CONNECTION, FLOW = "ipsoft_centre", "orders"
 DAG_ID = f"{CONNECTION}__{FLOW}"
-PORTAL_MERCHANT = f"""\
-extends: _ipsoft_lenewblack
-name: Noordzee Mode
-prefix: noordzee
-vars:
-  ipsoft_conn_id: {IPSOFT_CONN_ID}
-  lenewblack_conn_id: {LENEWBLACK_CONN_ID}
+PORTAL_MERCHANT = (
+    NOORDZEE_MERCHANT
+    + """\
 flows:
-  orders: {{retries: 0}}
+  orders: {retries: 0}
 """
+)
 #: The hostile corpus's markup injections: each must reach the page as text only.
 INJECTIONS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(document.cookie)>')
 

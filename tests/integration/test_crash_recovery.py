@@ -26,8 +26,7 @@ from koppel.sandbox.lenewblack.seed import demo_order_skus
 from koppel.sandbox.sftp_server import SFTPServer
 from koppel.sandbox.smtp_server import SMTPServer
 from koppel.store import Direction, MessageStatus, MessageStore
-from tests.fixtures.ipsoft import IPSOFT_CONN_ID
-from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID
+from tests.fixtures.lenewblack import NOORDZEE_MERCHANT
 from tests.integration.flow_processes import Partner, run_flow, states
 
 pytestmark = pytest.mark.integration
@@ -51,14 +50,6 @@ flows:
       stable_seconds: 0
 """
 
-API_MERCHANT = f"""\
-extends: _ipsoft_lenewblack
-name: Noordzee Mode
-prefix: noordzee
-vars:
-  ipsoft_conn_id: {IPSOFT_CONN_ID}
-  lenewblack_conn_id: {LENEWBLACK_CONN_ID}
-"""
 
 #: (failpoint, hit): the second file or message is where it hurts most, mid-batch.
 FILE_POINTS = [
@@ -181,7 +172,7 @@ def noordzee_file(
         PROJECT_ROOT / "include" / "connections" / "_ipsoft_lenewblack.yaml", connections_dir
     )
     path = connections_dir / "ipsoft_noordzee.yaml"
-    path.write_text(API_MERCHANT)
+    path.write_text(NOORDZEE_MERCHANT)
     lenewblack_server.seed_demo()
     for sku in demo_order_skus():
         ipsoft_server.state.put(Product(article_id=f"A-{sku}", name=sku, sku=sku))

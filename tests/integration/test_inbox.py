@@ -37,8 +37,7 @@ from koppel.store import (
     StoreConflictError,
 )
 from koppel.store.schema import messages
-from tests.fixtures.ipsoft import IPSOFT_CONN_ID
-from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID
+from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID, NOORDZEE_MERCHANT
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONNECTION = "itsperfect_acme"
@@ -536,16 +535,13 @@ def test_replay_of_an_unknown_message_is_a_usage_error(
 # -- the other platforms' flows ----------------------------------------------------------------
 
 
-PORTAL_MERCHANT = f"""\
-extends: _ipsoft_lenewblack
-name: Noordzee Mode
-prefix: noordzee
-vars:
-  ipsoft_conn_id: {IPSOFT_CONN_ID}
-  lenewblack_conn_id: {LENEWBLACK_CONN_ID}
+PORTAL_MERCHANT = (
+    NOORDZEE_MERCHANT
+    + """\
 flows:
-  orders: {{retries: 0}}
+  orders: {retries: 0}
 """
+)
 
 
 def test_replay_of_a_held_portal_order_creates_it_in_ipsoft_once_its_customer_is_fixed(
