@@ -26,6 +26,7 @@ from koppel.errors import ConfigError
 
 if TYPE_CHECKING:
     from koppel.config.connection import ConnectionConfig
+    from koppel.config.flows import FlowConfig
 
 DOCUMENT_TYPES = (
     "quote",
@@ -35,6 +36,8 @@ DOCUMENT_TYPES = (
     "sales_invoice",
     "financial_mutation",
 )
+#: What a flow hands over when it names no type: the common case of seed 001.
+DEFAULT_DOCUMENT_TYPE = "order"
 #: A financial mutation's levels of detail, least first (seed 001).
 LEDGER_LEVELS = ("simple", "recommended", "advanced", "extreme")
 #: The level a financial mutation gets when the flow names none: the seed's advice.
@@ -51,6 +54,11 @@ DOCUMENT_TARGETS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "financial_mutation": ("CreateJournalEntry", "ipsoft.create_journal_entry"),
     },
 }
+
+
+def document_type_of(flow: FlowConfig) -> str:
+    """The document type ``flow`` creates in its target: its option, else the default."""
+    return str(flow.options.get("document_type", DEFAULT_DOCUMENT_TYPE))
 
 
 def target_system(endpoint: Mapping[str, Any] | ApiEndpoint) -> str:

@@ -21,6 +21,7 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from koppel.config import ApiEndpoint, ConnectionConfig, FlowConfig, api_endpoint
+from koppel.config.document_types import document_type_of
 from koppel.errors import ConfigError, TransportError
 from koppel.operators.base import RECEIVE_TASK, FlowOperator, resends
 
@@ -125,7 +126,7 @@ def _portal_orders(
     if not references:
         params: dict[str, str] = dict(source.params)
         if isinstance(hook, RecordSourceHook):
-            params["not_exported_as"] = document_type(flow)
+            params["not_exported_as"] = document_type_of(flow)
         waiting = list(hook.list_pages(collection, params, page_size=source.page_size))
         references = [r["reference"] for page in waiting for r in json.loads(page.body)[collection]]
         if changed_since is not None and isinstance(hook, LeNewBlackHook):
@@ -138,11 +139,6 @@ def _portal_orders(
     for reference in references:
         path = api_path(collection, reference)
         yield Received(order_source_name(source.operation, reference), hook.get_bytes(path))
-
-
-def document_type(flow: FlowConfig) -> str:
-    """The document type the flow creates in its target: its option, else ``order``."""
-    return str(flow.options.get("document_type", "order"))
 
 
 class FinishApiOperator(FlowOperator):
@@ -191,7 +187,7 @@ def _confirm_exports(
     portal_name, erp_name = flow.systems(connection)
     hook = source_hook(source)
     erp = IPSoftHook(target.conn_id)
-    kind = document_type(flow)
+    kind = document_type_of(flow)
     portal: Portal
     if isinstance(hook, RecordSourceHook):
         portal = DocumentExports(hook, collection_of(source.operation), kind)

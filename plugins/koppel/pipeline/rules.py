@@ -17,7 +17,7 @@ from functools import partial
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from koppel.config.document_types import DEFAULT_LEDGER_LEVEL
+from koppel.config.document_types import DEFAULT_LEDGER_LEVEL, document_type_of
 from koppel.documents import (
     CanonicalModel,
     MutationLevel,
@@ -268,7 +268,7 @@ def document_type(result: RuleResult, ctx: RuleContext) -> RuleResult:
     financial mutation is posted at the flow's ``ledger_level`` on the
     connection's ``ledger_accounts``.
     """
-    kind = str(ctx.flow.options.get("document_type", "order"))
+    kind = document_type_of(ctx.flow)
     lookup = ctx.lookups.get("known_skus")
     if needs_articles(kind) and lookup is None:
         raise ConfigError(
