@@ -31,6 +31,7 @@ from koppel.sandbox.ipsoft import IPSoftServer, Product
 from koppel.sandbox.lenewblack import LeNewBlackServer
 from koppel.sandbox.lenewblack.seed import demo_order_skus
 from koppel.store import MessageStatus, MessageStore
+from tests.fixtures.centre_auth import MERCHANT_USER
 from tests.fixtures.lenewblack import LENEWBLACK_CONN_ID, NOORDZEE_MERCHANT
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -133,10 +134,12 @@ def centre(
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
     monkeypatch.setenv(
-        "AIRFLOW__CORE__AUTH_MANAGER",
-        "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__AUTH_MANAGER", "tests.fixtures.centre_auth.OneMerchantAuthManager"
     )
-    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "viewer:viewer,operator:op")
+    monkeypatch.setenv(
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS",
+        f"viewer:viewer,operator:op,{MERCHANT_USER}:viewer",
+    )
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "False")
     monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "centre-test-jwt-secret-" + "x" * 64)
     monkeypatch.setenv("AIRFLOW__API__SECRET_KEY", "centre-test-secret-key")
@@ -154,7 +157,7 @@ def centre(
         manager = get_auth_manager()
         tokens = {
             name: manager.generate_jwt(SimpleAuthManagerUser(username=name, role=role))
-            for name, role in (("viewer", "VIEWER"), ("operator", "OP"))
+            for name, role in (("viewer", "VIEWER"), ("operator", "OP"), (MERCHANT_USER, "VIEWER"))
         }
         yield Centre(TestClient(app, base_url=SITE), tokens)
     finally:
@@ -297,6 +300,43 @@ def test_the_list_filters_and_pages_fifty_at_a_time_with_the_total(
     assert ([m["id"] for m in api["items"]], api["next_before_id"]) == ([ids[9], ids[8]], ids[8])
     bad = centre.get("/koppel/messages", "viewer", params={"status": "lost"})
     assert bad.status_code == 400
+
+
+def test_a_user_limited_to_some_dags_sees_only_their_messages(
+    centre: Centre, store: MessageStore, connections_dir: Path
+) -> None:
+    """A role reaching one merchant's DAGs: the list, its total, pages and bulk replay say so."""
+    other = PORTAL_MERCHANT.replace("Noordzee Mode", "Other Mode").replace("noordzee", "other")
+    (connections_dir / "ipsoft_other.yaml").write_text(other)
+    own = store.receive(
+        connection_id=CONNECTION, flow=FLOW, source_name="/api/v1/orders/OWN-1", payload=b"{}"
+    ).message_id
+    foreign = store.receive(
+        connection_id="ipsoft_other", flow=FLOW, source_name="/api/v1/orders/OWN-2", payload=b"{}"
+    ).message_id
+
+    listed = centre.get("/koppel/api/messages", MERCHANT_USER, params={"text": "OWN-"}).json()
+    assert ([m["id"] for m in listed["items"]], listed["total"]) == ([own], 1)
+    page = centre.get("/koppel/messages", MERCHANT_USER, params={"text": "own-"}).text
+    assert "1 message matches; showing 1." in page
+    assert f'href="/koppel/messages/{own}"' in page
+    assert f'href="/koppel/messages/{foreign}"' not in page
+    assert centre.get(f"/koppel/messages/{foreign}", MERCHANT_USER).status_code == 403
+    assert centre.get(f"/koppel/api/messages/{foreign}", MERCHANT_USER).status_code == 403
+    assert centre.get(f"/koppel/messages/{own}", MERCHANT_USER).status_code == 200
+    overview = centre.get("/koppel/", MERCHANT_USER).text
+    assert f"{CONNECTION}</small>" in overview
+    assert "ipsoft_other</small>" not in overview  # another merchant's flows
+    assert "ipsoft_other</small>" in centre.get("/koppel/", "viewer").text
+    bulk = centre.post_json(
+        "/koppel/api/messages/replay",
+        MERCHANT_USER,
+        {"filters": {"text": "OWN-"}},
+        csrf=centre.csrf(MERCHANT_USER),
+    )
+    assert [o["message_id"] for o in bulk.json()["outcomes"]] == [own]  # refused: a viewer
+    everyone = centre.get("/koppel/api/messages", "viewer", params={"text": "OWN-"}).json()
+    assert everyone["total"] == 2
 
 
 def test_a_post_without_the_csrf_token_or_from_another_site_is_refused(

@@ -112,6 +112,24 @@ def test_each_filter_on_its_own(any_store: MessageStore, mixed: dict[str, int]) 
     assert ids(problem_code="scsn.qty") == set()
 
 
+def test_the_flows_a_user_may_see_bound_the_listing_and_its_total(
+    any_store: MessageStore, mixed: dict[str, int]
+) -> None:
+    def listed(flows: frozenset[tuple[str, str]] | None) -> tuple[set[int], int]:
+        page = page_messages(any_store, MessageFilter(flows=flows))
+        return set(_ids(page)), page.total
+
+    acme_orders = {mixed["order"], mixed["price"], mixed["out"]}
+    assert listed(frozenset({(ACME, "orders")})) == (acme_orders, 3)
+    assert listed(frozenset({(ACME, "stock"), (GLOBEX, "orders")})) == (
+        {mixed["stock"], mixed["other"]},
+        2,
+    )
+    assert listed(frozenset({(GLOBEX, "stock")})) == (set(), 0)  # no such flow's messages
+    assert listed(frozenset()) == (set(), 0)  # may see no flow: sees nothing
+    assert listed(None)[1] == 5  # no bound
+
+
 def test_combined_filters_must_all_hold(any_store: MessageStore, mixed: dict[str, int]) -> None:
     wanted = MessageFilter(
         connection_id=ACME,

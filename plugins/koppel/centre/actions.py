@@ -71,15 +71,21 @@ def replay_checked(store: MessageStore, message_id: int, *, user: BaseUser) -> R
 
 
 def bulk_replay(
-    store: MessageStore, query: MessageQuery, *, user: BaseUser
+    store: MessageStore,
+    query: MessageQuery,
+    *,
+    user: BaseUser,
+    flows: frozenset[tuple[str, str]] | None = None,
 ) -> tuple[list[ReplayOutcome], bool]:
     """Replay the inbound messages ``query`` keeps, oldest first, at most :data:`BULK_REPLAY_CAP`.
+
+    Only messages of ``flows`` (the flows the user may see; None: all) are taken.
 
     A message whose DAG the user may not trigger is reported as refused, not
     replayed. Returns the outcomes and whether more matched than the cap.
     """
     inbound = replace(query, direction=Direction.IN)
-    page = page_of(store, inbound, limit=BULK_REPLAY_CAP)
+    page = page_of(store, inbound, limit=BULK_REPLAY_CAP, flows=flows)
     allowed: list[int] = []
     refused: list[ReplayOutcome] = []
     for item in reversed(page.items):

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from koppel.centre.auth import ChangeUserDep, UserDep, csrf_token, require_read
+from koppel.centre.auth import ChangeUserDep, ReadableDep, UserDep, csrf_token, require_read
 from koppel.centre.queries import page_of, query_from
 from koppel.centre.stores import StoreDep
 from koppel.centre.views import BULK_REPLAY_CAP, MessageView, ReplayOutcome, message_view
@@ -48,14 +48,22 @@ def csrf(user: UserDep) -> dict[str, str]:
 
 @router.get("/messages")
 def list_messages(
-    request: Request, user: UserDep, store: StoreDep, before: int | None = None, limit: int = 50
+    request: Request,
+    user: UserDep,
+    store: StoreDep,
+    readable: ReadableDep,
+    *,
+    before: int | None = None,
+    limit: int = 50,
 ) -> dict[str, Any]:
-    """A page of messages matching the query-string filters, newest first."""
+    """A page of messages matching the query-string filters, newest first, of DAGs one may see."""
     try:
         query = query_from(request.query_params)
     except ValueError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad filter: {exc}") from exc
-    page = page_of(store, query, limit=max(1, min(limit, MAX_LIMIT)), before_id=before)
+    page = page_of(
+        store, query, limit=max(1, min(limit, MAX_LIMIT)), before_id=before, flows=readable
+    )
     return {
         "items": [summary_json(m) for m in page.items],
         "next_before_id": page.next_before_id,
@@ -105,7 +113,7 @@ def replay_message(message_id: int, user: ChangeUserDep, store: StoreDep) -> dic
 
 @router.post("/messages/replay")
 def bulk_replay_messages(
-    body: BulkReplayBody, user: ChangeUserDep, store: StoreDep
+    body: BulkReplayBody, user: ChangeUserDep, store: StoreDep, readable: ReadableDep
 ) -> dict[str, Any]:
     """Replay each inbound message the filters keep (oldest first, at most the cap)."""
     from koppel.centre.actions import bulk_replay
@@ -114,7 +122,7 @@ def bulk_replay_messages(
         query = query_from(body.filters)
     except ValueError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad filter: {exc}") from exc
-    outcomes, capped = bulk_replay(store, query, user=user)
+    outcomes, capped = bulk_replay(store, query, user=user, flows=readable)
     return {
         "outcomes": [outcome_json(o) for o in outcomes],
         "capped": capped,

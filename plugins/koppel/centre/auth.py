@@ -155,6 +155,33 @@ def can_read(user: BaseUser, dag_id: str) -> bool:
     )
 
 
+def readable_flows(user: BaseUser) -> frozenset[tuple[str, str]] | None:
+    """The ``(connection, flow)`` pairs whose DAGs ``user`` may see; None when they may see all.
+
+    The message list and bulk replay are bounded by it, so a user whose role
+    reaches only some DAGs (a merchant's team) never sees another merchant's
+    rows, their count included. A user allowed every DAG costs no DAG lookup.
+    """
+    from airflow.api_fastapi.app import get_auth_manager
+
+    from koppel.centre.views import flow_of_dag_id
+
+    manager = get_auth_manager()
+    if manager.is_authorized_dag(method="GET", user=user):
+        return None
+    dag_ids = manager.get_authorized_dag_ids(user=user, method="GET")
+    return frozenset(pair for pair in map(flow_of_dag_id, dag_ids) if pair is not None)
+
+
+async def readable_flows_dep(user: UserDep) -> frozenset[tuple[str, str]] | None:
+    """:func:`readable_flows` of the request's user, as a FastAPI dependency."""
+    return readable_flows(user)
+
+
+#: The flows the request's user may see (None: all), for the list's and bulk replay's bound.
+ReadableDep = Annotated[frozenset[tuple[str, str]] | None, Depends(readable_flows_dep)]
+
+
 def require_read(user: BaseUser, dag_id: str) -> None:
     """Refuse (403) a user who may not see DAG ``dag_id``.
 

@@ -19,6 +19,7 @@ from koppel.centre.airflow_state import dag_states
 from koppel.centre.auth import (
     CSRF_FIELD,
     ChangeUserDep,
+    ReadableDep,
     UserDep,
     can_change,
     can_read,
@@ -90,11 +91,18 @@ def overview_page(
 
 @router.get("/messages", response_class=HTMLResponse, name="messages_page")
 def messages_page(
-    request: Request, user: UserDep, store: StoreDep, before: int | None = None
+    request: Request,
+    user: UserDep,
+    store: StoreDep,
+    readable: ReadableDep,
+    before: int | None = None,
 ) -> Response:
-    """A page of 50 messages matching the filters, newest first, with the total and next link."""
+    """A page of 50 messages matching the filters, newest first, with the total and next link.
+
+    Only messages of flows whose DAGs the user may see are listed and counted.
+    """
     query = _query(request)
-    page = page_of(store, query, limit=PAGE_SIZE, before_id=before)
+    page = page_of(store, query, limit=PAGE_SIZE, before_id=before, flows=readable)
     return render(
         "messages.html",
         {
@@ -168,7 +176,9 @@ def replay_action(
 
 
 @router.post("/messages/replay", response_class=HTMLResponse, name="bulk_replay_action")
-async def bulk_replay_action(request: Request, user: ChangeUserDep, store: StoreDep) -> Response:
+async def bulk_replay_action(
+    request: Request, user: ChangeUserDep, store: StoreDep, readable: ReadableDep
+) -> Response:
     """Replay every inbound message the posted filters keep (at most the cap), each reported."""
     form = await request.form()
     try:
@@ -177,7 +187,7 @@ async def bulk_replay_action(request: Request, user: ChangeUserDep, store: Store
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad filter: {exc}") from exc
     from koppel.centre.actions import bulk_replay
 
-    outcomes, capped = bulk_replay(store, query, user=user)
+    outcomes, capped = bulk_replay(store, query, user=user, flows=readable)
     return render(
         "replayed.html", {**_common(request, user), "outcomes": outcomes, "capped": capped}
     )

@@ -56,9 +56,16 @@ Page = MessagePage
 
 
 def page_of(
-    store: MessageStore, query: MessageQuery, *, limit: int, before_id: int | None = None
+    store: MessageStore,
+    query: MessageQuery,
+    *,
+    limit: int,
+    before_id: int | None = None,
+    flows: frozenset[tuple[str, str]] | None = None,
 ) -> Page:
     """One page of the messages ``query`` keeps, newest first, below ``before_id`` when given.
+
+    ``flows`` bounds it to the ``(connection, flow)`` pairs a user may see (None: all).
 
     Raises:
         ValueError: ``limit`` is out of the store's range.
@@ -72,6 +79,7 @@ def page_of(
         since=query.since,
         until=query.until,
         text=query.text,
+        flows=flows,
     )
     return page_messages(store, wanted, limit=limit, before_id=before_id)
 

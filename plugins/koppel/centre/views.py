@@ -30,6 +30,15 @@ def dag_id_of(connection_id: str, flow: str) -> str:
     return f"{connection_id}{DAG_ID_SEPARATOR}{flow}"
 
 
+def flow_of_dag_id(dag_id: str) -> tuple[str, str] | None:
+    """The ``(connection, flow)`` a DAG id names, None for a DAG that is not a Koppel flow.
+
+    Flow names never hold the separator, so the last one splits the id.
+    """
+    connection_id, separator, flow = dag_id.rpartition(DAG_ID_SEPARATOR)
+    return (connection_id, flow) if separator and connection_id and flow else None
+
+
 @dataclass(frozen=True)
 class Payload:
     """A payload as shown: its title, text (pretty when the hardened parser read it) and kind."""

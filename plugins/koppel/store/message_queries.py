@@ -26,7 +26,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, TextClause, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    TextClause,
+    false,
+    func,
+    or_,
+    select,
+    tuple_,
+)
 
 from koppel.errors import StoreError
 from koppel.store.records import MessageSummary
@@ -56,6 +67,9 @@ class MessageFilter:
         text: A case-insensitive substring of the source name (the inbound
             file's name, the outbound delivery key) or of the document key
             (an order number); ``%`` and ``_`` are literal. Blank searches nothing.
+        flows: Only messages of these ``(connection_id, flow)`` pairs; None for
+            every flow, empty for none. The centre passes the flows whose DAGs a
+            user may see, so a listing never shows a row its page would refuse.
     """
 
     connection_id: str | None = None
@@ -66,6 +80,7 @@ class MessageFilter:
     since: datetime | None = None
     until: datetime | None = None
     text: str | None = None
+    flows: frozenset[tuple[str, str]] | None = None
 
     def __post_init__(self) -> None:
         """Normalise what a web form hands in: plain strings become enums, blanks become None.
@@ -231,6 +246,11 @@ def _conditions(
                 messages.c.source_name.ilike(pattern, escape=_LIKE_ESCAPE),
                 messages.c.document_key.ilike(pattern, escape=_LIKE_ESCAPE),
             )
+        )
+    if wanted.flows is not None:
+        pairs = sorted(wanted.flows)
+        conditions.append(
+            tuple_(messages.c.connection_id, messages.c.flow).in_(pairs) if pairs else false()
         )
     return conditions
 

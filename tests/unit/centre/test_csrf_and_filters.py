@@ -88,3 +88,16 @@ def test_filters_come_from_the_query_string_and_go_back_into_links() -> None:
     for name, value in bad.items():
         with pytest.raises(ValueError, match=value):
             query_from({name: value})
+
+
+def test_a_dag_id_names_its_connection_and_flow_at_the_last_separator() -> None:
+    from koppel.centre.views import dag_id_of, flow_of_dag_id
+
+    assert flow_of_dag_id("ipsoft_noordzee__orders") == ("ipsoft_noordzee", "orders")
+    assert flow_of_dag_id("a__b__stock") == ("a__b", "stock")
+    assert flow_of_dag_id(dag_id_of("webshop_koffiebar", "direct_invoices")) == (
+        "webshop_koffiebar",
+        "direct_invoices",
+    )
+    for not_a_flow in ("example_bash_operator", "__orders", "acme__"):
+        assert flow_of_dag_id(not_a_flow) is None
