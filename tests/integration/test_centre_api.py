@@ -216,6 +216,25 @@ def test_every_endpoint_needs_an_airflow_login(centre: Centre, store: MessageSto
     assert store.get(message_id).status is MessageStatus.RECEIVED
 
 
+def test_a_page_opened_without_a_login_sends_the_browser_to_airflow_s_login(
+    centre: Centre, store: MessageStore
+) -> None:
+    page = centre.client.get("/koppel/messages?status=rejected")
+    assert page.status_code == 401
+    assert page.headers["content-type"].startswith("text/html")
+    back = "next=http%3A%2F%2Ftestserver%2Fkoppel%2Fmessages%3Fstatus%3Drejected"
+    assert f'<meta http-equiv="refresh" content="0; url=/auth/login?{back}">' in page.text
+    centre.client.cookies.set("_token", "expired.or.forged")
+    forged = centre.client.get("/koppel/")
+    centre.client.cookies.clear()
+    assert forged.status_code == 403
+    assert "Log in to Airflow first" in forged.text
+    missing = centre.get("/koppel/messages/999999999", "viewer")
+    assert (missing.status_code, "404: no message 999999999" in missing.text) == (404, True)
+    api = centre.client.get("/koppel/api/messages")
+    assert (api.status_code, api.json()) == (401, {"detail": "Not authenticated"})
+
+
 def test_viewer_reads_everything_but_may_not_edit_or_replay(
     centre: Centre, store: MessageStore, portal: tuple[IPSoftServer, LeNewBlackServer]
 ) -> None:

@@ -32,7 +32,10 @@ SECURITY_HEADERS = {
 
 def create_app() -> FastAPI:
     """The integration centre: pages at ``/``, the JSON API at ``/api``, static files."""
+    from starlette.exceptions import HTTPException
+
     from koppel.centre.api import router as api_router
+    from koppel.centre.errors import http_error
     from koppel.centre.pages import router as pages_router
     from koppel.centre.rendering import STATIC_DIR
 
@@ -46,6 +49,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)
     app.include_router(pages_router)
+    app.add_exception_handler(HTTPException, http_error)
 
     @app.middleware("http")
     async def security_headers(
