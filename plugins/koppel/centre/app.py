@@ -38,6 +38,7 @@ def create_app() -> FastAPI:
     from koppel.centre.errors import http_error
     from koppel.centre.pages import router as pages_router
     from koppel.centre.rendering import STATIC_DIR
+    from koppel.centre.trigger_pages import router as trigger_router
 
     app = FastAPI(
         title="Koppel integration centre",
@@ -49,6 +50,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)
     app.include_router(pages_router)
+    app.include_router(trigger_router)
     app.add_exception_handler(HTTPException, http_error)
 
     @app.middleware("http")
