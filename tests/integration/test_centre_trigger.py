@@ -196,7 +196,7 @@ def test_a_bad_value_shows_the_form_again_naming_the_param(flows: Centre) -> Non
     )
 
     assert too_few.status_code == 400
-    assert "Invalid input for param max_files" in too_few.text  # Airflow's own validation
+    assert "Invalid input for param max_files: 0 is less than the minimum of 1" in too_few.text
     assert 'value="0"' in too_few.text  # the form again, as it was posted
     assert not_a_number.status_code == 400
     assert "param max_files: &#39;ten&#39; is not a whole number" in not_a_number.text
