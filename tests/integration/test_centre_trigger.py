@@ -130,6 +130,29 @@ def test_a_viewer_may_neither_open_the_form_nor_trigger(flows: Centre) -> None:
     assert _runs(ORDERS_DAG) == before
 
 
+def test_every_trigger_route_needs_an_airflow_login(flows: Centre) -> None:
+    before = _runs(ORDERS_DAG)
+    routes = [
+        ("GET", f"/koppel/flows/{ORDERS_DAG}/trigger"),
+        ("POST", f"/koppel/flows/{ORDERS_DAG}/trigger"),
+        ("GET", f"/koppel/flows/{ORDERS_DAG}/runs/manual__2026-11-29T06%3A00%3A00%2B00%3A00"),
+        ("POST", f"/koppel/api/flows/{ORDERS_DAG}/trigger"),
+    ]
+    for method, path in routes:
+        anonymous = flows.client.request(
+            method, path, headers={"Origin": SITE}, follow_redirects=False
+        )
+        assert anonymous.status_code in {401, 403}, (method, path, anonymous.text)
+        forged = flows.client.request(
+            method,
+            path,
+            headers={"Origin": SITE, "Authorization": "Bearer not.a.jwt"},
+            follow_redirects=False,
+        )
+        assert forged.status_code in {401, 403}, (method, path, forged.text)
+    assert _runs(ORDERS_DAG) == before
+
+
 def test_the_form_shows_each_param_of_the_dag_airflow_serialized(flows: Centre) -> None:
     orders = flows.get(f"/koppel/flows/{ORDERS_DAG}/trigger", "operator")
     assert orders.status_code == 200, orders.text
@@ -151,6 +174,16 @@ def test_the_form_shows_each_param_of_the_dag_airflow_serialized(flows: Centre) 
     unknown = flows.get("/koppel/flows/ipsoft_trigger__nothing/trigger", "operator")
     assert unknown.status_code == 404
     assert "has not been parsed (yet)" in unknown.text
+    api = flows.post_json(
+        "/koppel/api/flows/ipsoft_trigger__nothing/trigger",
+        "operator",
+        {"conf": {}},
+        csrf=flows.csrf("operator"),
+    )
+    assert api.status_code == 404
+    assert api.json()["detail"] == (
+        "Airflow does not know DAG ipsoft_trigger__nothing: its file has not been parsed (yet)"
+    )
 
 
 def test_a_post_without_the_csrf_token_or_from_another_site_is_refused(flows: Centre) -> None:
@@ -181,6 +214,9 @@ def test_a_bad_value_shows_the_form_again_naming_the_param(flows: Centre) -> Non
     not_a_number = flows.post_form(
         path, "operator", {"param-max_files": "ten", "csrf_token": token}
     )
+    markup = flows.post_form(
+        path, "operator", {"param-max_files": "<script>alert(1)</script>", "csrf_token": token}
+    )
     api_csrf = flows.csrf("operator")
     not_a_list = flows.post_json(
         f"/koppel/api/flows/{ORDERS_DAG}/trigger",
@@ -200,6 +236,9 @@ def test_a_bad_value_shows_the_form_again_naming_the_param(flows: Centre) -> Non
     assert 'value="0"' in too_few.text  # the form again, as it was posted
     assert not_a_number.status_code == 400
     assert "param max_files: &#39;ten&#39; is not a whole number" in not_a_number.text
+    assert markup.status_code == 400
+    assert "<script>alert" not in markup.text  # shown as text, in the message and the input
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup.text
     assert not_a_list.status_code == 400
     assert "Invalid input for param references" in not_a_list.json()["detail"]
     assert misspelt.status_code == 400
@@ -233,6 +272,11 @@ def test_two_lines_of_references_queue_one_manual_run_with_them(flows: Centre) -
     grid = f"/dags/{ORDERS_DAG}/runs/{quote(run_id, safe='')}"
     assert f'href="{grid}"' in shown.text  # into Airflow's grid
     assert "&#34;LNB-1&#34;, &#34;LNB-2&#34;" in shown.text
+    assert "Trigger it again" in shown.text
+    seen = flows.get(posted.headers["location"], "viewer")  # seeing a run needs read access only
+    assert seen.status_code == 200
+    assert f"Run <strong>{run_id}</strong>" in seen.text
+    assert "Trigger it again" not in seen.text
 
 
 def test_a_paused_dag_s_run_is_queued_and_the_dag_stays_paused(flows: Centre) -> None:

@@ -20,7 +20,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from koppel.centre.auth import CSRF_FIELD, ChangeUserDep, UserDep, can_change, csrf_token
+from koppel.centre.auth import (
+    CSRF_FIELD,
+    ChangeUserDep,
+    UserDep,
+    can_change,
+    csrf_token,
+    require_read,
+)
 from koppel.centre.auth import user_name as name_of
 from koppel.centre.pages import airflow_base
 from koppel.centre.rendering import render
@@ -82,6 +89,7 @@ def _context(request: Request, user: BaseUser, target: TriggerTarget) -> dict[st
         "target": target,
         "run": None,
         "error": None,
+        "may_trigger": can_change(user, target.dag_id),
     }
 
 
@@ -125,8 +133,11 @@ def trigger_action(
 def triggered_page(
     request: Request, dag_id: str, run_id: str, user: UserDep, session: SessionDep
 ) -> Response:
-    """A run queued here: its state and conf, with its link into Airflow's grid."""
-    _require_trigger(user, dag_id)
+    """A run queued here: its state and conf, with its link into Airflow's grid.
+
+    Seeing it needs only read access to the DAG, as seeing the run in Airflow does.
+    """
+    require_read(user, dag_id)
     target = _target(session, dag_id)
     try:
         run = triggered_run(session, dag_id, run_id)
