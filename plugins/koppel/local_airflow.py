@@ -95,6 +95,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m koppel.local_airflow")
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / ".airflow")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--no-demo-runs",
+        dest="demo_runs",
+        action="store_false",
+        help="on a new home, do not switch the demo's flows on and run them once",
+    )
     return parser.parse_args(argv)
 
 
@@ -112,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     env_file = home / "sandbox" / "connections.env"
     sftp_root = home / "sandbox" / "sftp"
     # The demo files only into a new root: a restart goes on from what the last runs left.
-    stand_ins = StandIns(sftp_root, connections_dir(), demo_files=not sftp_root.exists())
+    first_start = not sftp_root.exists()
+    stand_ins = StandIns(sftp_root, connections_dir(), demo_files=first_start)
     with stand_ins:
         connections = stand_ins.airflow_connections()
         write_env_file(env_file, connections)
@@ -122,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             process_group=0,
         )
         try:
-            code = _serve(airflow, home, args.port, stand_ins.summary(), stop)
+            demo = first_start and args.demo_runs
+            code = _serve(airflow, home, args.port, stand_ins.summary(), stop, demo=demo)
         finally:
             _stop(airflow)
             env_file.unlink(missing_ok=True)
@@ -136,8 +144,14 @@ def _serve(
     port: int,
     summary: list[str],
     stop: threading.Event,
+    *,
+    demo: bool,
 ) -> int:
-    """Wait for the UI, print the banner, then wait for a signal or for standalone to end."""
+    """Wait for the UI, print the banner, then wait for a signal or for standalone to end.
+
+    With ``demo``, the demo's flows run once in the background meanwhile
+    (:mod:`koppel.local_airflow_demo`), so the centre fills with their messages.
+    """
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + READY_TIMEOUT
     while not _answers(f"{url}/api/v2/version") or admin_password(home) is None:
@@ -146,21 +160,46 @@ def _serve(
         if time.monotonic() > deadline:
             print(f"koppel: Airflow did not answer on {url} in {READY_TIMEOUT:.0f} s", flush=True)
             return 1
-    _banner(url, home, summary)
+    _banner(url, home, summary, demo=demo)
+    if demo:
+        _start_demo_runs(url, home, stop)
     while not stop.wait(1.0):
         if airflow.poll() is not None:
             return airflow.returncode
     return 0
 
 
-def _banner(url: str, home: Path, summary: list[str]) -> None:
+def _start_demo_runs(url: str, home: Path, stop: threading.Event) -> None:
+    from koppel.local_airflow_demo import AirflowApi, run_demo_flows
+
+    def say(line: str) -> None:
+        print(f"koppel: {line}", flush=True)
+
+    def run() -> None:
+        try:
+            api = AirflowApi(url, "admin", admin_password(home) or "")
+        except OSError as exc:
+            say(f"demo: cannot log in to run the demo's flows: {exc}")
+            return
+        run_demo_flows(api, say, stop)
+
+    threading.Thread(target=run, name="koppel-demo-runs", daemon=True).start()
+
+
+def _banner(url: str, home: Path, summary: list[str], *, demo: bool) -> None:
     lines = [
+        f"Integration centre: {url}/koppel/  (Koppel in Airflow's menu)",
         f"Airflow UI:   {url}  (user admin, password {admin_password(home)})",
         f"Airflow home: {home}",
         "Partner stand-ins:",
         *(f"  {line}" for line in summary),
         f"Their connections, for a shell: . {home / 'sandbox' / 'connections.env'}",
-        "New DAGs are paused: switch one on and trigger it. Ctrl-C stops everything.",
+        (
+            "The demo's flows are switched on and run once now; the other DAGs are paused."
+            if demo
+            else "New DAGs are paused: switch one on and trigger it."
+        ),
+        "Ctrl-C stops everything.",
     ]
     print("\n".join(["", *lines, ""]), flush=True)
 

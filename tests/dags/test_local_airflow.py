@@ -11,58 +11,27 @@ started is gone.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from koppel.local_airflow import admin_password
 from koppel.store import Direction, MessageStatus, MessageStore
 from koppel.store.engine import create_store_engine
+from tests.fixtures.local_airflow import Launcher, running_launcher
 
 pytestmark = pytest.mark.dagrun
 
-READY_SECONDS = 150
 RUN_SECONDS = 120
 STOP_SECONDS = 90
 FILE_DAG, API_DAG = "itsperfect_acme__stock", "ipsoft_noordzee__orders"
 #: The connections of the webshop and CRM merchants (issue 12) the launcher must serve.
 NEW_CONN_IDS = {"webshop_koffiebar", "ipsoft_koffiebar", "crm_adviesgroep", "ipsoft_adviesgroep"}
-
-
-@dataclass
-class Launcher:
-    process: subprocess.Popen[bytes]
-    home: Path
-    url: str
-    log: Path
-    token: str = ""
-
-    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
-            f"{self.url}{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _session_members(sid: int) -> list[int]:
@@ -78,53 +47,11 @@ def _session_members(sid: int) -> list[int]:
     return members
 
 
-def _wait_for_banner(launcher: Launcher) -> None:
-    deadline = time.monotonic() + READY_SECONDS
-    while "Airflow UI:" not in launcher.log.read_text(errors="replace"):
-        assert launcher.process.poll() is None, launcher.log.read_text(errors="replace")[-4000:]
-        assert time.monotonic() < deadline, "standalone did not come up in time"
-        time.sleep(1)
-
-
 @pytest.fixture(scope="module")
 def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
-    base = tmp_path_factory.mktemp("local_airflow")
-    port = _free_port()
-    log = base / "launcher.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "koppel.local_airflow"),
-                *("--home", str(base / "home"), "--port", str(port)),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            # What `make airflow` sees: none of this test session's Airflow settings.
-            env={k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
-            start_new_session=True,  # its own session: the test can find every descendant
-        )
-    launcher = Launcher(process, base / "home", f"http://127.0.0.1:{port}", log)
-    try:
-        started = time.monotonic()
-        _wait_for_banner(launcher)
-        print(f"standalone up in {time.monotonic() - started:.0f} s")
-        launcher.token = _token(launcher)
-        yield launcher
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _token(launcher: Launcher) -> str:
-    body = {"username": "admin", "password": admin_password(launcher.home)}
-    request = urllib.request.Request(
-        f"{launcher.url}/auth/token",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return str(json.load(response)["access_token"])
+    # The demo's own runs are the browser test's (tests/browser); these runs are this test's.
+    with running_launcher(tmp_path_factory.mktemp("local_airflow"), "--no-demo-runs") as started:
+        yield started
 
 
 def _exported_connections(env_file: Path) -> dict[str, str]:
@@ -168,6 +95,8 @@ def test_example_flows_run_under_standalone_and_ctrl_c_stops_everything(
     launcher: Launcher,
 ) -> None:
     assert launcher.api("GET", "/api/v2/plugins/importErrors")["total_entries"] == 0
+    plugins = launcher.api("GET", "/api/v2/plugins")["plugins"]
+    assert [p["name"] for p in plugins] == ["koppel"]  # the integration centre, loaded
 
     file_runs = _run_to_the_end(launcher, FILE_DAG)
     api_runs = _run_to_the_end(launcher, API_DAG)
