@@ -18,6 +18,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from selenium import webdriver
@@ -267,3 +268,27 @@ def test_a_hostile_file_s_page_shows_its_markup_as_text(
     assert browser.find_elements(By.CSS_SELECTOR, "main script") == []
     me.shot("08_hostile_file")
     me.no_script_ran()
+
+
+def test_an_operator_triggers_a_flow_with_its_params_form(
+    launcher: Launcher, browser: WebDriver
+) -> None:
+    me = Operator(browser, launcher)
+    me.log_in()
+    row = browser.find_element(
+        By.XPATH, "//tr[td/small[text()='itsperfect_acme'] and starts-with(td[2], 'orders')]"
+    )
+    row.find_element(By.LINK_TEXT, "Trigger…").click()
+    assert me.heading() == f"Trigger {ACME_ORDERS}"
+    only = me.wait.until(seen.presence_of_element_located((By.NAME, "param-only_files")))
+    only.send_keys("order_1002*.xml")
+    me.shot("09_trigger_form")
+    me.click(By.XPATH, "//button[text()='Trigger now']")
+    me.wait.until(seen.url_contains("/runs/"))
+    run_id = browser.find_element(By.CSS_SELECTOR, "p.triggered strong").text
+    me.shot("10_triggered")
+    grid = browser.find_element(By.LINK_TEXT, "Follow it in Airflow's grid")
+    assert str(grid.get_attribute("href")).startswith(f"{launcher.url}/dags/{ACME_ORDERS}/runs/")
+    run = launcher.api("GET", f"/api/v2/dags/{ACME_ORDERS}/dagRuns/{quote(run_id, safe='')}")
+    assert run["conf"] == {"only_files": ["order_1002*.xml"]}
+    assert (run["run_type"], run["triggering_user_name"]) == ("manual", "admin")

@@ -336,10 +336,6 @@ def test_the_overview_offers_trigger_to_a_viewer_only_as_airflow_s_dag_page(
     assert f"/koppel/flows/{ORDERS_DAG}/trigger" not in page.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pages.overview_page does not yet pass may_trigger (can_change) to overview.html",
-)
 def test_the_overview_links_an_operator_to_the_trigger_form(flows: Centre) -> None:
     page = flows.get("/koppel/", "operator")
     assert page.status_code == 200, page.text

@@ -86,7 +86,14 @@ def overview_page(
     loaded = load_all(flows_dir())
     states = dag_states(session, flow_ids(loaded))
     data = overview(store, loaded, states, visible=lambda dag_id: can_read(user, dag_id))
-    return render("overview.html", {**_common(request, user), "overview": data})
+    return render(
+        "overview.html",
+        {
+            **_common(request, user),
+            "overview": data,
+            "may_trigger": lambda dag_id: can_change(user, dag_id),
+        },
+    )
 
 
 @router.get("/messages", response_class=HTMLResponse, name="messages_page")
