@@ -112,6 +112,36 @@ def test_each_filter_on_its_own(any_store: MessageStore, mixed: dict[str, int]) 
     assert ids(problem_code="scsn.qty") == set()
 
 
+def test_problem_text_finds_the_messages_held_for_one_customer(any_store: MessageStore) -> None:
+    held = [_receive(any_store, f"/api/v1/orders/LNB-{n}") for n in range(4)]
+    for message_id, customer in zip(
+        held, ("LNB-4711", "LNB-4711", "LNB-0815", "LNB_4711"), strict=True
+    ):
+        any_store.update(
+            message_id,
+            status=MessageStatus.HELD,
+            problems=[
+                Problem(code="scsn.price", message="price accepted as deviating"),
+                Problem(
+                    code="customer.no_reference",
+                    message=f"customer {customer} has no ERP customer reference",
+                    field="customer.erp_reference",
+                ),
+            ],
+        )
+    any_store.update(held[1], status=MessageStatus.DELIVERED, problems=[])
+
+    def found(**fields: object) -> list[int]:
+        return _ids(page_messages(any_store, MessageFilter(**fields)))
+
+    assert found(statuses=("held",), problem_text="lnb-4711") == [held[0]]
+    assert found(problem_text="LNB_4711") == [held[3]]  # "_" is no wildcard
+    assert found(problem_text="ERP%REFERENCE") == []  # nor "%"
+    assert found(problem_text="customer.erp_ref") == [held[3], held[2], held[0]]  # the field
+    assert found(problem_text="%") == []
+    assert found(problem_text="  ") == found()  # blank: no filter
+
+
 def test_the_flows_a_user_may_see_bound_the_listing_and_its_total(
     any_store: MessageStore, mixed: dict[str, int]
 ) -> None:

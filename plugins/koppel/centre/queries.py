@@ -28,7 +28,7 @@ class MessageQuery:
     """The list's filters, as the query string gives them; None is no filter.
 
     ``text`` matches the source name (file, delivery key) or the document key,
-    case-insensitively.
+    case-insensitively; ``problem_text`` a problem's text or field (a customer).
     """
 
     connection: str | None = None
@@ -39,6 +39,7 @@ class MessageQuery:
     since: datetime | None = None
     until: datetime | None = None
     text: str | None = None
+    problem_text: str | None = None
 
     def params(self) -> dict[str, str]:
         """The filters as query-string parameters (what a link to this list carries)."""
@@ -79,6 +80,7 @@ def page_of(
         since=query.since,
         until=query.until,
         text=query.text,
+        problem_text=query.problem_text,
         flows=flows,
     )
     return page_messages(store, wanted, limit=limit, before_id=before_id)
@@ -97,7 +99,17 @@ def runs_of(store: MessageStore, message_id: int) -> list[str]:
 
 
 #: The query-string (or form) names of the list's filters.
-FILTER_NAMES = ("connection", "flow", "direction", "status", "problem", "since", "until", "text")
+FILTER_NAMES = (
+    "connection",
+    "flow",
+    "direction",
+    "status",
+    "problem",
+    "problem_text",
+    "since",
+    "until",
+    "text",
+)
 
 
 def query_from(params: Mapping[str, str]) -> MessageQuery:
@@ -122,4 +134,5 @@ def query_from(params: Mapping[str, str]) -> MessageQuery:
         since=parse_moment(since) if since else None,
         until=parse_moment(until, end=True) if until else None,
         text=values["text"],
+        problem_text=values["problem_text"],
     )

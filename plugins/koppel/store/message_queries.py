@@ -36,6 +36,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     tuple_,
 )
 
@@ -67,6 +68,10 @@ class MessageFilter:
         text: A case-insensitive substring of the source name (the inbound
             file's name, the outbound delivery key) or of the document key
             (an order number); ``%`` and ``_`` are literal. Blank searches nothing.
+        problem_text: A case-insensitive substring of a problem's text or field
+            (a customer number, an SKU): "every order held for customer LNB-4711"
+            is ``statuses=("held",), problem_text="LNB-4711"``; ``%`` and ``_``
+            are literal. Blank searches nothing.
         flows: Only messages of these ``(connection_id, flow)`` pairs; None for
             every flow, empty for none. The centre passes the flows whose DAGs a
             user may see, so a listing never shows a row its page would refuse.
@@ -80,6 +85,7 @@ class MessageFilter:
     since: datetime | None = None
     until: datetime | None = None
     text: str | None = None
+    problem_text: str | None = None
     flows: frozenset[tuple[str, str]] | None = None
 
     def __post_init__(self) -> None:
@@ -93,7 +99,7 @@ class MessageFilter:
             object.__setattr__(self, "direction", Direction(self.direction))
         statuses = tuple(sorted({MessageStatus(s) for s in self.statuses}, key=str))
         object.__setattr__(self, "statuses", statuses)
-        for name in ("connection_id", "flow", "problem_code", "text"):
+        for name in ("connection_id", "flow", "problem_code", "text", "problem_text"):
             value = getattr(self, name)
             if value is not None and not value.strip():
                 object.__setattr__(self, name, None)
@@ -247,12 +253,39 @@ def _conditions(
                 messages.c.document_key.ilike(pattern, escape=_LIKE_ESCAPE),
             )
         )
+    if wanted.problem_text is not None:
+        conditions.append(_problem_mentions(store, wanted.problem_text.strip()))
     if wanted.flows is not None:
         pairs = sorted(wanted.flows)
         conditions.append(
             tuple_(messages.c.connection_id, messages.c.flow).in_(pairs) if pairs else false()
         )
     return conditions
+
+
+def _problem_mentions(store: MessageStore, needle: str) -> TextClause:
+    """A message has a problem whose text or field holds ``needle``, case-insensitively.
+
+    Read from the problems' JSON as ``_has_problem_code`` reads their codes;
+    no index serves it, so it is meant beside a narrower filter (a status,
+    a flow), as the list's bulk replay uses it.
+    """
+    dialect = store._engine.dialect.name
+    if dialect == "postgresql":
+        clause = (
+            "EXISTS (SELECT 1 FROM jsonb_array_elements(messages.problems) AS p "
+            "WHERE p ->> 'message' ILIKE :mention ESCAPE '\\' "
+            "OR p ->> 'field' ILIKE :mention ESCAPE '\\')"
+        )
+    elif dialect == "sqlite":
+        clause = (
+            "EXISTS (SELECT 1 FROM json_each(messages.problems) AS p "
+            "WHERE lower(json_extract(p.value, '$.message')) LIKE lower(:mention) ESCAPE '\\' "
+            "OR lower(json_extract(p.value, '$.field')) LIKE lower(:mention) ESCAPE '\\')"
+        )
+    else:
+        raise StoreError(f"the message store does not support {dialect!r} databases")
+    return text(clause).bindparams(mention=f"%{_escape_like(needle)}%")
 
 
 def _escape_like(value: str) -> str:
