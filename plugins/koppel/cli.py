@@ -40,7 +40,7 @@ EXIT_USAGE = 2
 
 DESCRIPTION = (
     "Lint connection files, inspect formats, parse files, post orders to the ledger, "
-    "browse the message store and write the DAG files."
+    "browse the message store, write the DAG files and run the connections' contract cases."
 )
 EPILOG = (
     "Exit codes: 0 all good, 1 the input has problems or the store cannot be reached, "
@@ -205,6 +205,44 @@ def _parser() -> argparse.ArgumentParser:
         help="the Airflow DAGs folder (default: the project's dags/)",
     )
     dags.set_defaults(handler=_dags)
+
+    return _with_test(parser, commands)
+
+
+def _with_test(
+    parser: argparse.ArgumentParser,
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """``parser`` with ``koppel test``: contract cases per connection (docs/contract_tests.md)."""
+    test = commands.add_parser(
+        "test",
+        help="run each connection's contract cases through the engine and compare the outcome",
+        epilog="Exit codes: 0 every case passes, 1 a case fails, 2 usage errors "
+        "(an unknown connection or flow). See docs/contract_tests.md.",
+    )
+    test.add_argument("connections", nargs="*", help="connection ids (default: all)")
+    test.add_argument("--flow", help="only this flow's cases")
+    test.add_argument(
+        "--update",
+        action="store_true",
+        help="print each difference, then pin the outcome of every case that differs",
+    )
+    test.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        dest="connections_dir",
+        help="the folder of connection files and their .cases (default: $KOPPEL_CONNECTIONS_DIR "
+        "or include/connections)",
+    )
+    test.add_argument(
+        "--mappings",
+        type=Path,
+        default=None,
+        help="a folder of mapping files to run with instead of include/mappings "
+        "(to see what a mapping change does before it is made)",
+    )
+    test.set_defaults(handler=_test)
     return parser
 
 
@@ -616,3 +654,40 @@ def _dags(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _test(args: argparse.Namespace) -> int:
+    import logging
+
+    from koppel import INCLUDE_DIR
+    from koppel.contract import CaseFileError, run_cases
+    from koppel.formats import FormatRegistry
+    from koppel.formats.canonical import CANONICAL_CLASSES
+    from koppel.settings import connections_dir
+
+    folder = args.connections_dir or connections_dir()
+    if not folder.is_dir():
+        print(f"koppel test: no such folder: {folder}", file=sys.stderr)
+        return EXIT_USAGE
+    formats = None
+    if args.mappings is not None:
+        if not args.mappings.is_dir():
+            print(f"koppel test: no such folder: {args.mappings}", file=sys.stderr)
+            return EXIT_USAGE
+        formats = FormatRegistry(
+            args.mappings, INCLUDE_DIR / "schemas", canonical=CANONICAL_CLASSES
+        )
+    # A case held or rejected on purpose is no warning for the console: the lines say it.
+    engine_log = logging.getLogger("koppel")
+    level = engine_log.level
+    engine_log.setLevel(logging.ERROR)
+    try:
+        report = run_cases(
+            folder, args.connections or None, flow=args.flow, update=args.update, formats=formats
+        )
+    except CaseFileError as exc:
+        print(f"koppel test: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        engine_log.setLevel(level)
+    return EXIT_PROBLEMS if report.failed else EXIT_OK
