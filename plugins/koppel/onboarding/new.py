@@ -352,7 +352,9 @@ def settings_problems(platform: Platform, settings: MerchantSettings, directory:
     if not settings.name.strip() or any(ord(c) < 32 for c in settings.name):
         problems.append("--name must be one line of text")
     known_vars = set(platform.var_defaults) | {
-        r.setting.removeprefix("vars.") for r in platform.requirements
+        r.setting.removeprefix("vars.")
+        for r in platform.requirements
+        if r.setting.startswith("vars.")
     }
     for var in sorted(set(settings.vars) - known_vars):
         known = ", ".join(sorted(known_vars)) or "none"
