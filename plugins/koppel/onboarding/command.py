@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from koppel.config.connection import ConnectionConfig
@@ -230,12 +230,28 @@ def _lint(directory: Path, path: Path) -> bool:
 
 
 def _cases(directory: Path, connection_id: str) -> bool:
-    """Pin the template's cases for the new merchant and run them (``koppel test``)."""
-    print("cases: not run: koppel.contract is not available yet")
-    return True
+    """Pin the template's cases for the new merchant, then run them as ``koppel test`` does.
+
+    The template's cases hold the input and what must hold for every merchant
+    (``expect``); the outcome carries the merchant's own settings (prefix,
+    origins), so it is pinned beside the merchant file first and then checked
+    by a clean run. A case whose ``expect`` fails cannot be pinned: it fails.
+    """
+    from koppel.contract import run_cases
+
+    lines: list[str] = []
+    pinned = run_cases(directory, [connection_id], update=True, out=lines.append)
+    if not pinned.results:
+        print(f"cases: none (the template has no cases; add {connection_id}.cases/)")
+        return True
+    print(f"cases: pinned {pinned.updated} outcome(s) in {directory / connection_id}.cases")
+    _print_lines(f"  {line}" for line in lines if line.startswith(("updated ", "FAIL ")))
+    report = run_cases(directory, [connection_id], out=lambda line: print(f"  {line}"))
+    print("cases: ok" if report.failed == 0 else f"cases: {report.failed} failed")
+    return report.failed == 0
 
 
-def _print_lines(lines: Sequence[str]) -> None:
+def _print_lines(lines: Iterable[str]) -> None:
     for line in lines:
         print(line)
 
