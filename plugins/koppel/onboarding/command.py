@@ -13,9 +13,11 @@ Help texts are argparse's plain strings, as in ``koppel.cli``.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from koppel.config.connection import ConnectionConfig
@@ -240,15 +242,34 @@ def _cases(directory: Path, connection_id: str) -> bool:
     from koppel.contract import run_cases
 
     lines: list[str] = []
-    pinned = run_cases(directory, [connection_id], update=True, out=lines.append)
+    with _engine_logs_kept_quiet():
+        pinned = run_cases(directory, [connection_id], update=True, out=lines.append)
     if not pinned.results:
         print(f"cases: none (the template has no cases; add {connection_id}.cases/)")
         return True
     print(f"cases: pinned {pinned.updated} outcome(s) in {directory / connection_id}.cases")
     _print_lines(f"  {line}" for line in lines if line.startswith(("updated ", "FAIL ")))
-    report = run_cases(directory, [connection_id], out=lambda line: print(f"  {line}"))
+    with _engine_logs_kept_quiet():
+        report = run_cases(directory, [connection_id], out=lambda line: print(f"  {line}"))
     print("cases: ok" if report.failed == 0 else f"cases: {report.failed} failed")
     return report.failed == 0
+
+
+@contextmanager
+def _engine_logs_kept_quiet() -> Iterator[None]:
+    """Keep the engine's warnings ("message 1 held: ...") off the terminal while cases run.
+
+    A case's held or rejected message is its expected outcome, reported in the
+    case's own line; without any logging set up, Python would print each
+    warning to stderr as well. Where logging is configured, it still gets them.
+    """
+    logger = logging.getLogger("koppel")
+    handler = logging.NullHandler()
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def _print_lines(lines: Iterable[str]) -> None:
