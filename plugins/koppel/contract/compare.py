@@ -45,7 +45,9 @@ def _text(payload: bytes) -> str:
 def _xml(payload: bytes) -> str:
     """Canonical XML, one element a line: whitespace between elements, attribute order and
     prefixes do not count. Parsed with Koppel's hardened parser (no DTDs, no entities)."""
-    root = _rebuilt(parse_xml(payload, source="document", max_bytes=_MAX_BYTES).getroot())
+    root = parse_xml(payload, source="document", max_bytes=_MAX_BYTES).getroot()
+    namespace = etree.QName(root).namespace
+    root = _rebuilt(root, {None: namespace} if namespace else None)
     canonical = etree.canonicalize(root)
     pretty = etree.tostring(
         parse_xml(canonical.encode("utf-8"), source="canonical", max_bytes=_MAX_BYTES),
@@ -55,14 +57,15 @@ def _xml(payload: bytes) -> str:
     return str(pretty)
 
 
-def _rebuilt(element: etree._Element) -> etree._Element:
+def _rebuilt(element: etree._Element, nsmap: dict[str | None, str] | None = None) -> etree._Element:
     """A copy without the document's prefixes, comments and whitespace-only text.
 
-    Elements made from their ``{namespace}name`` alone get prefixes lxml numbers
-    in document order (``ns0``, ``ns1``), so two documents that differ only in
-    their prefixes (or a default namespace against a prefix) come out the same.
+    The root's namespace becomes the default one (``nsmap``); elements in any
+    other namespace get prefixes lxml numbers in document order (``ns0``,
+    ``ns1``), so two documents that differ only in their prefixes (or a default
+    namespace against a prefix) come out the same.
     """
-    copy = etree.Element(element.tag, attrib=dict(sorted(element.attrib.items())))
+    copy = etree.Element(element.tag, attrib=dict(sorted(element.attrib.items())), nsmap=nsmap)
     copy.text = element.text if element.text and element.text.strip() else None
     for child in element:
         if not isinstance(child.tag, str):  # a comment or processing instruction
