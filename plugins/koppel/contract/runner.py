@@ -9,10 +9,9 @@ its outbound copies, in the order the flow stored them.
 
 Determinism: every case gets a fresh SQLite store, so the inbound message is
 always message 1 and the names and ids built from it (``{message_id}`` in a
-file name, an order response's id) are the same on every run. The engine
-reads the clock in a few rules that date an answer (``today`` in the SCSN and
-Peppol order responses, a waybill receipt); the flows those serve have no
-cases yet, see docs/contract_tests.md.
+file name, an order response's id) are the same on every run; and it runs on
+a fixed day (``today`` in case.yaml, :func:`koppel.pipeline.clock.fixed_today`),
+the day rules date their answers by (an order response's issue date).
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ from koppel.contract.spec import MasterData
 from koppel.documents import Order, OrderLine, Problem, StockLevel
 from koppel.formats import FormatRegistry, default_registry
 from koppel.pipeline.api_receive import Received, receive_answers
+from koppel.pipeline.clock import fixed_today
 from koppel.pipeline.delivery import is_rejection_reply
 from koppel.pipeline.process import process_pending
 from koppel.pipeline.receive import receive_batch
@@ -110,17 +110,18 @@ def _run(
     destinations = RecordingDestinations()
     message_id = _receive(case, flow, store, destinations.session)
     _seed(master, store, connection.id, case.spec.master_data)
-    process_pending(
-        store,
-        master,
-        formats,
-        connection,
-        flow,
-        run_id=RUN_ID,
-        destination=destinations.get,
-        lookups=lookups,
-        message_ids=[message_id],
-    )
+    with fixed_today(case.spec.today):
+        process_pending(
+            store,
+            master,
+            formats,
+            connection,
+            flow,
+            run_id=RUN_ID,
+            destination=destinations.get,
+            lookups=lookups,
+            message_ids=[message_id],
+        )
     message = store.get(message_id)
     made = store.outputs_of(connection_id=connection.id, flow=flow.name, parent_ids=[message_id])
     outputs = [_output(formats, flow, out) for out in made.get(message_id, [])]

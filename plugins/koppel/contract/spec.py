@@ -7,7 +7,7 @@ never as a traceback from deep inside the runner.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +20,10 @@ from koppel.store import MessageStatus
 #: The instant a case's stock report was taken, unless it says otherwise: long before
 #: any order a case seeds, so every seeded reservation counts against the stock.
 DEFAULT_STOCK_AS_OF = datetime(2025, 1, 1, tzinfo=UTC)
+#: The day a case runs on, unless it says otherwise: the day rules date their answers by
+#: (an order response's issue date), fixed so the pinned documents do not age. The
+#: sandbox's SCSN orders ask for delivery in December 2026, after it.
+DEFAULT_TODAY = date(2026, 11, 30)
 
 
 class CaseFileError(ValueError):
@@ -81,6 +85,7 @@ class CaseSpec(_Model):
 
     description: str = ""
     source_name: str | None = None
+    today: date = DEFAULT_TODAY
     options: dict[str, Any] = Field(default_factory=dict)
     master_data: MasterData = Field(default_factory=MasterData)
     lookups: Lookups = Field(default_factory=Lookups)

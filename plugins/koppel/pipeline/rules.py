@@ -30,6 +30,7 @@ from koppel.documents import (
     StockLevel,
 )
 from koppel.errors import ConfigError
+from koppel.pipeline.clock import today
 from koppel.pipeline.rule_types import (
     Rule,
     RuleContext,
@@ -249,7 +250,7 @@ def scsn_order_import(result: RuleResult, ctx: RuleContext) -> RuleResult:
         options = ImportOptions(
             revision_management=revisions,
             response_id=answer_id(order.order_id, ctx),
-            today=datetime.now(UTC).date(),
+            today=today(),
         )
         decision = check_order_import(
             order, lookup(order), options, conformance=conformance_problems(order)

@@ -18,11 +18,11 @@ and :mod:`koppel.rules.peppol_ordering`:
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from koppel.documents import Order, Problem, Waybill
 from koppel.errors import ConfigError
+from koppel.pipeline.clock import today
 from koppel.pipeline.rule_types import (
     Rule,
     RuleContext,
@@ -161,7 +161,7 @@ def waybill_receipt(result: RuleResult, ctx: RuleContext) -> RuleResult:
             update_price_and_quantity=bool(options.get("update_price_and_quantity", False)),
             do_not_receive=bool(options.get("do_not_receive", False)),
             language=str(options.get("language", "en")),
-            today=datetime.now(UTC).date(),
+            today=today(),
         )
         out.notes += decision.problems
         if decision.receipt is not None:
@@ -186,7 +186,7 @@ def peppol_order_import(result: RuleResult, ctx: RuleContext) -> RuleResult:
             order,
             read(order),
             response_id=answer_id(order.order_id, ctx),
-            today=datetime.now(UTC).date(),
+            today=today(),
         )
         take_order_decision(out, decision)
     return out

@@ -91,7 +91,7 @@ def test_the_isah_database_answers_the_scsn_checks(tmp_path: Path) -> None:
         "scsn_techparts",
         folder / "scsn_techparts.cases/orders/unknown_buyer",
         input_xml=order_message(STRANGER),
-        case_yaml="lookups: {database: isah}\n",
+        case_yaml="lookups: {database: isah}\ntoday: 2027-02-01\n",
     )
 
     outcome = run_case(case)
@@ -99,7 +99,11 @@ def test_the_isah_database_answers_the_scsn_checks(tmp_path: Path) -> None:
     assert outcome.error is None, outcome.error
     assert outcome.status == "rejected"
     assert any(p.code.startswith("scsn.customer") for p in outcome.problems), outcome.problems
-    assert [o.role for o in outcome.outputs] == ["rejection"]
+    (response,) = outcome.outputs
+    assert response.role == "rejection"
+    # The order response is dated by the case's day, so it is the same on every run.
+    assert b"<cbc:IssueDate>2027-02-01</cbc:IssueDate>" in response.payload
+    assert run_case(case).outputs[0].payload == response.payload
 
 
 def test_a_lookup_the_rules_need_but_the_case_lacks_fails_the_case(tmp_path: Path) -> None:
