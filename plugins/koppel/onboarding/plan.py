@@ -134,7 +134,6 @@ def plan_for(connection: ConnectionConfig) -> Plan:
     connections: dict[str, AirflowConnection] = {}
     folders: dict[tuple[str, str], PartnerFolder] = {}
     for flow_name, flow in connection.flows.items():
-        source, target = flow.systems(connection)
         for role, endpoint in flow.endpoints():
             entry = connections.setdefault(
                 endpoint.conn_id, AirflowConnection(endpoint.conn_id, endpoint.transport)
@@ -142,7 +141,7 @@ def plan_for(connection: ConnectionConfig) -> Plan:
             if flow_name not in entry.flows:
                 entry.flows.append(flow_name)
             if isinstance(endpoint, FileEndpoint):
-                _add_folder(folders, endpoint, flow=flow_name, role=role, systems=(source, target))
+                _add_folder(folders, endpoint, flow=flow_name, role=role)
             elif not isinstance(endpoint, (ApiEndpoint, SqlEndpoint)):  # pragma: no cover
                 raise TypeError(f"unknown endpoint {endpoint!r}")
     return Plan(
@@ -154,24 +153,23 @@ def plan_for(connection: ConnectionConfig) -> Plan:
 
 
 def _add_folder(
-    folders: dict[tuple[str, str], PartnerFolder],
-    endpoint: FileEndpoint,
-    *,
-    flow: str,
-    role: str,
-    systems: tuple[str, str],
+    folders: dict[tuple[str, str], PartnerFolder], endpoint: FileEndpoint, *, flow: str, role: str
 ) -> None:
-    """Record one file endpoint's folder; an inbound one brings its archive and error folders."""
+    """Record one file endpoint's folder; an inbound one brings its archive and error folders.
+
+    The wording names no system: a flow's ``reverse`` flag says which way it
+    runs between the connection's two systems, and a flow that starts at a
+    database rather than at a partner (despatches) does not always set it.
+    """
     entry = folders.setdefault(
         (endpoint.conn_id, endpoint.folder), PartnerFolder(endpoint.conn_id, endpoint.folder)
     )
-    source, target = systems
     if role == "source":
-        entry.uses.append(f"{flow}: {source} drops {endpoint.pattern} here, Koppel picks them up")
+        entry.uses.append(f"{flow}: Koppel picks up {endpoint.pattern} here")
         entry.inbound = True
         for side in (endpoint.archive_folder, endpoint.error_folder):
             if side not in entry.side_folders:
                 entry.side_folders.append(side)
     else:
-        what, receiver = ("replies", source) if role == "reply" else ("files", target)
-        entry.uses.append(f"{flow}: Koppel writes {what} here for {receiver}")
+        what = "its replies" if role == "reply" else "its output"
+        entry.uses.append(f"{flow}: Koppel writes {what} here")

@@ -45,17 +45,15 @@ def test_acme_folders_are_the_templates_with_archive_and_error_under_inbound_one
         "/acme/itsperfect/orders/archive",
         "/acme/itsperfect/orders/error",
     ]
-    assert orders.uses == ["orders: IT's Perfect drops *.xml here, Koppel picks them up"]
+    assert orders.uses == ["orders: Koppel picks up *.xml here"]
     updates = folders["/acme/itsperfect/order_updates"]
     assert not updates.inbound
     assert updates.side_folders == []
     assert updates.uses == [
-        "orders: Koppel writes replies here for IT's Perfect",
-        "status_updates: Koppel writes files here for IT's Perfect",
+        "orders: Koppel writes its replies here",
+        "status_updates: Koppel writes its output here",
     ]
-    assert folders["/acme/monta/stock"].uses == [
-        "stock: Monta drops *.xml here, Koppel picks them up"
-    ]
+    assert folders["/acme/monta/stock"].uses == ["stock: Koppel picks up *.xml here"]
 
 
 def test_a_folder_written_by_one_flow_and_read_by_another_is_listed_once() -> None:
@@ -63,8 +61,8 @@ def test_a_folder_written_by_one_flow_and_read_by_another_is_listed_once() -> No
     internal = folders["/nordkauppa/internal/orders"]
     assert internal.inbound
     assert internal.uses == [
-        "purchase_orders: Koppel writes files here for Store B (delivering store)",
-        "orders: Store A (ordering store) drops *.xml here, Koppel picks them up",
+        "purchase_orders: Koppel writes its output here",
+        "orders: Koppel picks up *.xml here",
     ]
 
 
