@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -164,3 +166,17 @@ def test_the_inbound_message_is_always_message_1(tmp_path: Path) -> None:
     assert [o.name for o in first.outputs] == [o.name for o in second.outputs]
     assert first.outputs[1].name == "/acme/itsperfect/order_updates/acme_import_100233_1.xml"
     assert [o.payload for o in first.outputs] == [o.payload for o in second.outputs]
+
+
+def test_running_cases_imports_nothing_from_airflow() -> None:
+    # The runner is the core plus the store: it must work where Airflow is not installed.
+    script = (
+        "import sys\n"
+        "from koppel import INCLUDE_DIR\n"
+        "from koppel.contract import run_cases\n"
+        "report = run_cases(INCLUDE_DIR / 'connections', ['ipsoft_noordzee'], out=lambda _: None)\n"
+        "assert report.passed and not report.failed, report.summary()\n"
+        "leaked = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.'))\n"
+        "assert not leaked, leaked\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=INCLUDE_DIR.parent)
