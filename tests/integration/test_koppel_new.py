@@ -309,3 +309,20 @@ def test_a_lint_problem_after_writing_exits_1(
     assert "lint: " in out
     assert "unknown rule 'document_typo'" in out
     assert "airflow connections add 'crm_delta'" in out  # the plan is printed all the same
+
+
+def test_a_template_case_that_fails_for_the_merchant_exits_1(
+    connections: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A template case whose hand-written expectation does not hold cannot be pinned."""
+    case = connections / "_ipsoft_lenewblack.cases" / "orders" / "customer_without_reference"
+    text = (case / "case.yaml").read_text(encoding="utf-8")
+    assert "status: held" in text
+    (case / "case.yaml").write_text(text.replace("status: held", "status: delivered"), "utf-8")
+    argv = ["new", "--platform", "ipsoft_lenewblack", "--id", "ipsoft_duinmode"]
+    code = main([*argv, "--prefix", "duinmode", "--dir", str(connections)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAIL ipsoft_duinmode orders/customer_without_reference" in out
+    assert "cases: 1 failed" in out
+    assert "airflow connections add 'lenewblack_duinmode'" in out

@@ -23,6 +23,7 @@ from pathlib import Path
 from koppel.config.connection import ConnectionConfig
 from koppel.config.loader import load_connection
 from koppel.config.problems import ConfigProblem, ConnectionFileError
+from koppel.errors import KoppelError
 from koppel.onboarding.new import (
     MerchantSettings,
     OnboardingError,
@@ -239,11 +240,15 @@ def _cases(directory: Path, connection_id: str) -> bool:
     origins), so it is pinned beside the merchant file first and then checked
     by a clean run. A case whose ``expect`` fails cannot be pinned: it fails.
     """
-    from koppel.contract import run_cases
+    from koppel.contract import CaseFileError, run_cases
 
     lines: list[str] = []
-    with _engine_logs_kept_quiet():
-        pinned = run_cases(directory, [connection_id], update=True, out=lines.append)
+    try:
+        with _engine_logs_kept_quiet():
+            pinned = run_cases(directory, [connection_id], update=True, out=lines.append)
+    except (CaseFileError, KoppelError) as exc:  # a broken case file of the template
+        print(f"cases: cannot run them: {exc}")
+        return False
     if not pinned.results:
         print(f"cases: none (the template has no cases; add {connection_id}.cases/)")
         return True
