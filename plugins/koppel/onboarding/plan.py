@@ -121,7 +121,7 @@ class Plan:
             ]
         out += [
             "",
-            f"3. `koppel dags`, then commit {self.connection_id}.yaml, its cases and "
+            f"3. `koppel dags`, then commit {self.connection_id}.yaml, its cases (if any) and "
             f"dags/connections/{self.connection_id}.py; these DAGs appear paused:",
             *(f"   {dag_id}" for dag_id in self.dag_ids),
             "   Switch them on in Airflow (or set enabled: true) when the merchant goes live.",
