@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from koppel.documents import MutationLevel, has_errors
 from koppel.errors import ConfigError, KoppelError
+from koppel.onboarding.command import add_new_command
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -206,14 +207,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     dags.set_defaults(handler=_dags)
 
-    return _with_test(parser, commands)
+    return _with_test_and_new(parser, commands)
 
 
-def _with_test(
+def _with_test_and_new(
     parser: argparse.ArgumentParser,
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
-    """``parser`` with ``koppel test``: contract cases per connection (docs/contract_tests.md)."""
+    """``parser`` with ``koppel test`` (contract cases per connection, docs/contract_tests.md)
+    and ``koppel new`` (onboarding a merchant, docs/onboarding.md)."""
     test = commands.add_parser(
         "test",
         help="run each connection's contract cases through the engine and compare the outcome",
@@ -243,6 +245,7 @@ def _with_test(
         "(to see what a mapping change does before it is made)",
     )
     test.set_defaults(handler=_test)
+    add_new_command(commands)
     return parser
 
 
