@@ -70,6 +70,10 @@ class Lookups(_Model):
     database: str | None = None
     """A stand-in database for the SQL lookups, seeded from ``koppel.sandbox``:
     one of :data:`koppel.contract.lookups.DATABASES`."""
+    database_rows: dict[str, list[dict[str, Any]]] | None = None
+    """Rows put into a store ``database`` after its seed, table by table, in the
+    seed's shape (an order's or delivery's rows under ``lines``, numbered by the
+    database): the purchase order a waybill answers, the delivery a despatch is."""
 
 
 class Expectation(_Model):
