@@ -798,7 +798,7 @@ def _currency_mismatch(at: _At, expected: PriceAgreement, currency: str) -> Prob
     return Problem(
         code="scsn.price.currency",
         message=(
-            f"{at.label}: the order is in {currency}, but the {expected.source} price of"
+            f"{at.label}: the order is in {currency}, but the ERP's {expected.source} for"
             f" article {expected.article_code!r} is in {expected.currency}"
         ),
         severity=ERROR,
