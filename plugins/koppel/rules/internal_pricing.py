@@ -287,7 +287,8 @@ def _unknown_customer(order: Order) -> Problem:
             ids.append(buyer.endpoint_id.value)
         ids.extend(x for x in (buyer.id, buyer.customer_assigned_account_id) if x)
         name = f"{buyer.name} " if buyer.name else ""
-        named = f"buyer {name}({', '.join(ids) or 'no id'})"
+        unique = list(dict.fromkeys(ids))  # one GLN is often its identifier, endpoint and id
+        named = f"buyer {name}({', '.join(unique) or 'no id'})"
     return Problem(
         code="internal_pricing.customer.unknown",
         message=f"order {order.order_id}: {named} is no customer of this store",

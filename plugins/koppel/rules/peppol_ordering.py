@@ -8,7 +8,9 @@ T76 order response:
 
 * rejected — the buyer is no customer, or a line's item is unknown (or has no
   price at the supplier): the document is rejected with every reason as a
-  note (a line's reason names its line);
+  note (a line's reason names its line; a differing price is named too, as
+  the price that applies, unless the buyer is no customer and so has no
+  price of its own);
 * accepted with changes — a line's price in the message differs from the
   supplier's (compared to the currency's minor unit): the line is accepted at
   the supplier's price (line status changed), with a note naming both;
@@ -88,10 +90,11 @@ def import_peppol_order(
     """
     priced = price_order(order, data, allow_internal=False)
     problems = list(priced.problems)
-    for index, (line, taken) in enumerate(zip(order.lines, priced.lines, strict=True)):
-        if taken is not None:
-            problems.extend(_price_change(order, index, line, taken))
     rejected = has_errors(problems)
+    if data.customer is not None:  # else no price is the buyer's: nothing to compare
+        for index, (line, taken) in enumerate(zip(order.lines, priced.lines, strict=True)):
+            if taken is not None:
+                problems.extend(_price_change(order, index, line, taken, accepted=not rejected))
     sales_order = None if rejected else priced.sales_order
     for_buyer = [p for p in problems if _for_buyer(p)]
     code = _code(for_buyer)
@@ -123,9 +126,13 @@ def import_peppol_order(
 
 
 def _price_change(
-    order: Order, index: int, line: OrderLine, taken: StoreSalesOrderLine
+    order: Order, index: int, line: OrderLine, taken: StoreSalesOrderLine, *, accepted: bool
 ) -> list[Problem]:
-    """A warning when the message's price differs from the supplier's, which is taken."""
+    """A warning when the message's price differs from the supplier's, which is taken.
+
+    In a rejection it is given too, so the buyer mends both in one new order,
+    but it says the supplier's price applies: no line of a rejection is accepted.
+    """
     if line.unit_price is None:
         return []
     exponent = Decimal(1).scaleb(-currency_decimals(order.currency))
@@ -139,7 +146,12 @@ def _price_change(
             message=(
                 f"line {line.line_id}: the order's price {line.unit_price} {order.currency}"
                 f" differs from the supplier's {taken.sales_price} {order.currency}"
-                f" ({taken.price_source.value.replace('_', ' ')}): accepted at the supplier's price"
+                f" ({taken.price_source.value.replace('_', ' ')}): "
+                + (
+                    "accepted at the supplier's price"
+                    if accepted
+                    else "the supplier's price applies"
+                )
             ),
             severity=WARNING,
             field=f"lines[{index}].unit_price",

@@ -158,6 +158,13 @@ CASES = [
         document_notes=("internal_pricing.customer.unknown",),
     ),
     Case(
+        "the buyer is no customer: no price is its own, so none is compared",
+        data=replace(DATA, customer=None),
+        lines=(line(price="7.50"),),
+        response=REJECTED,
+        document_notes=("internal_pricing.customer.unknown",),
+    ),
+    Case(
         "a rejection wins over a price change, whose reason is given too",
         lines=(line(price="7.50"), line("NOPE", "1.00", line_id="2")),
         response=REJECTED,
