@@ -12,7 +12,8 @@ one document type there:
 * ``direct_invoices``: the till's cash sale is ordered, picked and invoiced at
   once, lowering stock and booking the sale;
 * ``postings``: a shipped order is posted to the ledger at the connection's
-  level (advanced). W-1005 and the awkward W-1006 go through all three phases:
+  level (advanced), and a refund (R-1001) with reversed signs. W-1005 and the
+  awkward W-1006 go through all three phases:
   order, invoice, posting. The demo prints seed 001's awkward order (3 x 0.333 at
   21 % and at 9 %, a discount and shipping, prices including tax) posted at all
   four levels side by side, with the rounding line where one is needed, and
@@ -117,7 +118,7 @@ def run_documents_demo(
         [
             _Run(SHOP, "invoices", "success", delivered=2),
             _Run(SHOP, "direct_invoices", "success", delivered=1),
-            _Run(SHOP, "postings", "success", delivered=2),
+            _Run(SHOP, "postings", "success", delivered=3),  # W-1005, W-1006 and refund R-1001
         ],
     )
     ok &= _print_documents(ipsoft, webshop)
@@ -190,7 +191,7 @@ def _print_documents(ipsoft: IPSoftServer, webshop: WebshopServer) -> bool:
             "financial mutation": [
                 f"{e.entry_number} ({ref})"
                 for ref, e in state.journal_entries.items()
-                if e.reference == ref and ref.startswith("W-")
+                if e.reference == ref and ref.startswith(("W-", "R-"))
             ],
         }
     print("  IPSoft holds, one of each document type:")

@@ -64,7 +64,8 @@ QUOTE_POINTS = [
 ]
 CASH_SALE = "W-1004"
 CASH_SALE_SKU = "NZ2403-OKER-OS"
-SHIPPED = ("W-1003", "W-1005")
+#: What the postings flow books: the shipped orders and the seeded refund (reversed signs).
+POSTED = ("W-1003", "W-1005", "R-1001")
 SENT_QUOTE, HELD_QUOTE = "Q-2026-0001", "Q-2026-0002"
 PAID, UNKNOWN_PRODUCT = ("W-1001", "W-1003"), "W-1002"
 
@@ -202,17 +203,17 @@ def test_a_posting_run_killed_at_any_step_books_each_order_once_and_balanced(
     crash_and_recover(shop_file, "postings", point, hit)
 
     entries = ipsoft_server.state.journal_entries
-    assert set(entries) == set(SHIPPED)
-    for reference in SHIPPED:
+    assert set(entries) == set(POSTED)
+    for reference in POSTED:
         debit, credit = entries[reference].totals()
         assert debit == credit > 0
         body = webshop_server.record_json("orders", reference)
         assert debit == Decimal(body["grand_total"])
     assert exports(webshop_server, "orders") == {
-        ref: {"financial_mutation": entries[ref].entry_number} for ref in SHIPPED
+        ref: {"financial_mutation": entries[ref].entry_number} for ref in POSTED
     }
     assert_delivered_once(
-        store, SHOP, "postings", {ref: entries[ref].entry_number for ref in SHIPPED}
+        store, SHOP, "postings", {ref: entries[ref].entry_number for ref in POSTED}
     )
 
 

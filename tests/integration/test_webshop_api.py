@@ -235,6 +235,7 @@ def test_nothing_to_list_is_zero_pages(shop: ContractClient) -> None:
         {"page_size": "ten"},
         {"page": "0"},
         {"status": "lost"},
+        {"status": "shipped,lost"},
         {"not_exported_as": "packing_slip"},
         {"updated_since": "yesterday"},
         {"updated_since": "2026-11-01T08:00:00"},
@@ -255,6 +256,14 @@ def test_the_status_filter_keeps_one_status(shop: ContractClient, demo: WebshopS
     shipped = shop.get("orders", "orders_page.schema.json", status="shipped")
     assert [order["reference"] for order in shipped["orders"]] == ["W-1005"]
     assert shop.get("orders", "orders_page.schema.json", status="cancelled")["total_pages"] == 0
+
+
+def test_the_status_filter_takes_several_comma_separated(
+    shop: ContractClient, demo: WebshopServer
+) -> None:
+    """What the postings flow asks for: shipped orders and refunds, in one listing."""
+    both = shop.get("orders", "orders_page.schema.json", status="shipped,refunded")
+    assert [order["reference"] for order in both["orders"]] == ["W-1005", "R-1001"]
 
 
 def test_not_exported_as_leaves_out_orders_marked_with_that_type(

@@ -1,4 +1,4 @@
-"""Document keys: what deliveries are named and de-duplicated by, so two documents never share one."""
+"""Document keys: what deliveries are named and de-duplicated by; no two documents share one."""
 
 from __future__ import annotations
 

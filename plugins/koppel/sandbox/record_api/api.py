@@ -103,7 +103,7 @@ class RecordApi:
 
     def _list(self, collection: Collection, raw_query: dict[str, list[str]]) -> Answer:
         query = {key: values[-1] for key, values in raw_query.items()}
-        status = _choice(query, "status", collection.statuses)
+        statuses = _choices(query, "status", collection.statuses)
         not_exported_as = _choice(query, "not_exported_as", DOCUMENT_TYPES)
         since = _query_datetime(query, "updated_since")
         page = _query_int(query, "page", 1, 1, None)
@@ -112,7 +112,7 @@ class RecordApi:
             (
                 record
                 for record in self.state.collections[collection.name].values()
-                if (status is None or record.status == status)
+                if (statuses is None or record.status in statuses)
                 and (not_exported_as is None or not_exported_as not in record.exports)
                 and (since is None or record.updated_at >= since)
             ),
@@ -161,6 +161,19 @@ def _choice(query: dict[str, str], name: str, allowed: tuple[str, ...]) -> str |
     if value is not None and value not in allowed:
         raise ApiError(400, "INVALID_REQUEST", f"{name} must be one of {', '.join(allowed)}")
     return value
+
+
+def _choices(query: dict[str, str], name: str, allowed: tuple[str, ...]) -> frozenset[str] | None:
+    """One value or several, comma-separated (``status=shipped,refunded``); None when not given."""
+    value = query.get(name)
+    if value is None:
+        return None
+    chosen = frozenset(v.strip() for v in value.split(","))
+    if not chosen <= set(allowed):
+        raise ApiError(
+            400, "INVALID_REQUEST", f"{name} must be one or more of {', '.join(allowed)}"
+        )
+    return chosen
 
 
 def _query_int(query: dict[str, str], name: str, default: int, low: int, high: int | None) -> int:
