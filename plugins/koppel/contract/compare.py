@@ -1,8 +1,9 @@
 """Comparing documents by meaning, and showing a difference a person can read.
 
-XML is canonicalised (C14N 2.0, after prefixes are renumbered and whitespace-only
-text and comments are dropped), so attribute order, namespace prefixes and indentation do
-not count, and shown pretty-printed. JSON is parsed and dumped with sorted keys
+XML is rebuilt with its namespaces declared once on the root under numbered
+prefixes, attributes sorted, and whitespace-only text and comments dropped, so
+attribute order, namespace prefixes and indentation do not count; it is compared
+and shown pretty-printed. JSON is parsed and dumped with sorted keys
 and an indent of 2. Anything else is text with normalised line ends. A
 document that does not parse is compared as text: a broken output is still a
 difference worth showing, never a crash of the runner.
@@ -43,27 +44,41 @@ def _text(payload: bytes) -> str:
 
 
 def _xml(payload: bytes) -> str:
-    """Canonical XML, one element a line: whitespace between elements, attribute order and
-    prefixes do not count. Parsed with Koppel's hardened parser (no DTDs, no entities)."""
+    """The XML, one element a line: whitespace between elements, attribute order and prefixes
+    do not count. Parsed with Koppel's hardened parser (no DTDs, no entities).
+
+    Every namespace is declared once, on the root (the root's as the default,
+    the others ``ns0``, ``ns1`` in the order they first occur), so a diff shows
+    elements as a person reads them, not a declaration on each one.
+    """
     root = parse_xml(payload, source="document", max_bytes=_MAX_BYTES).getroot()
-    namespace = etree.QName(root).namespace
-    root = _rebuilt(root, {None: namespace} if namespace else None)
-    canonical = etree.canonicalize(root)
-    pretty = etree.tostring(
-        parse_xml(canonical.encode("utf-8"), source="canonical", max_bytes=_MAX_BYTES),
-        pretty_print=True,
-        encoding="unicode",
-    )
-    return str(pretty)
+    rebuilt = _rebuilt(root, _namespaces(root))
+    return str(etree.tostring(rebuilt, pretty_print=True, encoding="unicode"))
+
+
+def _namespaces(root: etree._Element) -> dict[str | None, str] | None:
+    """The root's namespace as the default, every other one numbered in document order."""
+    found: dict[str, None] = {}
+    for element in root.iter():
+        if not isinstance(element.tag, str):  # a comment or processing instruction
+            continue
+        for name in (element.tag, *element.attrib):
+            namespace = etree.QName(name).namespace
+            if namespace:
+                found.setdefault(namespace, None)
+    own = etree.QName(root).namespace
+    nsmap: dict[str | None, str] = {None: own} if own else {}
+    nsmap |= {f"ns{n}": namespace for n, namespace in enumerate(ns for ns in found if ns != own)}
+    return nsmap or None
 
 
 def _rebuilt(element: etree._Element, nsmap: dict[str | None, str] | None = None) -> etree._Element:
     """A copy without the document's prefixes, comments and whitespace-only text.
 
-    The root's namespace becomes the default one (``nsmap``); elements in any
-    other namespace get prefixes lxml numbers in document order (``ns0``,
-    ``ns1``), so two documents that differ only in their prefixes (or a default
-    namespace against a prefix) come out the same.
+    Only the root is given ``nsmap``; its descendants use the prefixes it
+    declares, so two documents that differ only in their prefixes (or a
+    default namespace against a prefix) come out the same. Text between
+    elements is kept unless it is whitespace only.
     """
     copy = etree.Element(element.tag, attrib=dict(sorted(element.attrib.items())), nsmap=nsmap)
     copy.text = element.text if element.text and element.text.strip() else None
@@ -71,7 +86,7 @@ def _rebuilt(element: etree._Element, nsmap: dict[str | None, str] | None = None
         if not isinstance(child.tag, str):  # a comment or processing instruction
             continue
         rebuilt = _rebuilt(child)
-        rebuilt.tail = None
+        rebuilt.tail = child.tail if child.tail and child.tail.strip() else None
         copy.append(rebuilt)
     return copy
 
