@@ -123,6 +123,12 @@ def test_paid_orders_become_orders_once_and_an_unknown_product_waits_for_it(
         ("NZ2401-NAVY-M", Decimal(2)),
         ("NZ2402-SAND-32", Decimal(1)),
     ]
+    # The net price after the 5.00 coupon (2 x 27.45 = 54.90), and the shipping and fee.
+    assert [ln.unit_price for ln in w1001.lines] == [Decimal("27.45"), Decimal("59.95")]
+    assert [(c.kind, c.amount) for c in w1001.charges] == [
+        ("shipping", Decimal("4.95")),
+        ("fee", Decimal("0.29")),
+    ]
     assert exports(webshop, "orders") == {
         ref: {"order": ipsoft.state.orders[ref].order_number} for ref in ("W-1001", "W-1003")
     }
@@ -236,8 +242,14 @@ def test_a_shipped_order_is_posted_to_the_ledger_balanced_with_its_rounding_line
     ipsoft, webshop = shop
     webshop.state.set_status("orders", "W-1003", "shipped")
 
-    assert run(SHOP, "postings") == "success"  # W-1005 was shipped already: posted too
-    assert set(ipsoft.state.journal_entries) == {"W-1003", "W-1005"}
+    # W-1005 was shipped already and R-1001 refunded: posted too, the refund with reversed signs.
+    assert run(SHOP, "postings") == "success"
+    assert set(ipsoft.state.journal_entries) == {"W-1003", "W-1005", "R-1001"}
+    refund = ipsoft.state.journal_entries["R-1001"]
+    refund_debit, refund_credit = refund.totals()
+    assert refund_debit == refund_credit
+    refunded = Decimal(webshop.record_json("orders", "R-1001")["grand_total"])
+    assert [ln.credit for ln in refund.lines if ln.account == DEFAULT_ACCOUNTS.debtor] == [refunded]
     entry = ipsoft.state.journal_entries["W-1003"]
     debit, credit = entry.totals()
     assert debit == credit
@@ -255,7 +267,7 @@ def test_a_shipped_order_is_posted_to_the_ledger_balanced_with_its_rounding_line
     assert exports(webshop, "orders")["W-1003"] == {"financial_mutation": entry.entry_number}
 
     assert run(SHOP, "postings") == "success"
-    assert len(ipsoft.state.journal_entries) == 2
+    assert len(ipsoft.state.journal_entries) == 3
 
 
 def test_quotes_and_won_deals_reach_ipsoft_once(

@@ -14,7 +14,9 @@ import zeep
 from lxml import etree
 
 from koppel import INCLUDE_DIR
+from koppel.documents import Order
 from koppel.errors import ConfigError, TransportError
+from koppel.formats import default_registry
 from koppel.hooks.ipsoft import (
     IPSoftFaultError,
     IPSoftHook,
@@ -22,6 +24,7 @@ from koppel.hooks.ipsoft import (
     IPSoftServerFaultError,
     parse_extras,
 )
+from koppel.rules.document_types import prepare_document
 from koppel.sandbox.ipsoft import (
     UNKNOWN_CUSTOMER_NUMBER,
     Address,
@@ -29,6 +32,7 @@ from koppel.sandbox.ipsoft import (
     IPSoftServer,
     Product,
 )
+from koppel.sandbox.webshop.seed import demo_orders
 
 pytestmark = pytest.mark.integration
 
@@ -491,3 +495,40 @@ def test_parse_extras(extra: dict[str, Any], expected: IPSoftOptions) -> None:
 def test_parse_extras_refuses_bad_values(extra: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="IPSoft connection extras"):
         parse_extras(extra)
+
+
+def test_a_discounted_webshop_order_is_kept_net_with_its_charges(
+    ipsoft_server: IPSoftServer,
+) -> None:
+    """W-1001 (2 x 29.95 less a 5.00 coupon, shipping, a fee) as the orders flow sends it.
+
+    The rule step makes the prices net after discounts, the format writes them,
+    and IPSoft keeps (and GetOrder answers) the price, rate, line amount and charges.
+    """
+    (record,) = [r for r in demo_orders() if r.reference == "W-1001"]
+    body = json.dumps(record.render()).encode()
+    (order,) = default_registry().get("webshop.order").read(body, source="W-1001").documents
+    assert isinstance(order, Order)
+    decision = prepare_document(order, "order", known_skus={"NZ2401-NAVY-M", "NZ2402-SAND-32"})
+    assert decision.document is not None
+    request = default_registry().get("ipsoft.create_order").write(decision.document, context={})
+    hook = IPSoftHook(CONN_ID)
+    assert hook.create_order(request).created is True
+    stored = ipsoft_server.state.orders["W-1001"]
+    assert [(ln.unit_price, ln.tax_rate, ln.line_amount) for ln in stored.lines] == [
+        (Decimal("27.45"), Decimal(21), Decimal("54.90")),
+        (Decimal("59.95"), Decimal(21), Decimal("59.95")),
+    ]
+    assert [(c.kind, c.amount) for c in stored.charges] == [
+        ("shipping", Decimal("4.95")),
+        ("fee", Decimal("0.29")),
+    ]
+    goods = sum((line.amount for line in stored.lines), Decimal(0))
+    assert goods + sum((c.amount for c in stored.charges), Decimal(0)) == Decimal("120.09")
+    answered = hook.get_order("W-1001")
+    assert answered is not None
+    assert [line["LineAmount"] for line in answered["Lines"]["Line"]] == [
+        Decimal("54.90"),
+        Decimal("59.95"),
+    ]
+    assert [c["Kind"] for c in answered["Charges"]["Charge"]] == ["shipping", "fee"]

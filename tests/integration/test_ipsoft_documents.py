@@ -465,3 +465,16 @@ def test_an_ipsoft_without_a_chart_knows_no_account(ipsoft_server: IPSoftServer)
     with pytest.raises(IPSoftFaultError) as raised:
         IPSoftHook(CONN_ID).create_document(_request("financial_mutation", _posting()))
     assert raised.value.code == "UNKNOWN_ACCOUNT"
+
+
+def test_a_quote_keeps_its_line_amounts_and_charges(ipsoft_server: IPSoftServer) -> None:
+    """A quote's shipping and order discount reach IPSoft (before, CreateQuote had no Charges)."""
+    quote = _order("WS-Q-1")
+    IPSoftHook(CONN_ID).create_document(_request("quote", quote))
+    stored = ipsoft_server.state.quotes["WS-Q-1"]
+    assert [line.line_amount for line in stored.lines] == [Decimal("59.97"), None]
+    assert [(c.kind, c.amount) for c in stored.charges] == [
+        ("shipping", Decimal("4.95")),
+        ("discount", Decimal("-5.00")),
+    ]
+    assert stored.prices_include_tax is True

@@ -74,6 +74,20 @@ def test_a_quote_carries_its_validity_and_articles() -> None:
     assert _texts(root, f"{q}/ips:Remarks") == ["Afgehaald in de winkel"]
 
 
+def test_a_quote_states_its_line_amounts_and_charges() -> None:
+    """A quote's discount and shipping reach IPSoft: the line amount and the charges."""
+    quote = _webshop_order(document_type=DocumentType.QUOTE, tax_totals=[], total_amount=None)
+    root = _write("ipsoft.create_quote", quote)
+    q = "/ips:CreateQuoteRequest/ips:Quote"
+    amounts = _texts(root, f"{q}/ips:Lines/ips:Line/ips:LineAmount")
+    assert amounts == [str(line.line_amount) for line in quote.lines if line.line_amount]
+    assert _texts(root, f"{q}/ips:Charges/ips:Charge/ips:Kind") == [c.kind for c in quote.costs]
+    assert _texts(root, f"{q}/ips:Charges/ips:Charge/ips:Amount") == [
+        str(c.amount) for c in quote.costs
+    ]
+    assert quote.costs  # the fixture has shipping, so the test says something
+
+
 def test_a_quote_line_without_sku_cannot_be_written() -> None:
     quote = _webshop_order(lines=[OrderLine(line_id="1", quantity=Decimal(1), unit_price=1)])
     with pytest.raises(DocumentWriteError) as caught:

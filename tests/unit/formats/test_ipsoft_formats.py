@@ -9,7 +9,18 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from koppel.documents import Address, Contact, Order, OrderLine, Party, Price, Product, StockLevel
+from koppel.documents import (
+    Address,
+    Contact,
+    CostKind,
+    CostLine,
+    Order,
+    OrderLine,
+    Party,
+    Price,
+    Product,
+    StockLevel,
+)
 from koppel.formats import DocumentWriteError, Format, default_registry
 
 DATA = Path(__file__).parents[2] / "data" / "ipsoft"
@@ -251,3 +262,35 @@ def test_an_invalid_customer_reference_fails_the_xsd() -> None:
         "xsd.invalid",
         "/CreateOrderRequest/Order/CustomerNumber",
     )
+
+
+def test_a_net_order_states_tax_rates_line_amounts_and_charges() -> None:
+    """What the rule step document_type makes of a webshop order: net lines and costs."""
+    fmt = _format("ipsoft.create_order")
+    lines = [
+        OrderLine(
+            line_id="1",
+            sku="NZ2401-NAVY-L",
+            quantity=Decimal(3),
+            unit_price=Decimal("0.2767"),
+            tax_rate=Decimal(21),
+            line_amount=Decimal("0.83"),
+        )
+    ]
+    costs = [
+        CostLine(kind=CostKind.DISCOUNT, amount=Decimal("0.83"), tax_rate=Decimal(21)),
+        CostLine(kind=CostKind.SHIPPING, amount=Decimal("4.09"), description="PostNL"),
+    ]
+    payload = fmt.write(_order(lines=lines, costs=costs), context={})
+    assert fmt.validate(payload, source="o") == []
+    root = etree.fromstring(payload)
+    line = "/ips:CreateOrderRequest/ips:Order/ips:Lines/ips:Line"
+    assert _text(root, f"{line}/ips:UnitPrice") == ["0.2767"]
+    assert _text(root, f"{line}/ips:TaxRate") == ["21"]
+    assert _text(root, f"{line}/ips:LineAmount") == ["0.83"]
+    charge = "/ips:CreateOrderRequest/ips:Order/ips:Charges/ips:Charge"
+    assert _text(root, f"{charge}/ips:Kind") == ["discount", "shipping"]
+    assert _text(root, f"{charge}/ips:Amount") == ["0.83", "4.09"]
+    assert _text(root, f"{charge}/ips:Description") == ["PostNL"]
+    # Charges come before Remarks, as the XSD's sequence says.
+    assert [etree.QName(c).localname for c in root[0]][-3:] == ["Lines", "Charges", "Remarks"]

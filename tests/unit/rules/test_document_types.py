@@ -16,6 +16,7 @@ import pytest
 from koppel.documents import (
     CostKind,
     CostLine,
+    Discount,
     DocumentType,
     FinancialMutation,
     MutationLevel,
@@ -23,7 +24,7 @@ from koppel.documents import (
     OrderLine,
     Severity,
 )
-from koppel.rules.document_types import needs_articles, prepare_document
+from koppel.rules.document_types import needs_articles, per_piece, prepare_document
 from koppel.rules.financial_mutation import DEFAULT_ACCOUNTS
 
 D = Decimal
@@ -148,4 +149,137 @@ def test_an_order_that_totals_zero_posts_nothing_and_says_so() -> None:
     assert decision.hold is False
     assert [(p.code, p.severity) for p in decision.problems] == [
         ("ledger.nothing_to_post", Severity.INFO)
+    ]
+
+
+# --- Prices IPSoft gets: after discounts; for CreateOrder net, excluding tax ----------------
+
+
+def shop_order(*, inclusive: bool) -> Order:
+    """W-1001's line 1 (2 x 29.95 less a 5.00 coupon) and W-1006's awkward lines and costs."""
+    return Order(
+        order_id="W-1",
+        issue_date=date(2026, 11, 23),
+        prices_include_tax=inclusive,
+        lines=[
+            OrderLine(
+                line_id="1",
+                sku="KOP-MUG",
+                quantity=D(2),
+                unit_price=D("29.95"),
+                discounts=[Discount(amount=D("5.00"), reason="WELKOM5")],
+                tax_rate=D(21),
+                line_amount=D("54.90"),
+            ),
+            OrderLine(
+                line_id="2",
+                sku="KOP-BEANS",
+                quantity=D(3),
+                unit_price=D("0.333"),
+                tax_rate=D(9),
+                line_amount=D("1.00"),
+            ),
+            OrderLine(
+                line_id="3", sku="KOP-MUG", quantity=D(1), unit_price=D("2.49"), tax_rate=D(21)
+            ),
+        ],
+        costs=[
+            CostLine(kind=CostKind.DISCOUNT, amount=D("1.00"), tax_rate=D(21)),
+            CostLine(kind=CostKind.SHIPPING, amount=D("4.95"), tax_rate=D(21)),
+        ],
+        total_amount=D("8.44"),
+    )
+
+
+def _prices(document: object) -> list[tuple[Decimal | None, Decimal | None]]:
+    assert isinstance(document, Order)
+    return [(line.unit_price, line.line_amount) for line in document.lines]
+
+
+def test_an_order_gets_the_price_after_its_line_discount() -> None:
+    decision = prepare_document(shop_order(inclusive=False), "order", known_skus=KNOWN)
+    assert decision.problems == []
+    document = decision.document
+    assert isinstance(document, Order)
+    # 2 x 27.45 is the 54.90 the shop charged; undiscounted lines keep their own price.
+    assert _prices(document) == [
+        (D("27.45"), D("54.90")),
+        (D("0.333"), D("1.00")),
+        (D("2.49"), D("2.49")),
+    ]
+    assert all(line.discounts == [] for line in document.lines)
+    assert [c.amount for c in document.costs] == [D("1.00"), D("4.95")]
+
+
+def test_an_order_with_prices_including_tax_becomes_net_per_line() -> None:
+    """Each line's gross amount / (1 + rate), rounded once to the cent; the price per piece
+    is exact in cents where it can be (2.06), else 4 decimals beside its line amount."""
+    decision = prepare_document(shop_order(inclusive=True), "order", known_skus=KNOWN)
+    document = decision.document
+    assert isinstance(document, Order)
+    assert document.prices_include_tax is False
+    assert _prices(document) == [
+        (D("22.685"), D("45.37")),  # 54.90 / 1.21 = 45.3719
+        (D("0.3067"), D("0.92")),  # 1.00 / 1.09 = 0.9174; 0.92 / 3
+        (D("2.06"), D("2.06")),  # 2.49 / 1.21 = 2.0579
+    ]
+    assert [c.amount for c in document.costs] == [D("0.83"), D("4.09")]
+    assert document.total_amount == D("8.44")  # as the shop charged it, not recomputed
+
+
+def test_an_inclusive_price_without_a_tax_rate_cannot_be_made_net() -> None:
+    inclusive = shop_order(inclusive=True)
+    line = inclusive.lines[1].model_copy(update={"tax_rate": None})
+    broken = inclusive.model_copy(update={"lines": [inclusive.lines[0], line]})
+    decision = prepare_document(broken, "order", known_skus=KNOWN)
+    assert decision.document is None
+    assert decision.hold is False
+    assert [(p.code, p.field) for p in decision.problems] == [
+        ("price.tax_rate.missing", "lines[1].tax_rate")
+    ]
+
+
+@pytest.mark.parametrize("kind", ["quote", "invoice", "direct_invoice", "sales_invoice"])
+@pytest.mark.parametrize("inclusive", [False, True])
+def test_other_documents_get_the_discounted_price_in_their_own_tax_basis(
+    kind: str, inclusive: bool
+) -> None:
+    """Quotes and invoices state PricesIncludeTax, so their amounts keep the shop's basis."""
+    decision = prepare_document(shop_order(inclusive=inclusive), kind, known_skus=KNOWN)
+    document = decision.document
+    assert isinstance(document, Order)
+    assert document.prices_include_tax is inclusive
+    assert _prices(document) == [
+        (D("27.45"), D("54.90")),
+        (D("0.333"), D("1.00")),
+        (D("2.49"), None),
+    ]
+    assert [c.amount for c in document.costs] == [D("1.00"), D("4.95")]
+
+
+@pytest.mark.parametrize(
+    ("amount", "quantity", "currency", "price"),
+    [
+        ("54.90", "2", "EUR", "27.45"),
+        ("0.83", "3", "EUR", "0.2767"),
+        ("100", "3", "JPY", "33.3333"),
+        ("1.500", "2", "BHD", "0.750"),
+        ("1.26", "12.5", "EUR", "0.1008"),
+    ],
+)
+def test_a_price_per_piece_is_exact_in_the_currency_or_has_four_decimals(
+    amount: str, quantity: str, currency: str, price: str
+) -> None:
+    assert str(per_piece(D(amount), D(quantity), currency)) == price
+
+
+def test_an_order_line_without_any_price_is_rejected_not_sent_at_zero() -> None:
+    priced = shop_order(inclusive=False)
+    line = priced.lines[2].model_copy(update={"unit_price": None})
+    decision = prepare_document(
+        priced.model_copy(update={"lines": [priced.lines[0], line]}), "order", known_skus=KNOWN
+    )
+    assert decision.document is None
+    assert [(p.code, p.field) for p in decision.problems] == [
+        ("price.missing", "lines[1].unit_price")
     ]

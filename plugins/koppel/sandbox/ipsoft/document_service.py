@@ -31,7 +31,7 @@ from koppel.sandbox.ipsoft.documents import (
     StockChange,
 )
 from koppel.sandbox.ipsoft.ledger import book_direct_invoice
-from koppel.sandbox.ipsoft.reading import boolean, read_amounts, read_lines
+from koppel.sandbox.ipsoft.reading import boolean, read_amounts, read_charges, read_lines
 from koppel.sandbox.ipsoft.records import StockItem
 from koppel.sandbox.ipsoft.soap import IPS_NS, FaultError, add, q, required, text
 from koppel.sandbox.ipsoft.state import IPSoftState
@@ -163,6 +163,7 @@ class DocumentOperations:
             lines=lines,
             remarks=text(element, "Remarks"),
             created_at=at,
+            charges=read_charges(element),
         )
 
     def create_invoice(self, request: etree._Element) -> etree._Element:

@@ -80,6 +80,8 @@ class Quote:
     lines: tuple[DocumentLine, ...]
     remarks: str | None
     created_at: datetime
+    charges: tuple[Charge, ...] = ()
+    """Shipping, fees and discounts quoted besides the lines, in the lines' tax basis."""
 
 
 @dataclass(frozen=True)

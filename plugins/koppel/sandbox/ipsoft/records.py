@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from koppel.sandbox.ipsoft.documents import Charge
+
 
 @dataclass(frozen=True)
 class Address:
@@ -133,6 +135,15 @@ class OrderLine:
     sku: str
     quantity: Decimal
     unit_price: Decimal
+    """Net per piece, excluding VAT, after the line's discounts."""
+    tax_rate: Decimal | None = None
+    line_amount: Decimal | None = None
+    """The line's net total as the portal computed it; wins over quantity x price."""
+
+    @property
+    def amount(self) -> Decimal:
+        """What the line is invoiced at excluding VAT: ``line_amount``, else quantity x price."""
+        return self.line_amount if self.line_amount is not None else self.quantity * self.unit_price
 
 
 @dataclass(frozen=True)
@@ -148,6 +159,8 @@ class Order:
     lines: tuple[OrderLine, ...]
     remarks: str | None
     created_at: datetime
+    charges: tuple[Charge, ...] = ()
+    """Shipping, fees and discounts excluding VAT, invoiced with the order."""
 
 
 #: The records the paged list operations return, selected on ``modified_at``.

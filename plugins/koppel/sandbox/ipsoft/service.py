@@ -19,6 +19,7 @@ from lxml import etree
 
 from koppel.sandbox.ipsoft.clock import now, utc
 from koppel.sandbox.ipsoft.document_service import DocumentOperations, Numbering
+from koppel.sandbox.ipsoft.reading import decimal_or_none, read_charges
 from koppel.sandbox.ipsoft.records import Address, Order, OrderLine
 from koppel.sandbox.ipsoft.soap import IPS_NS, FaultError, add, q, required, text
 from koppel.sandbox.ipsoft.state import IPSoftState
@@ -117,6 +118,7 @@ class IPSoftService:
             lines=lines,
             remarks=text(element, "Remarks"),
             created_at=created_at,
+            charges=read_charges(element),
         )
 
     def _get_order(self, request: etree._Element) -> etree._Element:
@@ -136,6 +138,8 @@ def _order_line(element: etree._Element) -> OrderLine:
         sku=required(element, "Sku"),
         quantity=Decimal(required(element, "Quantity")),
         unit_price=Decimal(required(element, "UnitPrice")),
+        tax_rate=decimal_or_none(element, "TaxRate"),
+        line_amount=decimal_or_none(element, "LineAmount"),
     )
 
 

@@ -117,6 +117,16 @@ def write_order(parent: etree._Element, o: Order) -> None:
         add(entry, "Sku", line.sku)
         add(entry, "Quantity", line.quantity)
         add(entry, "UnitPrice", line.unit_price)
+        add(entry, "TaxRate", line.tax_rate)
+        add(entry, "LineAmount", line.line_amount)
+    if o.charges:
+        charges = etree.SubElement(element, q("Charges"))
+        for charge in o.charges:
+            entry = etree.SubElement(charges, q("Charge"))
+            add(entry, "Kind", charge.kind)
+            add(entry, "Description", charge.description)
+            add(entry, "Amount", charge.amount)
+            add(entry, "TaxRate", charge.tax_rate)
     add(element, "Remarks", o.remarks)
     add(element, "OrderNumber", o.order_number)
 
