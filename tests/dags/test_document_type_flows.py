@@ -242,8 +242,14 @@ def test_a_shipped_order_is_posted_to_the_ledger_balanced_with_its_rounding_line
     ipsoft, webshop = shop
     webshop.state.set_status("orders", "W-1003", "shipped")
 
-    assert run(SHOP, "postings") == "success"  # W-1005 was shipped already: posted too
-    assert set(ipsoft.state.journal_entries) == {"W-1003", "W-1005"}
+    # W-1005 was shipped already and R-1001 refunded: posted too, the refund with reversed signs.
+    assert run(SHOP, "postings") == "success"
+    assert set(ipsoft.state.journal_entries) == {"W-1003", "W-1005", "R-1001"}
+    refund = ipsoft.state.journal_entries["R-1001"]
+    refund_debit, refund_credit = refund.totals()
+    assert refund_debit == refund_credit
+    refunded = Decimal(webshop.record_json("orders", "R-1001")["grand_total"])
+    assert [ln.credit for ln in refund.lines if ln.account == DEFAULT_ACCOUNTS.debtor] == [refunded]
     entry = ipsoft.state.journal_entries["W-1003"]
     debit, credit = entry.totals()
     assert debit == credit
@@ -261,7 +267,7 @@ def test_a_shipped_order_is_posted_to_the_ledger_balanced_with_its_rounding_line
     assert exports(webshop, "orders")["W-1003"] == {"financial_mutation": entry.entry_number}
 
     assert run(SHOP, "postings") == "success"
-    assert len(ipsoft.state.journal_entries) == 2
+    assert len(ipsoft.state.journal_entries) == 3
 
 
 def test_quotes_and_won_deals_reach_ipsoft_once(
