@@ -32,7 +32,7 @@ from koppel.documents import (
     Problem,
     Severity,
 )
-from koppel.rules.financial_mutation import LedgerAccounts, post_order
+from koppel.rules.financial_mutation import LedgerAccounts, line_amount, post_order
 from koppel.rules.money import quantize
 
 #: The option value that posts the order instead of handing it over as a document.
@@ -192,18 +192,8 @@ def _line_total(line: OrderLine, currency: str) -> Decimal | None:
     Computed (quantity x price less each discount, rounded to the currency once)
     only when the source states none.
     """
-    if line.line_amount is not None:
-        return line.line_amount
-    if line.unit_price is None:
-        return None
-    gross = line.quantity * line.unit_price
-    amount = gross
-    for discount in line.discounts:
-        if discount.amount is not None:
-            amount -= discount.amount
-        elif discount.percentage is not None:
-            amount -= gross * discount.percentage / _HUNDRED
-    if not line.discounts:
+    amount = line_amount(line)
+    if amount is None or line.line_amount is not None or not line.discounts:
         return amount
     return quantize(amount, currency)
 

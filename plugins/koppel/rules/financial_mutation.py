@@ -320,7 +320,7 @@ def _items(order: Order, problems: list[Problem]) -> list[_Item]:
     cur = order.currency
     items: list[_Item] = []
     for i, line in enumerate(order.lines):
-        amount = _line_amount(line)
+        amount = line_amount(line)
         where = f"lines[{i}]"
         if amount is None:
             problems.append(
@@ -342,8 +342,12 @@ def _items(order: Order, problems: list[Problem]) -> list[_Item]:
     return items
 
 
-def _line_amount(line: OrderLine) -> Decimal | None:
-    """The line's amount after its discounts: the source's ``line_amount`` when stated."""
+def line_amount(line: OrderLine) -> Decimal | None:
+    """The line's amount after its discounts: the source's ``line_amount`` when stated.
+
+    Unrounded when computed (quantity x price less each discount): a posting
+    rounds per account, a document per line (``koppel.rules.document_types``).
+    """
     if line.line_amount is not None:
         return line.line_amount
     if line.unit_price is None:
