@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from koppel.config import ConnectionConfig, FlowConfig, load_connection
+from koppel.config import ConnectionConfig, FileEndpoint, FlowConfig, load_connection
 from koppel.formats import default_registry
 from koppel.hooks.destinations import open_destinations
 from koppel.hooks.file_sessions import open_file_session
@@ -208,6 +208,30 @@ def test_rerun_delivers_nothing_twice(
     assert len(folders.names(folders.archive)) == 2
     (out,) = store.find(connection_id="itsperfect_acme", flow="orders", direction=Direction.OUT)
     assert [a.attempt_no for a in store.attempts(out.id)] == [1]
+
+
+def test_a_file_another_run_archived_meanwhile_is_no_re_send(
+    store: MessageStore, acme: ConnectionConfig, orders: FlowConfig, folders: Folders
+) -> None:
+    """Two runs list the same new file; the one that stored it archives it before the other
+    moves it. The other must see no re-send (and not fail the run): the file is simply gone."""
+    from koppel.pipeline.receive import _archive_duplicate
+
+    good = samples.good_order("2002")
+    folders.drop("order_2002.xml", good)
+    source = orders.source
+    assert isinstance(source, FileEndpoint)
+    with open_file_session("sftp", source.conn_id) as session:
+        (listed,) = [f for f in session.list_files(source.folder) if f.name == "order_2002.xml"]
+    run(store, acme, orders, "run-1")  # stores, delivers and archives it meanwhile
+    (message,) = inbound(store)
+
+    with open_file_session("sftp", source.conn_id) as session:
+        archived = _archive_duplicate(session, store, orders, listed, message.id)
+
+    assert archived is False
+    assert inbound(store)[0].problems == []  # no "file.duplicate" note
+    assert folders.names(folders.archive) == ["order_2002.xml"]
 
 
 def test_the_same_order_in_another_file_is_not_sent_again(

@@ -176,19 +176,30 @@ def _store_chunk(
         return
     disposed = {m.id for m in store.get_summaries(i for _, i in again) if m.disposition}
     for remote, message_id in again:
-        if (
-            message_id in disposed
-        ):  # otherwise stored by an interrupted run; the next steps finish it
+        # Not yet disposed: stored by an interrupted run, whose next steps finish it.
+        if message_id in disposed and _archive_duplicate(session, store, flow, remote, message_id):
             outcome.duplicates += 1
-            _archive_duplicate(session, store, flow, remote, message_id)
 
 
 def _archive_duplicate(
     session: FileSession, store: MessageStore, flow: FlowConfig, remote: RemoteFile, message_id: int
-) -> None:
-    """Move a re-sent, identical file to the archive and note it on the original message."""
+) -> bool:
+    """Move a re-sent, identical file to the archive and note it on the original message.
+
+    Returns False, doing nothing, when the file is gone by the time it is
+    moved: it was no re-send but the very file another run of the flow stored
+    and has just archived (this run listed it before that run moved it).
+    """
     source = file_endpoint(flow.source, "source")
-    new_path = session.move(remote.path, source.archive_folder)
+    try:
+        new_path = session.move(remote.path, source.archive_folder)
+    except TransportError:
+        if session.exists(remote.path):
+            raise
+        log.info(
+            "%s was archived by the run that received it (message %d)", remote.path, message_id
+        )
+        return False
     if source.done_suffix:
         marker = done_marker_path(remote, source.done_suffix)
         if session.exists(marker):
@@ -211,3 +222,4 @@ def _archive_duplicate(
     log.warning(
         "%s was already received as message %d; archived as %s", remote.path, message_id, new_path
     )
+    return True
