@@ -23,6 +23,9 @@ from koppel.settings import INCLUDE_DIR
 
 EXAMPLES = INCLUDE_DIR / "connections"
 
+#: The Peppol supplier's cases validate with OpenPEPPOL's rules, which live outside the project.
+pytestmark = pytest.mark.usefixtures("peppol_rules_if_present")
+
 #: Plausible options per platform: (id, extra options, expected flows, expected conn ids).
 NEW_MERCHANTS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
     "itsperfect_monta": (
